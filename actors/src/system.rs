@@ -1,0 +1,240 @@
+//! The actor system as one unit: the six service stores and the root supervisor.
+//!
+//! Start-up opens every store before any actor runs, so a service never starts on a store it
+//! cannot read; shutdown stops the actors first (no more writes) and then closes every store,
+//! which runs a final flush.
+
+use std::time::Duration;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+use storage::{StorageError, Store};
+
+use crate::config::Config;
+
+/// Names of the six services; each has a store of the same name under the data directory.
+pub const SERVICES: [&str; 6] = [
+    "customers",
+    "vehicles",
+    "location",
+    "reservations",
+    "locks",
+    "billing",
+];
+
+/// How long an ask between actors may wait before it counts as failed.
+pub const ASK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why the system could not start, answer or stop.
+#[derive(Debug, thiserror::Error)]
+pub enum SystemError {
+    /// A store could not be opened or closed.
+    #[error("store: {0}")]
+    Storage(#[from] StorageError),
+    /// An actor could not be spawned.
+    #[error("cannot start actor `{actor}`: {reason}")]
+    Spawn {
+        /// The actor.
+        actor: String,
+        /// What ractor said.
+        reason: String,
+    },
+    /// An actor did not answer in time.
+    #[error("`{actor}` did not answer within {timeout:?}")]
+    Timeout {
+        /// The actor asked.
+        actor: String,
+        /// How long it was given.
+        timeout: Duration,
+    },
+    /// An actor's mailbox is closed: it has stopped.
+    #[error("`{actor}` is not running")]
+    Unavailable {
+        /// The actor asked.
+        actor: String,
+    },
+}
+
+/// The six service stores.
+#[derive(Debug, Clone)]
+pub struct Stores {
+    stores: Vec<Store>,
+}
+
+impl Stores {
+    /// Opens every service's store under the configured data directory.
+    pub fn open(config: &Config) -> Result<Self, StorageError> {
+        let stores = SERVICES
+            .iter()
+            .map(|service| Store::open(&config.storage, service))
+            .collect::<Result<_, _>>()?;
+        Ok(Stores { stores })
+    }
+
+    /// The store of `service`, one of [`SERVICES`].
+    pub fn get(&self, service: &str) -> Option<&Store> {
+        self.stores.iter().find(|store| store.name() == service)
+    }
+
+    /// Every store, in [`SERVICES`] order.
+    pub fn all(&self) -> &[Store] {
+        &self.stores
+    }
+
+    /// Flushes and closes every store; reports the first failure after trying them all.
+    pub fn close(&self) -> Result<(), StorageError> {
+        let mut first_error = None;
+        for store in &self.stores {
+            if let Err(error) = store.close() {
+                tracing::error!(store = store.name(), %error, "final flush failed");
+                first_error.get_or_insert(error);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// Messages of the root supervisor.
+#[derive(Debug)]
+pub enum RootMessage {
+    /// Answers when the root is processing messages (readiness).
+    Ping(RpcReplyPort<()>),
+}
+
+/// The root of the supervision tree. It outlives every failure below it: a child that stops
+/// is logged and counted, never a reason for the root to stop (ractor's default would be).
+struct Root;
+
+impl Actor for Root {
+    type Msg = RootMessage;
+    type State = ();
+    type Arguments = ();
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        _args: (),
+    ) -> Result<(), ActorProcessingErr> {
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        message: Self::Msg,
+        _state: &mut (),
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            RootMessage::Ping(reply) => {
+                // The asker may have timed out and gone; nothing to do then.
+                let _ = reply.send(());
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        event: SupervisionEvent,
+        _state: &mut (),
+    ) -> Result<(), ActorProcessingErr> {
+        if let SupervisionEvent::ActorFailed(child, error) = event {
+            tracing::error!(child = %child.get_id(), %error, "service supervisor failed");
+        }
+        Ok(())
+    }
+}
+
+/// A running actor system.
+pub struct RentalSystem {
+    stores: Stores,
+    root: ActorRef<RootMessage>,
+    root_task: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl RentalSystem {
+    /// Opens the stores and starts the supervision tree.
+    pub async fn start(config: &Config) -> Result<Self, SystemError> {
+        let stores = {
+            let config = config.clone();
+            tokio::task::spawn_blocking(move || Stores::open(&config))
+                .await
+                .map_err(|error| SystemError::Spawn {
+                    actor: "stores".into(),
+                    reason: error.to_string(),
+                })??
+        };
+        let (root, root_task) =
+            Actor::spawn(None, Root, ())
+                .await
+                .map_err(|error| SystemError::Spawn {
+                    actor: "root".into(),
+                    reason: error.to_string(),
+                })?;
+        Ok(RentalSystem {
+            stores,
+            root,
+            root_task: tokio::sync::Mutex::new(Some(root_task)),
+        })
+    }
+
+    /// The service stores.
+    pub fn stores(&self) -> &Stores {
+        &self.stores
+    }
+
+    /// Succeeds when the supervision tree answers within [`ASK_TIMEOUT`].
+    pub async fn ready(&self) -> Result<(), SystemError> {
+        let answer = ractor::call_t!(self.root, RootMessage::Ping, ASK_TIMEOUT.as_millis() as u64);
+        answer.map_err(|error| match error {
+            ractor::RactorErr::Timeout => SystemError::Timeout {
+                actor: "root".into(),
+                timeout: ASK_TIMEOUT,
+            },
+            _ => SystemError::Unavailable {
+                actor: "root".into(),
+            },
+        })
+    }
+
+    /// Stops every actor, then flushes and closes every store. Takes `&self` so that it works
+    /// while request handlers still hold the system; a second call only re-checks the stores.
+    pub async fn shutdown(&self) -> Result<(), SystemError> {
+        self.root.stop(Some("shutdown".into()));
+        if let Some(task) = self.root_task.lock().await.take()
+            && let Err(error) = task.await
+        {
+            tracing::warn!(%error, "root supervisor ended abnormally");
+        }
+        let stores = self.stores.clone();
+        tokio::task::spawn_blocking(move || stores.close())
+            .await
+            .map_err(|error| SystemError::Spawn {
+                actor: "stores".into(),
+                reason: error.to_string(),
+            })??;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn starts_answers_and_shuts_down_with_one_store_per_service() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::default();
+        config.storage.data_dir = dir.path().to_owned();
+        let system = RentalSystem::start(&config).await.unwrap();
+        system.ready().await.unwrap();
+        assert_eq!(system.stores().all().len(), SERVICES.len());
+        system.shutdown().await.unwrap();
+        for service in SERVICES {
+            assert!(
+                dir.path().join(service).is_dir(),
+                "no store directory for {service}"
+            );
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! `ev-rental`: loads the configuration, starts the actor system and serves the API until
+//! SIGTERM or Ctrl-C.
+
+use std::process::ExitCode;
+
+use gateway::cli::{Cli, CliError};
+
+/// Exit code for a bad command line or configuration, so scripts can tell it from a crash.
+const EXIT_BAD_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = match Cli::parse(std::env::args().skip(1)) {
+        Ok(cli) => cli,
+        Err(CliError::Help) => {
+            println!("{}", Cli::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Err(error) => {
+            eprintln!("ev-rental: {error}\n\n{}", Cli::USAGE);
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+    };
+    let config = match actors::Config::load(cli.config.as_deref(), std::env::vars()) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("ev-rental: configuration error: {error}");
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+    };
+    gateway::telemetry::init(config.server.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("ev-rental: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(gateway::server::run(
+        config,
+        gateway::server::shutdown_signal(),
+    )) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "ev-rental stopped with an error");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! One router per resource, merged in [`crate::app::router`].
+
+pub mod health;

@@ -1,0 +1,156 @@
+//! Start-up and shutdown of the whole process: stores, actors, HTTP.
+//!
+//! Shutdown order matters for durability: stop accepting connections, let requests in flight
+//! finish (up to `server.shutdown_grace_s`), then stop the actors, then close the stores, whose
+//! final flush makes even lazily written data durable.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actors::{Config, RentalSystem, SystemError};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::app::{AppState, router};
+
+/// Why the server could not start or stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The address could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// The configured address.
+        address: SocketAddr,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// Serving failed.
+    #[error("server error: {0}")]
+    Serve(#[from] std::io::Error),
+    /// The actor system failed to start or stop.
+    #[error(transparent)]
+    System(#[from] SystemError),
+}
+
+/// A started server: its address and the means to stop it.
+pub struct RunningServer {
+    /// The address actually bound (useful with port 0).
+    pub address: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), ServerError>>,
+}
+
+impl RunningServer {
+    /// Binds, starts the system and serves in a background task until [`RunningServer::stop`].
+    pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
+        let (stop, stopped) = oneshot::channel::<()>();
+        let listener = bind(&config).await?;
+        let address = listener.local_addr()?;
+        let system = RentalSystem::start(&config).await?;
+        let task = tokio::spawn(serve(config, listener, system, async move {
+            let _ = stopped.await;
+        }));
+        Ok(RunningServer {
+            address,
+            stop,
+            task,
+        })
+    }
+
+    /// Stops accepting, drains, stops the actors and flushes the stores.
+    pub async fn stop(self) -> Result<(), ServerError> {
+        let _ = self.stop.send(());
+        match self.task.await {
+            Ok(result) => result,
+            Err(error) => Err(ServerError::Serve(std::io::Error::other(error))),
+        }
+    }
+}
+
+/// Runs the server until `shutdown` resolves (the binary passes [`shutdown_signal`]).
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let listener = bind(&config).await?;
+    let system = RentalSystem::start(&config).await?;
+    serve(config, listener, system, shutdown).await
+}
+
+async fn bind(config: &Config) -> Result<TcpListener, ServerError> {
+    let address = config.server.bind;
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| ServerError::Bind { address, source })
+}
+
+async fn serve(
+    config: Config,
+    listener: TcpListener,
+    system: RentalSystem,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let address = listener.local_addr()?;
+    let system = Arc::new(system);
+    let app = router(AppState {
+        system: system.clone(),
+    });
+    tracing::info!(
+        url = %format!("http://{address}"),
+        data_dir = %config.storage.data_dir.display(),
+        "ev-rental listening"
+    );
+
+    let (draining, drain_started) = oneshot::channel::<()>();
+    let graceful = async move {
+        shutdown.await;
+        tracing::info!("shutdown requested: no new connections, draining requests in flight");
+        let _ = draining.send(());
+    };
+    let server = axum::serve(listener, app).with_graceful_shutdown(graceful);
+    let grace = Duration::from_secs(config.server.shutdown_grace_s);
+    let served = tokio::spawn(async move { server.await });
+    let _ = drain_started.await;
+    match tokio::time::timeout(grace, served).await {
+        Ok(Ok(result)) => result?,
+        Ok(Err(error)) => tracing::error!(%error, "server task failed"),
+        Err(_) => tracing::warn!(
+            ?grace,
+            "requests still in flight after the grace period; stopping anyway"
+        ),
+    }
+
+    system.shutdown().await?;
+    tracing::info!("stores flushed; bye");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C (SIGINT).
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,1 @@
+//! The fleet simulator: drives thousands of cars and customers through the services.
