@@ -3,11 +3,21 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod ask;
+pub mod billing;
 pub mod clock;
 pub mod config;
+pub mod customers;
 pub mod domain;
 pub mod entity;
+pub mod ids;
+pub mod location;
+pub mod locks;
+pub mod ports;
+pub mod reservations;
 pub mod system;
+#[cfg(test)]
+mod testing;
+pub mod vehicles;
 
 pub use ask::AskError;
 pub use config::Config;

@@ -6,10 +6,20 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use storage::{StorageError, Store};
 
+use crate::billing::{self, BillingHandle, SandboxProvider};
+use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
+use crate::customers::{self, CustomersHandle};
+use crate::location::{self, LocationHandle};
+use crate::locks::{self, InProcessUnits, LocksHandle, UnitLink};
+use crate::ports::{LateBound, ReservationLookup};
+use crate::reservations::{self, ReservationsDeps, ReservationsHandle};
+use crate::vehicles::{self, VehiclesHandle};
 
 /// Names of the six services; each has a store of the same name under the data directory.
 pub const SERVICES: [&str; 6] = [
@@ -21,8 +31,7 @@ pub const SERVICES: [&str; 6] = [
     "billing",
 ];
 
-/// How long an ask between actors may wait before it counts as failed.
-pub const ASK_TIMEOUT: Duration = Duration::from_secs(5);
+pub use crate::ask::ASK_TIMEOUT;
 
 /// Why the system could not start, answer or stop.
 #[derive(Debug, thiserror::Error)]
@@ -143,6 +152,65 @@ impl Actor for Root {
         }
         Ok(())
     }
+
+    /// Stopping the root stops the service supervisors (and through them every entity) before
+    /// the stores are closed, so no actor writes after the final flush.
+    async fn post_stop(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        _state: &mut (),
+    ) -> Result<(), ActorProcessingErr> {
+        myself
+            .stop_children_and_wait(
+                Some("shutdown".into()),
+                Some(std::time::Duration::from_secs(10)),
+            )
+            .await;
+        Ok(())
+    }
+}
+
+/// The six services' handles: the whole API of the system.
+#[derive(Clone)]
+pub struct Services {
+    /// Customers and their profiles.
+    pub customers: CustomersHandle,
+    /// The fleet.
+    pub vehicles: VehiclesHandle,
+    /// Where the cars are.
+    pub location: LocationHandle,
+    /// Bookings and the rental saga.
+    pub reservations: ReservationsHandle,
+    /// Unlocking and locking.
+    pub locks: LocksHandle,
+    /// Holds and captures.
+    pub billing: BillingHandle,
+}
+
+/// How commands reach the car units.
+#[derive(Clone)]
+pub enum Units {
+    /// Simulated in this process (tests, the in-process simulator).
+    InProcess(InProcessUnits),
+    /// Any other adapter (the gateway's WebSocket link).
+    Link(Arc<dyn UnitLink>),
+}
+
+/// What a system runs with besides its configuration.
+pub struct SystemOptions {
+    /// Where time comes from.
+    pub clock: SharedClock,
+    /// How commands reach the car units; `None`: simulated in this process.
+    pub units: Option<Arc<dyn UnitLink>>,
+}
+
+impl Default for SystemOptions {
+    fn default() -> Self {
+        SystemOptions {
+            clock: Arc::new(SystemClock),
+            units: None,
+        }
+    }
 }
 
 /// A running actor system.
@@ -150,11 +218,28 @@ pub struct RentalSystem {
     stores: Stores,
     root: ActorRef<RootMessage>,
     root_task: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    services: Services,
+    units: Units,
+    clock: SharedClock,
+    /// The strong references behind the services' late-bound slots (see `LateBound`).
+    _bound: (Arc<dyn ReservationLookup>, Arc<LocksHandle>),
+}
+
+fn spawn_error(actor: &str) -> impl FnOnce(ractor::SpawnErr) -> SystemError + '_ {
+    move |error| SystemError::Spawn {
+        actor: actor.to_owned(),
+        reason: error.to_string(),
+    }
 }
 
 impl RentalSystem {
-    /// Opens the stores and starts the supervision tree.
+    /// Opens the stores and starts the supervision tree on the system clock.
     pub async fn start(config: &Config) -> Result<Self, SystemError> {
+        RentalSystem::start_with(config, SystemOptions::default()).await
+    }
+
+    /// Opens the stores and starts every service under the root supervisor.
+    pub async fn start_with(config: &Config, options: SystemOptions) -> Result<Self, SystemError> {
         let stores = {
             let config = config.clone();
             tokio::task::spawn_blocking(move || Stores::open(&config))
@@ -164,18 +249,125 @@ impl RentalSystem {
                     reason: error.to_string(),
                 })??
         };
-        let (root, root_task) =
-            Actor::spawn(None, Root, ())
-                .await
-                .map_err(|error| SystemError::Spawn {
-                    actor: "root".into(),
-                    reason: error.to_string(),
-                })?;
+        let (root, root_task) = Actor::spawn(None, Root, ())
+            .await
+            .map_err(spawn_error("root"))?;
+        let clock = options.clock;
+        let parent = Some(root.get_cell());
+        let store = |name: &str| {
+            stores.get(name).cloned().ok_or_else(|| SystemError::Spawn {
+                actor: name.to_owned(),
+                reason: "no store".into(),
+            })
+        };
+
+        let reservation_lookup: LateBound<dyn ReservationLookup> = LateBound::new("reservations");
+        let locks_slot: LateBound<LocksHandle> = LateBound::new("locks");
+        let units = match options.units {
+            Some(link) => Units::Link(link),
+            None => Units::InProcess(InProcessUnits::new(locks_slot.clone())),
+        };
+        let link: Arc<dyn UnitLink> = match &units {
+            Units::InProcess(units) => Arc::new(units.clone()),
+            Units::Link(link) => link.clone(),
+        };
+
+        let billing_store = store("billing")?;
+        let provider = SandboxProvider::open(&billing_store)?;
+        let billing = billing::start(
+            billing_store,
+            Arc::new(provider),
+            clock.clone(),
+            config,
+            parent.clone(),
+        )
+        .await
+        .map_err(spawn_error("billing"))?;
+        let customers = customers::start(
+            store("customers")?,
+            billing.clone(),
+            reservation_lookup.clone(),
+            clock.clone(),
+            config,
+            parent.clone(),
+        )
+        .await
+        .map_err(spawn_error("customers"))?;
+        let location = location::start(store("location")?, clock.clone(), config, parent.clone())
+            .await
+            .map_err(spawn_error("location"))?;
+        let vehicles = vehicles::start(
+            store("vehicles")?,
+            location.clone(),
+            reservation_lookup.clone(),
+            clock.clone(),
+            config,
+            parent.clone(),
+        )
+        .await
+        .map_err(spawn_error("vehicles"))?;
+        let deps = ReservationsDeps {
+            vehicles: vehicles.clone(),
+            customers: customers.clone(),
+            billing: billing.clone(),
+            locks: locks_slot.clone(),
+        };
+        let reservations = reservations::start(
+            store("reservations")?,
+            deps,
+            clock.clone(),
+            config,
+            parent.clone(),
+        )
+        .await
+        .map_err(spawn_error("reservations"))?;
+        let locks = locks::start(
+            store("locks")?,
+            link,
+            reservations.clone(),
+            location.clone(),
+            clock.clone(),
+            config,
+            parent,
+        )
+        .await
+        .map_err(spawn_error("locks"))?;
+        let bound_lookup: Arc<dyn ReservationLookup> = Arc::new(reservations.clone());
+        let bound_locks = Arc::new(locks.clone());
+        reservation_lookup.bind(&bound_lookup);
+        locks_slot.bind(&bound_locks);
+
         Ok(RentalSystem {
             stores,
             root,
             root_task: tokio::sync::Mutex::new(Some(root_task)),
+            services: Services {
+                customers,
+                vehicles,
+                location,
+                reservations,
+                locks,
+                billing,
+            },
+            units,
+            clock,
+            _bound: (bound_lookup, bound_locks),
         })
+    }
+
+    /// The services' handles.
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+
+    /// The car units' link (the in-process one lets tests and the simulator steer units).
+    pub fn units(&self) -> &Units {
+        &self.units
+    }
+
+    /// The system's clock.
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
     }
 
     /// The service stores.
@@ -183,7 +375,7 @@ impl RentalSystem {
         &self.stores
     }
 
-    /// Succeeds when the supervision tree answers within [`ASK_TIMEOUT`].
+    /// Succeeds when the root and every service supervisor answer within [`ASK_TIMEOUT`].
     pub async fn ready(&self) -> Result<(), SystemError> {
         let answer = ractor::call_t!(self.root, RootMessage::Ping, ASK_TIMEOUT.as_millis() as u64);
         answer.map_err(|error| match error {
@@ -194,7 +386,22 @@ impl RentalSystem {
             _ => SystemError::Unavailable {
                 actor: "root".into(),
             },
-        })
+        })?;
+        let services = &self.services;
+        let checks = [
+            services.customers.ping(),
+            services.vehicles.ping(),
+            services.location.ping(),
+            services.reservations.ping(),
+            services.locks.ping(),
+            services.billing.ping(),
+        ];
+        for check in checks {
+            check.map_err(|error| SystemError::Unavailable {
+                actor: error.to_string(),
+            })?;
+        }
+        Ok(())
     }
 
     /// Stops every actor, then flushes and closes every store. Takes `&self` so that it works

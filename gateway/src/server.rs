@@ -9,6 +9,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actors::locks::DisconnectedUnits;
+use actors::system::SystemOptions;
 use actors::{Config, RentalSystem, SystemError};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -48,7 +50,7 @@ impl RunningServer {
         let (stop, stopped) = oneshot::channel::<()>();
         let listener = bind(&config).await?;
         let address = listener.local_addr()?;
-        let system = RentalSystem::start(&config).await?;
+        let system = start_system(&config).await?;
         let task = tokio::spawn(serve(config, listener, system, async move {
             let _ = stopped.await;
         }));
@@ -75,8 +77,17 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let listener = bind(&config).await?;
-    let system = RentalSystem::start(&config).await?;
+    let system = start_system(&config).await?;
     serve(config, listener, system, shutdown).await
+}
+
+/// The system as the server runs it: the wall clock, and no simulated units.
+async fn start_system(config: &Config) -> Result<RentalSystem, SystemError> {
+    let options = SystemOptions {
+        units: Some(Arc::new(DisconnectedUnits)),
+        ..SystemOptions::default()
+    };
+    RentalSystem::start_with(config, options).await
 }
 
 async fn bind(config: &Config) -> Result<TcpListener, ServerError> {

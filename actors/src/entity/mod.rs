@@ -71,5 +71,34 @@ pub trait Entity: Sized + Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), ActorProcessingErr>> + Send;
 }
 
+/// Starts the supervisor of entity kind `E` under `parent` and returns the reference through
+/// which the service's handle reaches its entities.
+pub async fn start_entities<E: Entity>(
+    context: E::Context,
+    config: SupervisorConfig,
+    parent: Option<ractor::ActorCell>,
+) -> Result<EntityRef<E>, ractor::SpawnErr> {
+    let registry = std::sync::Arc::new(EntityRegistry::default());
+    let args = supervisor::SupervisorArgs::new(context, registry.clone(), config);
+    let (supervisor, _) = match parent {
+        Some(parent) => {
+            ractor::Actor::spawn_linked(None, EntitySupervisor::<E>::default(), args, parent)
+                .await?
+        }
+        None => ractor::Actor::spawn(None, EntitySupervisor::<E>::default(), args).await?,
+    };
+    Ok(EntityRef::new(supervisor, registry))
+}
+
+impl SupervisorConfig {
+    /// The supervisor settings from the configuration.
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        SupervisorConfig {
+            idle_timeout: std::time::Duration::from_secs(config.fleet.idle_timeout_s),
+            intensity: RestartIntensity::default(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,255 @@
+//! The charge entity: one actor per reservation's charge, so the operations on one charge are
+//! serialised while different charges proceed in parallel.
+//!
+//! Crash safety without a two-phase protocol: a request first records its intent durably, then
+//! each provider step is called with the key `"{reservation_id}:{operation}"` and its entry is
+//! appended durably before the next step and before the reply. If the process dies between a
+//! provider call and the append, the intent is still stored: the next operation on the charge
+//! (typically the caller's retry) derives the same step with the same key, the processor
+//! returns its remembered result without acting twice, and the entry is appended then.
+
+use std::time::Duration;
+
+use ractor::RpcReplyPort;
+use std::sync::Arc;
+
+use super::error::BillingError;
+use super::model::{ChargeRecord, ChargeSummary, HoldRequest};
+use super::provider::{PaymentError, PaymentProvider, ProviderRef};
+use super::settlement::{self, Step};
+use super::tables::Tables;
+use crate::clock::SharedClock;
+use crate::entity::{Activation, ActorProcessingErr, Entity};
+use crate::ids::ReservationId;
+
+/// Where a charge answers.
+pub(crate) type Reply = RpcReplyPort<Result<ChargeSummary, BillingError>>;
+
+/// The messages of a charge.
+pub(crate) enum ChargeMsg {
+    Hold { request: HoldRequest, reply: Reply },
+    Settle { total_cents: i64, reply: Reply },
+    Void { reply: Reply },
+    Refund { amount_cents: i64, reply: Reply },
+}
+
+/// What a charge needs from its service.
+#[derive(Clone)]
+pub(crate) struct BillingContext {
+    pub(crate) tables: Tables,
+    pub(crate) provider: Arc<dyn PaymentProvider>,
+    pub(crate) clock: SharedClock,
+    pub(crate) provider_timeout: Duration,
+}
+
+/// One reservation's charge; `record` is `None` only between activation for a hold and the
+/// hold itself.
+pub(crate) struct Charge {
+    id: ReservationId,
+    record: Option<ChargeRecord>,
+}
+
+impl Entity for Charge {
+    type Id = ReservationId;
+    type Msg = ChargeMsg;
+    type Context = BillingContext;
+    const KIND: &'static str = "charge";
+
+    async fn activate(
+        id: ReservationId,
+        activation: Activation,
+        context: &BillingContext,
+    ) -> Result<Option<Self>, ActorProcessingErr> {
+        let record = context.tables.load(id)?;
+        Ok(match (record, activation) {
+            (None, Activation::Existing) => None,
+            (record, _) => Some(Charge { id, record }),
+        })
+    }
+
+    async fn handle(
+        &mut self,
+        message: ChargeMsg,
+        context: &BillingContext,
+    ) -> Result<(), ActorProcessingErr> {
+        let (result, reply) = match message {
+            ChargeMsg::Hold { request, reply } => (self.hold(request, context).await, reply),
+            ChargeMsg::Settle { total_cents, reply } => {
+                (self.settle(total_cents, context).await, reply)
+            }
+            ChargeMsg::Void { reply } => (self.void(context).await, reply),
+            ChargeMsg::Refund {
+                amount_cents,
+                reply,
+            } => (self.refund(amount_cents, context).await, reply),
+        };
+        // After a store failure the memory may be ahead of the disk: restart from the store.
+        let store_failed = matches!(result, Err(BillingError::Storage(_)));
+        let _ = reply.send(result);
+        if store_failed {
+            return Err(format!("billing store failed for charge {}", self.id).into());
+        }
+        Ok(())
+    }
+}
+
+impl Charge {
+    fn record(&self) -> Result<&ChargeRecord, BillingError> {
+        self.record.as_ref().ok_or(BillingError::NotFound)
+    }
+
+    async fn hold(
+        &mut self,
+        request: HoldRequest,
+        context: &BillingContext,
+    ) -> Result<ChargeSummary, BillingError> {
+        if self.record.is_none() {
+            // The hold request is the intent: stored before the provider is called.
+            let record = settlement::new_charge(&request, context.clock.now())?;
+            context.tables.persist(&record, 0).await?;
+            self.record = Some(record);
+        }
+        self.resume(context).await?;
+        settlement::hold_answer(self.record()?)
+    }
+
+    async fn settle(
+        &mut self,
+        total_cents: i64,
+        context: &BillingContext,
+    ) -> Result<ChargeSummary, BillingError> {
+        self.resume(context).await?;
+        self.request(context, |record| {
+            settlement::request_settle(record, total_cents)
+        })
+        .await?;
+        self.resume(context).await?;
+        settlement::settle_answer(self.record()?)
+    }
+
+    async fn void(&mut self, context: &BillingContext) -> Result<ChargeSummary, BillingError> {
+        self.resume(context).await?;
+        self.request(context, settlement::request_void).await?;
+        self.resume(context).await?;
+        Ok(settlement::summary(self.record()?))
+    }
+
+    async fn refund(
+        &mut self,
+        amount_cents: i64,
+        context: &BillingContext,
+    ) -> Result<ChargeSummary, BillingError> {
+        // A refund left unfinished by a crash, of the same amount, is taken for this request's
+        // earlier attempt: completing it answers the retry instead of refunding twice.
+        let record = self.record()?;
+        let retried = settlement::pending_refunds(record) > 0
+            && record.header.refund_requests.last() == Some(&amount_cents);
+        self.resume(context).await?;
+        if !retried {
+            self.request(context, |record| {
+                settlement::request_refund(record, amount_cents).map(|()| true)
+            })
+            .await?;
+            self.resume(context).await?;
+        }
+        Ok(settlement::summary(self.record()?))
+    }
+
+    /// Records an intent with `change` (which says whether it changed anything), durably.
+    async fn request(
+        &mut self,
+        context: &BillingContext,
+        change: impl FnOnce(&mut ChargeRecord) -> Result<bool, BillingError>,
+    ) -> Result<(), BillingError> {
+        let mut next = self.record()?.clone();
+        if change(&mut next)? {
+            context.tables.persist(&next, next.entries.len()).await?;
+            self.record = Some(next);
+        }
+        Ok(())
+    }
+
+    /// Carries out every provider step the stored intents still call for.
+    async fn resume(&mut self, context: &BillingContext) -> Result<(), BillingError> {
+        let Some(record) = self.record.as_mut() else {
+            return Err(BillingError::NotFound);
+        };
+        while let Some(step) = settlement::next_step(record) {
+            let key = step.idempotency_key(record);
+            let outcome = call_provider(context, &step, &key).await;
+            let mut next = record.clone();
+            let at = context.clock.now();
+            let applied = match &outcome {
+                Ok(reference) => {
+                    settlement::apply_success(&mut next, &step, reference.as_deref(), at)
+                }
+                Err(error) => match settlement::apply_refusal(&mut next, &step, error, at) {
+                    Ok(true) => Ok(()),
+                    Ok(false) => {
+                        tracing::warn!(%key, %error, "payment provider step failed");
+                        return Err(BillingError::Provider(error.to_string()));
+                    }
+                    Err(refused) => Err(refused),
+                },
+            };
+            if let Err(refused) = applied {
+                tracing::error!(%key, %refused, "the ledger refused the provider's result");
+                return Err(BillingError::Provider(format!(
+                    "the ledger refused the provider's result: {refused}"
+                )));
+            }
+            context.tables.persist(&next, record.entries.len()).await?;
+            *record = next;
+        }
+        Ok(())
+    }
+}
+
+/// Calls the provider for `step`, within the configured timeout; returns the new reference of
+/// an authorization or a sale.
+async fn call_provider(
+    context: &BillingContext,
+    step: &Step,
+    key: &str,
+) -> Result<Option<String>, PaymentError> {
+    let provider = &context.provider;
+    let call = async {
+        match step {
+            Step::Authorize {
+                token,
+                amount_cents,
+            } => provider
+                .authorize_hold(token, *amount_cents, key)
+                .await
+                .map(|reference| Some(reference.0)),
+            Step::Capture {
+                hold_ref,
+                amount_cents,
+            } => provider
+                .capture(&ProviderRef(hold_ref.clone()), *amount_cents, key)
+                .await
+                .map(|()| None),
+            Step::Void { hold_ref } => provider
+                .void(&ProviderRef(hold_ref.clone()), key)
+                .await
+                .map(|()| None),
+            Step::Charge {
+                token,
+                amount_cents,
+            } => provider
+                .charge(token, *amount_cents, key)
+                .await
+                .map(|reference| Some(reference.0)),
+            Step::Refund {
+                payment_ref,
+                amount_cents,
+            } => provider
+                .refund(&ProviderRef(payment_ref.clone()), *amount_cents, key)
+                .await
+                .map(|()| None),
+        }
+    };
+    tokio::time::timeout(context.provider_timeout, call)
+        .await
+        .unwrap_or_else(|_| Err(PaymentError::Unavailable("the provider timed out".into())))
+}

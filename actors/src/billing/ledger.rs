@@ -1,0 +1,424 @@
+//! The ledger's rules, pure: every figure of a charge is derived from its entries, and every
+//! append is checked against the invariants before it lands, so a rejected append leaves the
+//! ledger exactly as it was.
+//!
+//! Invariants (the card schemes' rules for authorizations, as processors enforce them; the
+//! audit re-checks them from scratch with `invariants.rs`):
+//! - every amount is positive;
+//! - a ledger starts with one `Hold` or one `HoldDeclined`, and a declined ledger has nothing
+//!   else;
+//! - the hold is resolved exactly once, by a `Capture` of at most the held amount (followed at
+//!   once by the `Release` of the remainder, since processors release it on partial capture) or
+//!   by a `Void` of the whole hold;
+//! - after the resolution only extra `Charge`s and `Refund`s may follow, and no `Charge` comes
+//!   before it;
+//! - each refund refers to a payment (the captured hold or a charge) and never exceeds what that
+//!   payment has left, so refunds never exceed captured + charged.
+
+use chrono::{DateTime, Utc};
+
+use super::model::{EntryKind, LedgerEntry};
+
+/// How the hold was resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Resolution {
+    Captured,
+    Voided,
+}
+
+/// A payment that money can be refunded from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Payment {
+    pub(crate) provider_ref: String,
+    pub(crate) paid: i64,
+    pub(crate) refunded: i64,
+}
+
+/// Figures derived from a ledger.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Totals {
+    pub(crate) held: i64,
+    pub(crate) hold_ref: Option<String>,
+    pub(crate) declined: bool,
+    pub(crate) resolution: Option<Resolution>,
+    pub(crate) captured: i64,
+    pub(crate) released: i64,
+    pub(crate) voided: i64,
+    pub(crate) charged: i64,
+    pub(crate) refunded: i64,
+    /// The captured hold first (if any), then every charge, in ledger order.
+    pub(crate) payments: Vec<Payment>,
+}
+
+impl Totals {
+    /// Whether the authorization has an outcome (placed or declined).
+    pub(crate) fn authorized_or_declined(&self) -> bool {
+        self.hold_ref.is_some() || self.declined
+    }
+
+    /// What may still be refunded.
+    pub(crate) fn refundable(&self) -> i64 {
+        self.captured + self.charged - self.refunded
+    }
+}
+
+/// Why an append was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum LedgerError {
+    #[error("amounts must be positive")]
+    InvalidAmount,
+    #[error("the ledger already has its hold")]
+    HoldExists,
+    #[error("there is no open hold")]
+    NoOpenHold,
+    #[error("the hold is not resolved yet")]
+    HoldNotResolved,
+    #[error("the hold was declined")]
+    Declined,
+    #[error("the capture exceeds the hold")]
+    ExceedsHold,
+    #[error("no payment with this reference")]
+    UnknownPayment,
+    #[error("the refund exceeds what the payment has left ({left} centavos)")]
+    ExceedsRefundable { left: i64 },
+}
+
+/// Derives the figures of a ledger.
+pub(crate) fn totals(entries: &[LedgerEntry]) -> Totals {
+    let mut totals = Totals::default();
+    for entry in entries {
+        let amount = entry.amount_cents;
+        match entry.kind {
+            EntryKind::Hold => {
+                totals.held += amount;
+                totals.hold_ref = entry.provider_ref.clone();
+            }
+            EntryKind::HoldDeclined => totals.declined = true,
+            EntryKind::Capture => {
+                totals.captured += amount;
+                totals.resolution = Some(Resolution::Captured);
+                totals.payments.push(Payment {
+                    provider_ref: entry.provider_ref.clone().unwrap_or_default(),
+                    paid: amount,
+                    refunded: 0,
+                });
+            }
+            EntryKind::Release => totals.released += amount,
+            EntryKind::Void => {
+                totals.voided += amount;
+                totals.resolution = Some(Resolution::Voided);
+            }
+            EntryKind::Charge => {
+                totals.charged += amount;
+                totals.payments.push(Payment {
+                    provider_ref: entry.provider_ref.clone().unwrap_or_default(),
+                    paid: amount,
+                    refunded: 0,
+                });
+            }
+            EntryKind::Refund => {
+                totals.refunded += amount;
+                if let Some(payment) = totals
+                    .payments
+                    .iter_mut()
+                    .find(|payment| Some(&payment.provider_ref) == entry.provider_ref.as_ref())
+                {
+                    payment.refunded += amount;
+                }
+            }
+        }
+    }
+    totals
+}
+
+fn entry(
+    entries: &[LedgerEntry],
+    offset: u32,
+    kind: EntryKind,
+    amount_cents: i64,
+    at: DateTime<Utc>,
+    provider_ref: Option<&str>,
+    note: Option<String>,
+) -> LedgerEntry {
+    LedgerEntry {
+        seq: entries.len() as u32 + 1 + offset,
+        kind,
+        amount_cents,
+        at,
+        provider_ref: provider_ref.map(str::to_owned),
+        note,
+    }
+}
+
+fn positive(amount: i64) -> Result<(), LedgerError> {
+    if amount > 0 {
+        Ok(())
+    } else {
+        Err(LedgerError::InvalidAmount)
+    }
+}
+
+fn empty(entries: &[LedgerEntry]) -> Result<(), LedgerError> {
+    if entries.is_empty() {
+        Ok(())
+    } else {
+        Err(LedgerError::HoldExists)
+    }
+}
+
+fn open_hold(totals: &Totals) -> Result<String, LedgerError> {
+    if totals.declined {
+        return Err(LedgerError::Declined);
+    }
+    match (&totals.hold_ref, totals.resolution) {
+        (Some(hold_ref), None) => Ok(hold_ref.clone()),
+        _ => Err(LedgerError::NoOpenHold),
+    }
+}
+
+/// Records the hold placed by the processor.
+pub(crate) fn record_hold(
+    entries: &mut Vec<LedgerEntry>,
+    amount: i64,
+    at: DateTime<Utc>,
+    hold_ref: &str,
+) -> Result<(), LedgerError> {
+    positive(amount)?;
+    empty(entries)?;
+    let hold = entry(
+        entries,
+        0,
+        EntryKind::Hold,
+        amount,
+        at,
+        Some(hold_ref),
+        None,
+    );
+    entries.push(hold);
+    Ok(())
+}
+
+/// Records that the processor refused the hold.
+pub(crate) fn record_decline(
+    entries: &mut Vec<LedgerEntry>,
+    amount: i64,
+    at: DateTime<Utc>,
+    reason: &str,
+) -> Result<(), LedgerError> {
+    positive(amount)?;
+    empty(entries)?;
+    let note = Some(reason.to_owned());
+    let declined = entry(entries, 0, EntryKind::HoldDeclined, amount, at, None, note);
+    entries.push(declined);
+    Ok(())
+}
+
+/// Records the capture of `amount` from the open hold and, in the same append, the release of
+/// the remainder.
+pub(crate) fn record_capture(
+    entries: &mut Vec<LedgerEntry>,
+    amount: i64,
+    at: DateTime<Utc>,
+) -> Result<(), LedgerError> {
+    positive(amount)?;
+    let totals = totals(entries);
+    let hold_ref = open_hold(&totals)?;
+    if amount > totals.held {
+        return Err(LedgerError::ExceedsHold);
+    }
+    let capture = entry(
+        entries,
+        0,
+        EntryKind::Capture,
+        amount,
+        at,
+        Some(&hold_ref),
+        None,
+    );
+    let remainder = totals.held - amount;
+    let release = (remainder > 0).then(|| {
+        entry(
+            entries,
+            1,
+            EntryKind::Release,
+            remainder,
+            at,
+            Some(&hold_ref),
+            None,
+        )
+    });
+    entries.push(capture);
+    entries.extend(release);
+    Ok(())
+}
+
+/// Records that the whole open hold was given back.
+pub(crate) fn record_void(
+    entries: &mut Vec<LedgerEntry>,
+    at: DateTime<Utc>,
+) -> Result<(), LedgerError> {
+    let totals = totals(entries);
+    let hold_ref = open_hold(&totals)?;
+    let void = entry(
+        entries,
+        0,
+        EntryKind::Void,
+        totals.held,
+        at,
+        Some(&hold_ref),
+        None,
+    );
+    entries.push(void);
+    Ok(())
+}
+
+/// Records a direct sale beyond the hold; only once the hold is resolved.
+pub(crate) fn record_charge(
+    entries: &mut Vec<LedgerEntry>,
+    amount: i64,
+    at: DateTime<Utc>,
+    payment_ref: &str,
+) -> Result<(), LedgerError> {
+    positive(amount)?;
+    let totals = totals(entries);
+    if totals.declined {
+        return Err(LedgerError::Declined);
+    }
+    if totals.resolution.is_none() {
+        return Err(LedgerError::HoldNotResolved);
+    }
+    let charge = entry(
+        entries,
+        0,
+        EntryKind::Charge,
+        amount,
+        at,
+        Some(payment_ref),
+        None,
+    );
+    entries.push(charge);
+    Ok(())
+}
+
+/// Records a refund from the payment `payment_ref`.
+pub(crate) fn record_refund(
+    entries: &mut Vec<LedgerEntry>,
+    amount: i64,
+    at: DateTime<Utc>,
+    payment_ref: &str,
+) -> Result<(), LedgerError> {
+    positive(amount)?;
+    let totals = totals(entries);
+    let payment = totals
+        .payments
+        .iter()
+        .find(|payment| payment.provider_ref == payment_ref)
+        .ok_or(LedgerError::UnknownPayment)?;
+    let left = payment.paid - payment.refunded;
+    if amount > left {
+        return Err(LedgerError::ExceedsRefundable { left });
+    }
+    let refund = entry(
+        entries,
+        0,
+        EntryKind::Refund,
+        amount,
+        at,
+        Some(payment_ref),
+        None,
+    );
+    entries.push(refund);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::billing::invariants::check;
+
+    fn at() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_partial_capture_releases_the_rest_and_resolves_the_hold() {
+        let mut entries = Vec::new();
+        record_hold(&mut entries, 10_000, at(), "hold_1").unwrap();
+        record_capture(&mut entries, 4_000, at()).unwrap();
+        let kinds: Vec<_> = entries.iter().map(|entry| entry.kind).collect();
+        assert_eq!(
+            kinds,
+            [EntryKind::Hold, EntryKind::Capture, EntryKind::Release]
+        );
+        assert_eq!(entries[2].amount_cents, 6_000);
+        let totals = totals(&entries);
+        assert_eq!((totals.captured, totals.released), (4_000, 6_000));
+        assert_eq!(totals.resolution, Some(Resolution::Captured));
+        assert_eq!(
+            record_void(&mut entries, at()),
+            Err(LedgerError::NoOpenHold)
+        );
+        assert_eq!(
+            record_capture(&mut entries, 1, at()),
+            Err(LedgerError::NoOpenHold)
+        );
+        assert!(check(&entries).is_empty());
+    }
+
+    #[test]
+    fn captures_above_the_hold_and_charges_before_resolution_are_refused() {
+        let mut entries = Vec::new();
+        record_hold(&mut entries, 10_000, at(), "hold_1").unwrap();
+        let before = entries.clone();
+        assert_eq!(
+            record_capture(&mut entries, 10_001, at()),
+            Err(LedgerError::ExceedsHold)
+        );
+        assert_eq!(
+            record_charge(&mut entries, 5, at(), "sale"),
+            Err(LedgerError::HoldNotResolved)
+        );
+        assert_eq!(
+            record_hold(&mut entries, 5, at(), "hold_2"),
+            Err(LedgerError::HoldExists)
+        );
+        assert_eq!(
+            record_capture(&mut entries, 0, at()),
+            Err(LedgerError::InvalidAmount)
+        );
+        assert_eq!(entries, before);
+    }
+
+    #[test]
+    fn refunds_come_from_payments_and_never_exceed_them() {
+        let mut entries = Vec::new();
+        record_hold(&mut entries, 10_000, at(), "hold_1").unwrap();
+        record_capture(&mut entries, 10_000, at()).unwrap();
+        record_charge(&mut entries, 2_500, at(), "sale_1").unwrap();
+        assert_eq!(
+            record_refund(&mut entries, 2_501, at(), "sale_1"),
+            Err(LedgerError::ExceedsRefundable { left: 2_500 })
+        );
+        assert_eq!(
+            record_refund(&mut entries, 1, at(), "nope"),
+            Err(LedgerError::UnknownPayment)
+        );
+        record_refund(&mut entries, 10_000, at(), "hold_1").unwrap();
+        record_refund(&mut entries, 2_500, at(), "sale_1").unwrap();
+        assert_eq!(totals(&entries).refundable(), 0);
+        assert!(check(&entries).is_empty());
+    }
+
+    #[test]
+    fn a_declined_ledger_accepts_nothing_more() {
+        let mut entries = Vec::new();
+        record_decline(&mut entries, 10_000, at(), "card declined").unwrap();
+        assert_eq!(record_void(&mut entries, at()), Err(LedgerError::Declined));
+        assert_eq!(
+            record_charge(&mut entries, 1, at(), "x"),
+            Err(LedgerError::Declined)
+        );
+        assert_eq!(entries.len(), 1);
+        assert!(check(&entries).is_empty());
+    }
+}

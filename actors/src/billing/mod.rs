@@ -1,0 +1,218 @@
+//! Billing: money held on a customer's card when a car is reserved, captured when it is
+//! released.
+//!
+//! The service owns the `billing` store: one charge per reservation, with an append-only ledger
+//! from which every figure is derived (the rules and invariants are in `ledger.rs`), and, for
+//! the default [`SandboxProvider`], the processor's own records. Every ledger append is durable
+//! (`Store::commit`) before the caller gets an answer, because a lost entry is money moved
+//! without a trace. Operations are idempotent by reservation: a second hold returns the first,
+//! a second void or settlement returns the charge unchanged; and provider calls carry
+//! idempotency keys, so a retry after a crash completes the operation instead of repeating it
+//! (see `entity.rs`).
+
+mod entity;
+mod error;
+mod invariants;
+mod ledger;
+#[cfg(test)]
+mod ledger_tests;
+mod model;
+mod provider;
+mod sandbox;
+mod settlement;
+mod tables;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ractor::ActorCell;
+use storage::Store;
+
+use crate::ask::{ASK_TIMEOUT, AskError};
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::entity::{EntityRef, SupervisorConfig, start_entities};
+use crate::ids::ReservationId;
+
+pub use error::BillingError;
+pub use model::{
+    BillingAudit, CURRENCY, ChargeStatus, ChargeSummary, EntryKind, HoldRequest, LedgerEntry,
+};
+pub use provider::{CardDetails, CardToken, PaymentError, PaymentProvider, ProviderRef};
+pub use sandbox::SandboxProvider;
+
+use entity::{BillingContext, Charge, ChargeMsg};
+use tables::Tables;
+
+/// Provider calls one operation may make (a settlement resumes earlier steps, captures,
+/// charges the overtime, and may carry out a refund): the ask timeout covers them all.
+const PROVIDER_CALLS_PER_ASK: u32 = 4;
+
+/// The billing service's API. Cheap to clone.
+#[derive(Clone)]
+pub struct BillingHandle {
+    charges: EntityRef<Charge>,
+    tables: Tables,
+    provider: Arc<dyn PaymentProvider>,
+    provider_timeout: Duration,
+}
+
+impl std::fmt::Debug for BillingHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BillingHandle").finish_non_exhaustive()
+    }
+}
+
+/// Starts billing on its store with `provider` (normally [`SandboxProvider::open`] on the same
+/// store), under `parent`.
+pub async fn start(
+    store: Store,
+    provider: Arc<dyn PaymentProvider>,
+    clock: SharedClock,
+    config: &Config,
+    parent: Option<ActorCell>,
+) -> Result<BillingHandle, ractor::SpawnErr> {
+    let tables =
+        Tables::open(&store).map_err(|error| ractor::SpawnErr::StartupFailed(error.into()))?;
+    let provider_timeout = Duration::from_secs(config.billing.provider_timeout_s.max(1));
+    let context = BillingContext {
+        tables: tables.clone(),
+        provider: provider.clone(),
+        clock,
+        provider_timeout,
+    };
+    let charges = start_entities::<Charge>(context, SupervisorConfig::from_config(config), parent)
+        .await?
+        .with_timeout(ASK_TIMEOUT + provider_timeout * PROVIDER_CALLS_PER_ASK);
+    Ok(BillingHandle {
+        charges,
+        tables,
+        provider,
+        provider_timeout,
+    })
+}
+
+impl BillingHandle {
+    /// Exchanges a card for the processor's token. Not an entity operation: the processor's
+    /// idempotency key (the customer's id at registration) is what makes a retry safe.
+    pub async fn tokenize_card(
+        &self,
+        card: CardDetails,
+        idempotency_key: String,
+    ) -> Result<CardToken, BillingError> {
+        let call = self.provider.tokenize(card, &idempotency_key);
+        match tokio::time::timeout(self.provider_timeout, call).await {
+            Ok(result) => result.map_err(BillingError::from),
+            Err(_) => Err(BillingError::Provider("the provider timed out".into())),
+        }
+    }
+
+    /// Holds `amount_cents` for the reservation. A second hold for the same reservation
+    /// returns the first one's outcome (never a second hold); a refused hold is recorded
+    /// (`HoldDeclined`) and answered with `Declined` or `InsufficientFunds`.
+    pub async fn hold(&self, request: HoldRequest) -> Result<ChargeSummary, BillingError> {
+        if request.amount_cents <= 0 {
+            return Err(BillingError::InvalidAmount);
+        }
+        // The reservation's id comes from the reservations service, which creates the charge
+        // through this call only: that is the one creating ask.
+        self.charges
+            .call_or_create(request.reservation_id, |reply| ChargeMsg::Hold {
+                request: request.clone(),
+                reply,
+            })
+            .await?
+    }
+
+    /// Settles a completed rental or a no-show: captures `min(total, held)` (the rest of the
+    /// hold is released) and charges any excess directly on the card; a total of 0 voids.
+    /// Settling a settled charge returns it unchanged.
+    pub async fn settle(
+        &self,
+        reservation_id: ReservationId,
+        total_cents: i64,
+    ) -> Result<ChargeSummary, BillingError> {
+        self.charges
+            .call(reservation_id, |reply| ChargeMsg::Settle {
+                total_cents,
+                reply,
+            })
+            .await?
+    }
+
+    /// Gives the hold back (cancellation before the start). Voiding a voided (or declined)
+    /// charge returns it unchanged; a captured one is `AlreadyResolved`.
+    pub async fn void(&self, reservation_id: ReservationId) -> Result<ChargeSummary, BillingError> {
+        self.charges
+            .call(reservation_id, |reply| ChargeMsg::Void { reply })
+            .await?
+    }
+
+    /// Refunds `amount_cents` from what was captured and charged (captured first). Each call
+    /// is a new refund, except the retry of one a crash left unfinished (same amount).
+    pub async fn refund(
+        &self,
+        reservation_id: ReservationId,
+        amount_cents: i64,
+    ) -> Result<ChargeSummary, BillingError> {
+        self.charges
+            .call(reservation_id, |reply| ChargeMsg::Refund {
+                amount_cents,
+                reply,
+            })
+            .await?
+    }
+
+    /// The reservation's charge, if it has one (read from the store).
+    pub async fn summary(
+        &self,
+        reservation_id: ReservationId,
+    ) -> Result<Option<ChargeSummary>, BillingError> {
+        let record = self.tables.load(reservation_id)?;
+        Ok(record.as_ref().map(settlement::summary))
+    }
+
+    /// The reservation's ledger, oldest entry first; empty when it has no charge.
+    pub async fn ledger(
+        &self,
+        reservation_id: ReservationId,
+    ) -> Result<Vec<LedgerEntry>, BillingError> {
+        let record = self.tables.load(reservation_id)?;
+        Ok(record.map(|record| record.entries).unwrap_or_default())
+    }
+
+    /// Reads every charge and checks the ledger invariants: the simulator's audit. Walks the
+    /// whole store: for tests and operators, not request paths.
+    pub async fn audit(&self) -> Result<BillingAudit, BillingError> {
+        let mut audit = BillingAudit {
+            charges: 0,
+            unresolved_holds: Vec::new(),
+            violations: Vec::new(),
+        };
+        for header in self.tables.charges.iter() {
+            let (id, _) = header?;
+            let Some(record) = self.tables.load(id)? else {
+                continue;
+            };
+            audit.charges += 1;
+            let summary = settlement::summary(&record);
+            if matches!(summary.status, ChargeStatus::Held | ChargeStatus::Pending) {
+                audit.unresolved_holds.push(id);
+            }
+            audit.violations.extend(
+                invariants::check(&record.entries)
+                    .into_iter()
+                    .map(|problem| format!("charge {id}: {problem}")),
+            );
+        }
+        Ok(audit)
+    }
+
+    /// Whether the service's supervisor runs (readiness).
+    pub fn ping(&self) -> Result<(), AskError> {
+        self.charges.ping()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,140 @@
+//! The port to the card processor, shaped like a real acquirer's adapter (Cielo, Stone, Stripe):
+//! tokenize once, then authorize, capture, void, sell and refund by reference, every call
+//! carrying an idempotency key so that a retry after a timeout or a crash never moves money
+//! twice.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{CardBrand, CardExpiry, CardNumber, Cvc};
+use crate::ports::BoxFuture;
+
+/// A card as typed by the customer, validated; it lives only for the tokenization call (its
+/// `Debug` shows neither the number nor the CVC).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardDetails {
+    /// The card number.
+    pub number: CardNumber,
+    /// The expiry printed on the card.
+    pub expiry: CardExpiry,
+    /// The security code.
+    pub cvc: Cvc,
+    /// The name printed on the card.
+    pub holder_name: String,
+}
+
+/// What the processor gives back for a card: a token to charge it by, and what may be shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardToken {
+    /// The processor's opaque token (random, never derived from the number).
+    pub token: String,
+    /// The card scheme.
+    pub brand: CardBrand,
+    /// The last four digits.
+    pub last4: String,
+    /// Expiry month, 1 to 12.
+    pub exp_month: u32,
+    /// Four-digit expiry year.
+    pub exp_year: i32,
+}
+
+/// The processor's reference of a hold or a payment.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ProviderRef(pub String);
+
+/// Why the processor did not do what was asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum PaymentError {
+    /// The issuer refused.
+    #[error("declined: {reason}")]
+    Declined {
+        /// The issuer's reason.
+        reason: String,
+    },
+    /// Not enough funds or limit.
+    #[error("insufficient funds")]
+    InsufficientFunds,
+    /// The token (or the hold or payment reference) is unknown.
+    #[error("unknown token or reference")]
+    UnknownToken,
+    /// A capture asks for more than the hold.
+    #[error("the amount exceeds the hold")]
+    ExceedsHold,
+    /// The request does not fit the payment's state (capture of a voided hold, refund above
+    /// what was paid, an idempotency key reused with other parameters).
+    #[error("invalid request: {reason}")]
+    InvalidRequest {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The processor could not be reached or failed; safe to retry with the same key.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// A card processor adapter. Object-safe (methods return boxed futures) so that the system can
+/// choose the adapter from the configuration. For every method, calling again with the same
+/// idempotency key returns the first call's result without acting again.
+pub trait PaymentProvider: Send + Sync + 'static {
+    /// Exchanges card details for a token; succeeds for any valid card (issuers decline at
+    /// authorization, not here).
+    fn tokenize<'a>(
+        &'a self,
+        card: CardDetails,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<CardToken, PaymentError>>;
+
+    /// Reserves `amount_cents` on the card.
+    fn authorize_hold<'a>(
+        &'a self,
+        token: &'a str,
+        amount_cents: i64,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<ProviderRef, PaymentError>>;
+
+    /// Takes up to the held amount; the rest of the hold is released.
+    fn capture<'a>(
+        &'a self,
+        hold: &'a ProviderRef,
+        amount_cents: i64,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<(), PaymentError>>;
+
+    /// Gives the whole hold back.
+    fn void<'a>(
+        &'a self,
+        hold: &'a ProviderRef,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<(), PaymentError>>;
+
+    /// A direct sale on the card (amounts beyond a hold).
+    fn charge<'a>(
+        &'a self,
+        token: &'a str,
+        amount_cents: i64,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<ProviderRef, PaymentError>>;
+
+    /// Returns money from a captured hold or a sale.
+    fn refund<'a>(
+        &'a self,
+        payment: &'a ProviderRef,
+        amount_cents: i64,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<(), PaymentError>>;
+}
+
+/// The brand for its [`CardBrand::as_str`] name (stored records keep brands as text, since
+/// `CardBrand` has no serde form of its own).
+pub(crate) fn brand_from_str(name: &str) -> CardBrand {
+    [
+        CardBrand::Visa,
+        CardBrand::Mastercard,
+        CardBrand::Amex,
+        CardBrand::Elo,
+        CardBrand::Hipercard,
+        CardBrand::Diners,
+    ]
+    .into_iter()
+    .find(|brand| brand.as_str() == name)
+    .unwrap_or(CardBrand::Other)
+}

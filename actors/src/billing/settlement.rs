@@ -1,0 +1,303 @@
+//! The operations on a charge, pure: what each request records as intent, which provider step
+//! comes next, and how a step's outcome lands in the ledger.
+//!
+//! A request (hold, settle, void, refund) first records its intent in the charge header; then
+//! [`next_step`] derives the one provider call still missing from the intents and the ledger.
+//! Because the next step is a function of stored state only, an entity restarted after a crash
+//! computes the same step with the same idempotency key, gets the processor's remembered
+//! result, and appends the entry it had not had time to append.
+
+use chrono::{DateTime, Utc};
+
+use super::error::BillingError;
+use super::ledger::{self, LedgerError, Resolution};
+use super::model::{
+    CURRENCY, ChargeHeader, ChargeRecord, ChargeStatus, ChargeSummary, Decline, HoldRequest,
+};
+use super::provider::PaymentError;
+
+/// One call to the processor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Step {
+    Authorize {
+        token: String,
+        amount_cents: i64,
+    },
+    Capture {
+        hold_ref: String,
+        amount_cents: i64,
+    },
+    Void {
+        hold_ref: String,
+    },
+    Charge {
+        token: String,
+        amount_cents: i64,
+    },
+    Refund {
+        payment_ref: String,
+        amount_cents: i64,
+    },
+}
+
+impl Step {
+    /// `"{reservation_id}:{operation}"`; a refund adds the ledger position it will take, so
+    /// each refund has its own key and a retried one the same key.
+    pub(crate) fn idempotency_key(&self, record: &ChargeRecord) -> String {
+        let id = record.header.reservation_id;
+        match self {
+            Step::Authorize { .. } => format!("{id}:hold"),
+            Step::Capture { .. } => format!("{id}:capture"),
+            Step::Void { .. } => format!("{id}:void"),
+            Step::Charge { .. } => format!("{id}:charge"),
+            Step::Refund { .. } => format!("{id}:refund:{}", record.entries.len() + 1),
+        }
+    }
+}
+
+/// A new charge for a hold request (not yet authorized).
+pub(crate) fn new_charge(
+    request: &HoldRequest,
+    now: DateTime<Utc>,
+) -> Result<ChargeRecord, BillingError> {
+    if request.amount_cents <= 0 {
+        return Err(BillingError::InvalidAmount);
+    }
+    Ok(ChargeRecord {
+        header: ChargeHeader {
+            reservation_id: request.reservation_id,
+            customer_id: request.customer_id,
+            card_token: request.card_token.clone(),
+            hold_cents: request.amount_cents,
+            decline: None,
+            settle_total_cents: None,
+            extra_charge_refused: None,
+            refund_requests: Vec::new(),
+            created_at: now,
+        },
+        entries: Vec::new(),
+    })
+}
+
+/// Records the settlement's total (0 voids); returns whether the record changed. Settling a
+/// settled charge changes nothing (the first total stands), whatever the total asked.
+pub(crate) fn request_settle(
+    record: &mut ChargeRecord,
+    total_cents: i64,
+) -> Result<bool, BillingError> {
+    if total_cents < 0 {
+        return Err(BillingError::InvalidAmount);
+    }
+    let totals = ledger::totals(&record.entries);
+    if totals.declined || !totals.authorized_or_declined() {
+        return Err(BillingError::NoHold);
+    }
+    match record.header.settle_total_cents {
+        Some(0) if total_cents > 0 => Err(BillingError::AlreadyResolved),
+        Some(_) => Ok(false),
+        None => {
+            record.header.settle_total_cents = Some(total_cents);
+            Ok(true)
+        }
+    }
+}
+
+/// Records a void (a settlement of 0); returns whether the record changed. A declined charge
+/// holds nothing, so voiding it changes nothing either.
+pub(crate) fn request_void(record: &mut ChargeRecord) -> Result<bool, BillingError> {
+    let totals = ledger::totals(&record.entries);
+    if totals.declined {
+        return Ok(false);
+    }
+    if !totals.authorized_or_declined() {
+        return Err(BillingError::NoHold);
+    }
+    match record.header.settle_total_cents {
+        Some(0) => Ok(false),
+        Some(_) => Err(BillingError::AlreadyResolved),
+        None => {
+            record.header.settle_total_cents = Some(0);
+            Ok(true)
+        }
+    }
+}
+
+/// Records a refund request, refused beyond what was paid and not yet refunded or requested.
+pub(crate) fn request_refund(
+    record: &mut ChargeRecord,
+    amount_cents: i64,
+) -> Result<(), BillingError> {
+    if amount_cents <= 0 {
+        return Err(BillingError::InvalidAmount);
+    }
+    let totals = ledger::totals(&record.entries);
+    if totals.hold_ref.is_none() {
+        return Err(BillingError::NoHold);
+    }
+    // Requested but not yet carried out counts as refunded already.
+    let refundable = totals.refundable() - pending_refunds(record).max(0);
+    if amount_cents > refundable {
+        return Err(BillingError::RefundExceedsPaid {
+            refundable_cents: refundable.max(0),
+        });
+    }
+    record.header.refund_requests.push(amount_cents);
+    Ok(())
+}
+
+/// Refund requests not fully carried out yet, in centavos.
+pub(crate) fn pending_refunds(record: &ChargeRecord) -> i64 {
+    let requested: i64 = record.header.refund_requests.iter().sum();
+    requested - ledger::totals(&record.entries).refunded
+}
+
+/// The provider call still missing for the recorded intents, if any.
+pub(crate) fn next_step(record: &ChargeRecord) -> Option<Step> {
+    let header = &record.header;
+    let totals = ledger::totals(&record.entries);
+    if !totals.authorized_or_declined() {
+        return Some(Step::Authorize {
+            token: header.card_token.clone(),
+            amount_cents: header.hold_cents,
+        });
+    }
+    let hold_ref = totals.hold_ref.clone()?;
+    if let Some(total) = header.settle_total_cents {
+        match totals.resolution {
+            None if total == 0 => return Some(Step::Void { hold_ref }),
+            None => {
+                return Some(Step::Capture {
+                    hold_ref,
+                    amount_cents: total.min(totals.held),
+                });
+            }
+            Some(Resolution::Captured) => {
+                let outstanding = total - totals.captured - totals.charged;
+                if outstanding > 0 && header.extra_charge_refused.is_none() {
+                    return Some(Step::Charge {
+                        token: header.card_token.clone(),
+                        amount_cents: outstanding,
+                    });
+                }
+            }
+            Some(Resolution::Voided) => {}
+        }
+    }
+    let pending = pending_refunds(record);
+    if pending > 0 {
+        return totals.payments.iter().find_map(|payment| {
+            let left = payment.paid - payment.refunded;
+            (left > 0).then(|| Step::Refund {
+                payment_ref: payment.provider_ref.clone(),
+                amount_cents: pending.min(left),
+            })
+        });
+    }
+    None
+}
+
+/// Appends what a successful step did; `reference` is the hold's or the sale's reference.
+pub(crate) fn apply_success(
+    record: &mut ChargeRecord,
+    step: &Step,
+    reference: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<(), LedgerError> {
+    let entries = &mut record.entries;
+    match step {
+        Step::Authorize { amount_cents, .. } => {
+            ledger::record_hold(entries, *amount_cents, at, reference.unwrap_or_default())
+        }
+        Step::Capture { amount_cents, .. } => ledger::record_capture(entries, *amount_cents, at),
+        Step::Void { .. } => ledger::record_void(entries, at),
+        Step::Charge { amount_cents, .. } => {
+            ledger::record_charge(entries, *amount_cents, at, reference.unwrap_or_default())
+        }
+        Step::Refund {
+            payment_ref,
+            amount_cents,
+        } => ledger::record_refund(entries, *amount_cents, at, payment_ref),
+    }
+}
+
+/// Records a refusal that is final for its step (a declined authorization or extra charge);
+/// returns whether it was one. Other failures (unavailable, malformed) change nothing: the
+/// step is tried again by the next request.
+pub(crate) fn apply_refusal(
+    record: &mut ChargeRecord,
+    step: &Step,
+    error: &PaymentError,
+    at: DateTime<Utc>,
+) -> Result<bool, LedgerError> {
+    let decline = match error {
+        PaymentError::Declined { reason } => Decline::Declined(reason.clone()),
+        PaymentError::InsufficientFunds => Decline::InsufficientFunds,
+        PaymentError::UnknownToken => Decline::UnknownCard,
+        _ => return Ok(false),
+    };
+    match step {
+        Step::Authorize { amount_cents, .. } => {
+            ledger::record_decline(&mut record.entries, *amount_cents, at, &error.to_string())?;
+            record.header.decline = Some(decline);
+            Ok(true)
+        }
+        Step::Charge { .. } => {
+            record.header.extra_charge_refused = Some(error.to_string());
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
+/// The summary of a charge.
+pub(crate) fn summary(record: &ChargeRecord) -> ChargeSummary {
+    let totals = ledger::totals(&record.entries);
+    let status = if totals.declined {
+        ChargeStatus::Declined
+    } else if !totals.authorized_or_declined() {
+        ChargeStatus::Pending
+    } else {
+        match totals.resolution {
+            None => ChargeStatus::Held,
+            Some(Resolution::Captured) => ChargeStatus::Captured,
+            Some(Resolution::Voided) => ChargeStatus::Voided,
+        }
+    };
+    ChargeSummary {
+        reservation_id: record.header.reservation_id,
+        status,
+        held_cents: totals.held,
+        captured_cents: totals.captured,
+        charged_cents: totals.charged,
+        refunded_cents: totals.refunded,
+        currency: CURRENCY,
+    }
+}
+
+/// The answer to a hold: the summary, or the refusal recorded for it.
+pub(crate) fn hold_answer(record: &ChargeRecord) -> Result<ChargeSummary, BillingError> {
+    match &record.header.decline {
+        Some(Decline::Declined(reason)) => Err(BillingError::Declined {
+            reason: reason.clone(),
+        }),
+        Some(Decline::InsufficientFunds) => Err(BillingError::InsufficientFunds),
+        Some(Decline::UnknownCard) => Err(BillingError::UnknownCard),
+        None => Ok(summary(record)),
+    }
+}
+
+/// The answer to a settlement: the summary, or what remains owed when the extra charge was
+/// refused.
+pub(crate) fn settle_answer(record: &ChargeRecord) -> Result<ChargeSummary, BillingError> {
+    let summary = summary(record);
+    match (
+        &record.header.extra_charge_refused,
+        record.header.settle_total_cents,
+    ) {
+        (Some(reason), Some(total)) => Err(BillingError::SettlementIncomplete {
+            outstanding_cents: total - summary.captured_cents - summary.charged_cents,
+            reason: reason.clone(),
+        }),
+        _ => Ok(summary),
+    }
+}

@@ -1,0 +1,81 @@
+//! The billing store's charge tables: a header per charge and the ledger entries keyed by
+//! `(reservation, seq)`, so that appending never rewrites an entry.
+
+use storage::{StorageError, Store, Table, TxAbort, TxError};
+
+use super::model::{ChargeHeader, ChargeRecord, StoredEntry};
+use crate::ids::ReservationId;
+
+/// The charge tables of the billing store.
+#[derive(Clone)]
+pub(crate) struct Tables {
+    pub(crate) store: Store,
+    pub(crate) charges: Table<ReservationId, ChargeHeader>,
+    pub(crate) ledger: Table<(ReservationId, u32), StoredEntry>,
+}
+
+impl Tables {
+    pub(crate) fn open(store: &Store) -> Result<Tables, StorageError> {
+        Ok(Tables {
+            store: store.clone(),
+            charges: store.table("charges")?,
+            ledger: store.table("ledger")?,
+        })
+    }
+
+    /// The charge of `id`, header and ledger, if it exists.
+    pub(crate) fn load(&self, id: ReservationId) -> Result<Option<ChargeRecord>, StorageError> {
+        let Some(header) = self.charges.get(&id)? else {
+            return Ok(None);
+        };
+        let entries = self
+            .ledger
+            .scan_prefix(&(id,))
+            .map(|entry| entry.map(|((_, seq), stored)| stored.into_entry(seq)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(ChargeRecord { header, entries }))
+    }
+
+    /// Writes the header and the entries from position `known` on (those not stored yet) in
+    /// one transaction, then waits until they are durable. An entry already stored with other
+    /// content is refused: the ledger is append-only.
+    pub(crate) async fn persist(
+        &self,
+        record: &ChargeRecord,
+        known: usize,
+    ) -> Result<(), StorageError> {
+        let id = record.header.reservation_id;
+        let new_entries: Vec<_> = record
+            .entries
+            .iter()
+            .skip(known)
+            .map(|entry| ((id, entry.seq), StoredEntry::from_entry(entry)))
+            .collect();
+        let written = self
+            .store
+            .transaction(&[&self.charges, &self.ledger], |tx| {
+                tx.table(&self.charges)?.insert(&id, &record.header)?;
+                let ledger = tx.table(&self.ledger)?;
+                for (key, entry) in &new_entries {
+                    match ledger.get(key)? {
+                        Some(stored) if stored != *entry => return Err(TxAbort::abort(key.1)),
+                        Some(_) => {}
+                        None => ledger.insert(key, entry)?,
+                    }
+                }
+                Ok(())
+            });
+        match written {
+            Ok(()) => {}
+            Err(TxError::Storage(error)) => return Err(error),
+            Err(TxError::Aborted(seq)) => {
+                return Err(StorageError::Corrupt {
+                    table: self.ledger.name().to_owned(),
+                    key: format!("{id}/{seq}"),
+                    reason: "a ledger entry is already stored with other content".into(),
+                });
+            }
+        }
+        self.store.commit().await
+    }
+}

@@ -1,0 +1,78 @@
+//! Everything the customers service can answer instead of a result.
+
+use storage::StorageError;
+
+use crate::ask::AskError;
+use crate::billing::BillingError;
+use crate::domain::InvalidField;
+
+/// Why a customers operation did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum CustomersError {
+    /// Input failed validation; every failing field is listed.
+    #[error("invalid input: {}", fields(.0))]
+    Invalid(Vec<InvalidField>),
+    /// The CPF or the e-mail belongs to another account.
+    #[error("the {field} is already registered")]
+    Conflict {
+        /// `cpf` or `email`.
+        field: &'static str,
+    },
+    /// No customer with this id.
+    #[error("no such customer")]
+    NotFound,
+    /// Unknown e-mail, wrong password or erased account: deliberately indistinct.
+    #[error("wrong e-mail or password")]
+    BadCredentials,
+    /// Erasure refused: the customer has a reservation that is not finished.
+    #[error("the customer has an open reservation")]
+    OpenReservation,
+    /// The account was erased: its data is gone and it cannot be changed or used.
+    #[error("the customer was erased")]
+    Erased,
+    /// The customer has no card on file.
+    #[error("the customer has no card on file")]
+    NoCard,
+    /// Tokenizing the card failed at the payment processor.
+    #[error("card: {0}")]
+    Billing(#[from] BillingError),
+    /// Hashing or verifying a password failed (an internal error).
+    #[error("password hashing failed: {0}")]
+    PasswordHashing(String),
+    /// A service did not answer.
+    #[error(transparent)]
+    Ask(AskError),
+    /// The customers store failed.
+    #[error("customers store: {0}")]
+    Storage(#[from] StorageError),
+}
+
+fn fields(errors: &[InvalidField]) -> String {
+    errors
+        .iter()
+        .map(|error| error.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl From<AskError> for CustomersError {
+    fn from(error: AskError) -> Self {
+        match error {
+            AskError::NotFound { .. } => CustomersError::NotFound,
+            other => CustomersError::Ask(other),
+        }
+    }
+}
+
+impl CustomersError {
+    /// Whether trying again later may succeed (a service or store did not answer), as opposed
+    /// to an answer about the customer that will not change by itself.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            CustomersError::Ask(_)
+                | CustomersError::Storage(_)
+                | CustomersError::PasswordHashing(_)
+        )
+    }
+}

@@ -1,0 +1,307 @@
+//! Customers: registration, profiles, logins and erasure.
+//!
+//! The service owns the `customers` store: one record per account, and unique indexes of CPF
+//! and e-mail that are claimed in the same transaction as the record, so two registrations
+//! racing for one e-mail cannot both win. Every change is durable (`Store::commit`) before it
+//! is acknowledged. Secrets never rest here: the password only as an argon2id hash, the card
+//! only as the processor's token with brand, last four digits and expiry (the number goes
+//! straight from validation to `BillingHandle::tokenize_card`). Erasure (LGPD) anonymises the
+//! record but keeps its id, which reservations and the billing ledger refer to.
+
+mod entity;
+mod error;
+mod model;
+mod password;
+mod rules;
+
+use std::ops::Bound;
+
+use chrono::NaiveDate;
+use ractor::ActorCell;
+use storage::Store;
+
+use crate::ask::AskError;
+use crate::billing::{BillingHandle, CardDetails};
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::domain::Email;
+use crate::entity::{EntityRef, SupervisorConfig, start_entities};
+use crate::ids::CustomerId;
+use crate::ports::{LateBound, ReservationLookup};
+
+pub use error::CustomersError;
+pub use model::{CardInput, CardView, Customer, CustomerPatch, CustomerStatus, NewCustomer, Page};
+
+use entity::{CustomerEntity, CustomerMsg, CustomersContext, Tables};
+use model::{Change, CustomerRecord, StoredCard, StoredStatus};
+
+/// The largest page [`CustomersHandle::list`] returns.
+pub const MAX_PAGE: usize = 500;
+
+/// The customers service's API. Cheap to clone.
+#[derive(Clone)]
+pub struct CustomersHandle {
+    customers: EntityRef<CustomerEntity>,
+    tables: Tables,
+    billing: BillingHandle,
+    reservations: LateBound<dyn ReservationLookup>,
+    clock: SharedClock,
+}
+
+impl std::fmt::Debug for CustomersHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CustomersHandle").finish_non_exhaustive()
+    }
+}
+
+/// Starts the customers service on its store, under `parent`. `reservations` is bound once the
+/// reservations service runs; until then erasure answers `Unavailable`.
+pub async fn start(
+    store: Store,
+    billing: BillingHandle,
+    reservations: LateBound<dyn ReservationLookup>,
+    clock: SharedClock,
+    config: &Config,
+    parent: Option<ActorCell>,
+) -> Result<CustomersHandle, ractor::SpawnErr> {
+    let tables =
+        Tables::open(&store).map_err(|error| ractor::SpawnErr::StartupFailed(error.into()))?;
+    let context = CustomersContext {
+        tables: tables.clone(),
+        clock: clock.clone(),
+    };
+    let customers =
+        start_entities::<CustomerEntity>(context, SupervisorConfig::from_config(config), parent)
+            .await?;
+    Ok(CustomersHandle {
+        customers,
+        tables,
+        billing,
+        reservations,
+        clock,
+    })
+}
+
+impl CustomersHandle {
+    fn today(&self) -> NaiveDate {
+        self.clock.now().date_naive()
+    }
+
+    fn record(&self, id: CustomerId) -> Result<CustomerRecord, CustomersError> {
+        self.tables
+            .customers
+            .get(&id)?
+            .ok_or(CustomersError::NotFound)
+    }
+
+    /// Tokenizes a validated card; only what may be shown is kept beside the token.
+    async fn tokenize(
+        &self,
+        card: CardDetails,
+        idempotency_key: String,
+    ) -> Result<StoredCard, CustomersError> {
+        let token = self.billing.tokenize_card(card, idempotency_key).await?;
+        Ok(StoredCard {
+            token: token.token,
+            brand: token.brand.as_str().to_owned(),
+            last4: token.last4,
+            exp_month: token.exp_month,
+            exp_year: token.exp_year,
+        })
+    }
+
+    /// Registers a customer. Every field is validated and all failures come back together;
+    /// a CPF or e-mail already registered is a `Conflict` (checked first to fail fast, but the
+    /// transaction that stores the record is the authority).
+    pub async fn register(&self, input: NewCustomer) -> Result<Customer, CustomersError> {
+        let valid = rules::validate_new(&input, self.today()).map_err(CustomersError::Invalid)?;
+        let cpf = valid.cpf.as_str().to_owned();
+        let email = valid.email.as_str().to_owned();
+        if self.tables.by_cpf.get(&cpf)?.is_some() {
+            return Err(CustomersError::Conflict { field: "cpf" });
+        }
+        if self.tables.by_email.get(&email)?.is_some() {
+            return Err(CustomersError::Conflict { field: "email" });
+        }
+        let id = CustomerId::new();
+        let (password_hash, card) = tokio::join!(
+            password::hash(valid.password),
+            self.tokenize(valid.card, id.to_string()),
+        );
+        let now = self.clock.now();
+        let record = CustomerRecord {
+            id,
+            name: valid.name.as_str().to_owned(),
+            cpf: Some(cpf),
+            cnh: Some(valid.cnh.as_str().to_owned()),
+            email: Some(email),
+            phone: Some(valid.phone.as_str().to_owned()),
+            password_hash: Some(password_hash?),
+            card: Some(card?),
+            status: StoredStatus::Active,
+            created_at: now,
+            updated_at: now,
+        };
+        // The id was generated here: the one place where an entity is created.
+        self.customers
+            .call_or_create(id, |reply| CustomerMsg::Create {
+                record: record.clone(),
+                reply,
+            })
+            .await?
+    }
+
+    /// One customer (read from the store).
+    pub async fn get(&self, id: CustomerId) -> Result<Customer, CustomersError> {
+        Ok(rules::view(&self.record(id)?))
+    }
+
+    /// Customers in creation order (ids are UUIDv7), `limit` at most [`MAX_PAGE`], starting
+    /// after the cursor `after`. For admins.
+    pub async fn list(
+        &self,
+        limit: usize,
+        after: Option<CustomerId>,
+    ) -> Result<Page<Customer>, CustomersError> {
+        let limit = limit.clamp(1, MAX_PAGE);
+        let start = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let mut items = Vec::with_capacity(limit);
+        let mut more = false;
+        for entry in self.tables.customers.range((start, Bound::Unbounded)) {
+            let (_, record) = entry?;
+            if items.len() == limit {
+                more = true;
+                break;
+            }
+            items.push(rules::view(&record));
+        }
+        let next_cursor = if more {
+            items.last().map(|customer: &Customer| customer.id)
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// The account registered under `email` (compared as normalised: lower case, trimmed).
+    pub async fn find_by_email(&self, email: &str) -> Result<Option<CustomerId>, CustomersError> {
+        let Ok(email) = Email::parse(email) else {
+            return Ok(None);
+        };
+        Ok(self.tables.by_email.get(&email.as_str().to_owned())?)
+    }
+
+    /// Checks a login. An unknown e-mail still costs one hash verification (against a fixed
+    /// dummy hash), so the answer's timing does not tell which e-mails have accounts; erased
+    /// accounts cannot log in.
+    pub async fn authenticate(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<CustomerId, CustomersError> {
+        let id = self.find_by_email(email).await?;
+        let record = match id {
+            Some(id) => self.tables.customers.get(&id)?,
+            None => None,
+        };
+        let active = record.filter(|record| record.status == StoredStatus::Active);
+        let hash = active
+            .as_ref()
+            .and_then(|record| record.password_hash.clone());
+        let matches = password::verify(password.to_owned(), hash).await?;
+        match active {
+            Some(record) if matches => Ok(record.id),
+            _ => Err(CustomersError::BadCredentials),
+        }
+    }
+
+    /// Changes a profile. Present fields are validated like a registration (all failures at
+    /// once); a new e-mail moves its unique index entry in the same transaction; a new card is
+    /// tokenized, a new password hashed.
+    pub async fn update(
+        &self,
+        id: CustomerId,
+        patch: CustomerPatch,
+    ) -> Result<Customer, CustomersError> {
+        let current = self.record(id)?;
+        if current.status == StoredStatus::Erased {
+            return Err(CustomersError::Erased);
+        }
+        let valid = rules::validate_patch(&patch, self.today()).map_err(CustomersError::Invalid)?;
+        let email = valid.email.map(String::from);
+        if let Some(email) = &email
+            && self
+                .tables
+                .by_email
+                .get(email)?
+                .is_some_and(|owner| owner != id)
+        {
+            return Err(CustomersError::Conflict { field: "email" });
+        }
+        let password_hash = match valid.password {
+            Some(password) => Some(password::hash(password).await?),
+            None => None,
+        };
+        let card = match valid.card {
+            // A key of its own per new card: the registration's key (the id) was used already.
+            Some(card) => Some(
+                self.tokenize(card, format!("{id}:card:{}", uuid::Uuid::now_v7()))
+                    .await?,
+            ),
+            None => None,
+        };
+        let change = Change {
+            name: valid.name.map(String::from),
+            email,
+            phone: valid.phone.map(String::from),
+            card,
+            password_hash,
+        };
+        if change == Change::default() {
+            return Ok(rules::view(&current));
+        }
+        self.customers
+            .call(id, |reply| CustomerMsg::Update {
+                change: change.clone(),
+                reply,
+            })
+            .await?
+    }
+
+    /// Erases a customer's personal data (LGPD), refused while a reservation of theirs is open.
+    /// The CPF and e-mail become free to register again; the record and its id stay. Erasing
+    /// an erased customer returns it unchanged.
+    pub async fn erase(&self, id: CustomerId) -> Result<Customer, CustomersError> {
+        let current = self.record(id)?;
+        if current.status == StoredStatus::Erased {
+            return Ok(rules::view(&current));
+        }
+        let lookup = self.reservations.get()?;
+        if lookup.customer_has_open(id).await? {
+            return Err(CustomersError::OpenReservation);
+        }
+        self.customers
+            .call(id, |reply| CustomerMsg::Erase { reply })
+            .await?
+    }
+
+    /// The card token reservations place holds with.
+    pub async fn payment_token(&self, id: CustomerId) -> Result<String, CustomersError> {
+        let record = self.record(id)?;
+        if record.status == StoredStatus::Erased {
+            return Err(CustomersError::Erased);
+        }
+        record
+            .card
+            .map(|card| card.token)
+            .ok_or(CustomersError::NoCard)
+    }
+
+    /// Whether the service's supervisor runs (readiness).
+    pub fn ping(&self) -> Result<(), AskError> {
+        self.customers.ping()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,196 @@
+//! What customers receive from the API (raw input), store (records) and answer (views).
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::CustomerId;
+
+/// A card as typed in a form: raw, validated by the service.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+pub struct CardInput {
+    /// The card number, digits optionally grouped.
+    pub number: String,
+    /// Expiry month, 1 to 12.
+    pub exp_month: u32,
+    /// Four-digit expiry year.
+    pub exp_year: i32,
+    /// The security code.
+    pub cvc: String,
+    /// The name printed on the card.
+    pub holder_name: String,
+}
+
+impl fmt::Debug for CardInput {
+    /// The number and the CVC never reach a log, even from a debug print.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CardInput")
+            .field("number", &"<redacted>")
+            .field("exp_month", &self.exp_month)
+            .field("exp_year", &self.exp_year)
+            .field("cvc", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+/// A registration as sent by the client: every field raw.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+pub struct NewCustomer {
+    /// Full name.
+    pub name: String,
+    /// CPF, printed form or digits.
+    pub cpf: String,
+    /// CNH registration number.
+    pub cnh: String,
+    /// E-mail, the login.
+    pub email: String,
+    /// Brazilian mobile number.
+    pub phone: String,
+    /// The chosen password.
+    pub password: String,
+    /// The card rentals are paid with.
+    pub card: CardInput,
+}
+
+impl fmt::Debug for NewCustomer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewCustomer")
+            .field("email", &self.email)
+            .field("card", &self.card)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Changes to a profile; absent fields stay as they are.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct CustomerPatch {
+    /// A new name.
+    pub name: Option<String>,
+    /// A new e-mail (the login changes with it).
+    pub email: Option<String>,
+    /// A new mobile number.
+    pub phone: Option<String>,
+    /// A new card, tokenized in place of the old one.
+    pub card: Option<CardInput>,
+    /// A new password.
+    pub password: Option<String>,
+}
+
+impl fmt::Debug for CustomerPatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CustomerPatch")
+            .field("name", &self.name)
+            .field("email", &self.email)
+            .field("phone", &self.phone)
+            .field("card", &self.card)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// Whether an account is in use or was erased (LGPD).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CustomerStatus {
+    /// In use.
+    Active,
+    /// Personal data removed; the id stays for the reservations and the ledger.
+    Erased,
+}
+
+/// The card on file, as it may be shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CardView {
+    /// The scheme (`visa`, `mastercard`, `elo`, …).
+    pub brand: String,
+    /// The last four digits.
+    pub last4: String,
+    /// Expiry month.
+    pub exp_month: u32,
+    /// Expiry year.
+    pub exp_year: i32,
+}
+
+/// A customer as the API shows it: CPF and CNH masked, no password, no card token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Customer {
+    /// The id (UUIDv7).
+    pub id: CustomerId,
+    /// The name ("erased customer" once erased).
+    pub name: String,
+    /// The CPF masked ("***.982.247-**"); absent once erased.
+    pub cpf: Option<String>,
+    /// The CNH masked ("*******9831"); absent once erased.
+    pub cnh: Option<String>,
+    /// The e-mail; absent once erased.
+    pub email: Option<String>,
+    /// The mobile number in E.164; absent once erased.
+    pub phone: Option<String>,
+    /// The card on file; absent once erased.
+    pub card: Option<CardView>,
+    /// Active or erased.
+    pub status: CustomerStatus,
+    /// When the account was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One page of a listing, in id (creation) order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Page<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// Pass as `after` to get the next page; absent on the last one.
+    pub next_cursor: Option<CustomerId>,
+}
+
+/// The card as stored: the processor's token and what may be shown, never the number.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct StoredCard {
+    pub(crate) token: String,
+    pub(crate) brand: String,
+    pub(crate) last4: String,
+    pub(crate) exp_month: u32,
+    pub(crate) exp_year: i32,
+}
+
+/// An account's stored state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum StoredStatus {
+    Active,
+    Erased,
+}
+
+/// A customer as stored. Personal fields are `Option` because erasure removes them while the
+/// record stays. No `Debug`: it holds a password hash and a card token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct CustomerRecord {
+    pub(crate) id: CustomerId,
+    pub(crate) name: String,
+    /// The 11 digits.
+    pub(crate) cpf: Option<String>,
+    /// The 11 digits.
+    pub(crate) cnh: Option<String>,
+    /// Lower case.
+    pub(crate) email: Option<String>,
+    /// E.164.
+    pub(crate) phone: Option<String>,
+    /// PHC string (argon2id).
+    pub(crate) password_hash: Option<String>,
+    pub(crate) card: Option<StoredCard>,
+    pub(crate) status: StoredStatus,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) updated_at: DateTime<Utc>,
+}
+
+/// A validated change, ready to store: the password already hashed, the card tokenized.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct Change {
+    pub(crate) name: Option<String>,
+    pub(crate) email: Option<String>,
+    pub(crate) phone: Option<String>,
+    pub(crate) card: Option<StoredCard>,
+    pub(crate) password_hash: Option<String>,
+}

@@ -1,0 +1,40 @@
+//! Everything the location service can refuse or fail with.
+
+use storage::StorageError;
+
+use crate::ask::AskError;
+use crate::domain::InvalidField;
+
+/// Why a location request did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum LocationError {
+    /// The request's own parameters are wrong (a search radius or limit, a time range). Bad
+    /// fixes inside a batch are not this: they are reported per fix in the ingest report.
+    #[error("invalid request: {}", join(.0))]
+    Invalid(Vec<InvalidField>),
+    /// A batch holds more fixes than one request may carry.
+    #[error("a batch holds at most {max} fixes, this one {size}")]
+    BatchTooLarge {
+        /// Fixes in the batch.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The search point is outside the service area: no car may be picked up there.
+    #[error("the point is outside the service area")]
+    OutsideServiceArea,
+    /// A tracker did not answer.
+    #[error(transparent)]
+    Ask(#[from] AskError),
+    /// The location store failed.
+    #[error("location store: {0}")]
+    Storage(#[from] StorageError),
+}
+
+fn join(errors: &[InvalidField]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}

@@ -1,0 +1,82 @@
+//! Questions one service asks another that depends on it.
+//!
+//! Reservations asks customers and vehicles before it books; customers and vehicles in turn
+//! must ask reservations before an erasure or a retirement. A handle cannot hold a handle of a
+//! service started after it, so those reverse questions go through a trait object that the
+//! system binds once every service is running ([`LateBound`]).
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock, Weak};
+
+use chrono::{DateTime, Utc};
+
+use crate::ask::AskError;
+use crate::ids::{CustomerId, VehicleId};
+
+/// A boxed future, for object-safe async traits.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What customers and vehicles need to know from reservations.
+pub trait ReservationLookup: Send + Sync + 'static {
+    /// Whether the customer has a reservation that is not finished (pending payment, confirmed
+    /// or active): erasure is refused then.
+    fn customer_has_open(&self, customer: CustomerId) -> BoxFuture<'_, Result<bool, AskError>>;
+
+    /// Whether the car has a reservation that is not finished: retirement is refused then.
+    fn vehicle_has_open(&self, vehicle: VehicleId) -> BoxFuture<'_, Result<bool, AskError>>;
+
+    /// The cars among `vehicles` with a reservation overlapping `[from, to)`.
+    fn busy(
+        &self,
+        vehicles: Vec<VehicleId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<HashSet<VehicleId>, AskError>>;
+}
+
+/// A dependency bound after start-up, once the service providing it runs.
+///
+/// It holds the dependency weakly: services that ask each other would otherwise keep each
+/// other alive in a cycle, and their stores would never close. The system owns the strong
+/// reference for as long as it runs.
+pub struct LateBound<T: ?Sized> {
+    slot: Arc<OnceLock<Weak<T>>>,
+    name: &'static str,
+}
+
+impl<T: ?Sized> Clone for LateBound<T> {
+    fn clone(&self) -> Self {
+        LateBound {
+            slot: self.slot.clone(),
+            name: self.name,
+        }
+    }
+}
+
+impl<T: ?Sized> LateBound<T> {
+    /// An empty slot for the service `name`.
+    pub fn new(name: &'static str) -> Self {
+        LateBound {
+            slot: Arc::new(OnceLock::new()),
+            name,
+        }
+    }
+
+    /// Binds the slot to `value`, which the caller keeps alive; a second binding is ignored.
+    pub fn bind(&self, value: &Arc<T>) {
+        let _ = self.slot.set(Arc::downgrade(value));
+    }
+
+    /// The bound value, or `Unavailable` while the providing service is not running (not yet,
+    /// or no more).
+    pub fn get(&self) -> Result<Arc<T>, AskError> {
+        self.slot
+            .get()
+            .and_then(Weak::upgrade)
+            .ok_or_else(|| AskError::Unavailable {
+                actor: self.name.to_owned(),
+            })
+    }
+}

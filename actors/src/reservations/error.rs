@@ -1,0 +1,92 @@
+//! What the reservations service can refuse or fail with.
+
+use crate::ask::AskError;
+use crate::domain::InvalidField;
+use crate::ids::ReservationId;
+use storage::StorageError;
+
+use super::model::ReservationStatus;
+
+/// Why a renter may not unlock or lock a car now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AccessDenied {
+    /// The customer holds no confirmed or active reservation of this car.
+    #[error("no reservation of this car")]
+    NoReservation,
+    /// The reservation exists but its window has not opened yet (or has closed).
+    #[error("outside the reservation's window")]
+    OutsideWindow,
+}
+
+/// Errors of the reservations service.
+#[derive(Debug, thiserror::Error)]
+pub enum ReservationsError {
+    /// The request is malformed or breaks a rule about its own fields (duration, start).
+    #[error("invalid reservation request")]
+    Invalid(Vec<InvalidField>),
+    /// The idempotency key was used before with a different request.
+    #[error("the idempotency key was used with a different request")]
+    IdempotencyMismatch,
+    /// No such reservation (or not the requester's).
+    #[error("no such reservation")]
+    NotFound,
+    /// The car cannot be booked (maintenance or retired).
+    #[error("the car is not available for rental")]
+    VehicleUnavailable,
+    /// The customer cannot book (erased, or no card on file).
+    #[error("the customer cannot book: {0}")]
+    CustomerCannotBook(String),
+    /// The interval overlaps another reservation of the car.
+    #[error("the car is already reserved for part of that time")]
+    VehicleBusy,
+    /// The interval overlaps another reservation of the customer.
+    #[error("you already have a reservation overlapping that time")]
+    CustomerBusy,
+    /// The card hold was declined; the reservation is `rejected` and the interval free again.
+    #[error("the card hold was declined: {reason}")]
+    PaymentDeclined {
+        /// The rejected reservation.
+        reservation_id: ReservationId,
+        /// The processor's reason.
+        reason: String,
+    },
+    /// The action does not fit the reservation's state (cancel after start, finish before
+    /// unlocking, …).
+    #[error("cannot {action} a reservation that is {}", status.as_str())]
+    InvalidState {
+        /// What was asked.
+        action: &'static str,
+        /// Where the reservation is.
+        status: ReservationStatus,
+    },
+    /// Unlock or lock refused.
+    #[error(transparent)]
+    Access(#[from] AccessDenied),
+    /// The car could not be locked at release (no acknowledgement, moving, …): the
+    /// reservation stays active and the renter can retry.
+    #[error("the car could not be locked: {0}")]
+    Lock(Box<crate::locks::LocksError>),
+    /// Another service failed to answer.
+    #[error("{service} failed: {reason}")]
+    Upstream {
+        /// The service.
+        service: &'static str,
+        /// What it said.
+        reason: String,
+    },
+    /// An actor did not answer.
+    #[error(transparent)]
+    Ask(AskError),
+    /// The store failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl From<AskError> for ReservationsError {
+    fn from(error: AskError) -> Self {
+        match error {
+            AskError::NotFound { .. } => ReservationsError::NotFound,
+            other => ReservationsError::Ask(other),
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! Read-only questions other services and the simulator's audit ask of reservations.
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::ask::AskError;
+use crate::ids::{CustomerId, VehicleId};
+use crate::ports::{BoxFuture, ReservationLookup};
+
+use super::ReservationsHandle;
+use super::model::CalendarEntry;
+use super::rules::overlaps;
+
+fn storage_unavailable(error: storage::StorageError) -> AskError {
+    tracing::error!(%error, "reservations store unreadable");
+    AskError::Unavailable {
+        actor: "reservations store".into(),
+    }
+}
+
+impl ReservationLookup for ReservationsHandle {
+    fn customer_has_open(&self, customer: CustomerId) -> BoxFuture<'_, Result<bool, AskError>> {
+        let result = self
+            .inner
+            .tables
+            .customer_calendar
+            .scan_prefix(&customer)
+            .next()
+            .transpose()
+            .map(|first| first.is_some())
+            .map_err(storage_unavailable);
+        Box::pin(async move { result })
+    }
+
+    fn vehicle_has_open(&self, vehicle: VehicleId) -> BoxFuture<'_, Result<bool, AskError>> {
+        let result = self
+            .inner
+            .tables
+            .car_calendar
+            .scan_prefix(&vehicle)
+            .next()
+            .transpose()
+            .map(|first| first.is_some())
+            .map_err(storage_unavailable);
+        Box::pin(async move { result })
+    }
+
+    fn busy(
+        &self,
+        vehicles: Vec<VehicleId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<HashSet<VehicleId>, AskError>> {
+        let mut busy = HashSet::new();
+        let mut result = Ok(());
+        for vehicle in vehicles {
+            match self.inner.tables.car_entries(vehicle) {
+                Ok(entries) => {
+                    if entries
+                        .iter()
+                        .any(|entry| overlaps(entry.start_at, entry.end_at, from, to))
+                    {
+                        busy.insert(vehicle);
+                    }
+                }
+                Err(error) => {
+                    result = Err(storage_unavailable(error));
+                    break;
+                }
+            }
+        }
+        Box::pin(async move { result.map(|()| busy) })
+    }
+}
+
+/// What the invariant audit found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReservationsAudit {
+    /// Reservations by status.
+    pub by_status: BTreeMap<&'static str, u64>,
+    /// Broken invariants, in words; empty when all hold.
+    pub violations: Vec<String>,
+}
+
+impl ReservationsHandle {
+    /// Reads the whole store and checks: no car has overlapping open reservations, every
+    /// calendar entry belongs to an open reservation, and every open reservation is on its
+    /// car's calendar.
+    pub fn audit(&self) -> Result<ReservationsAudit, storage::StorageError> {
+        let tables = &self.inner.tables;
+        let mut audit = ReservationsAudit::default();
+        let mut open = HashSet::new();
+        for entry in tables.reservations.iter() {
+            let (id, record) = entry?;
+            *audit.by_status.entry(record.status.as_str()).or_default() += 1;
+            if record.status.is_open() {
+                open.insert(id);
+            }
+        }
+        let mut per_car: BTreeMap<VehicleId, Vec<CalendarEntry>> = BTreeMap::new();
+        let mut on_calendar = HashSet::new();
+        for entry in tables.car_calendar.iter() {
+            let ((vehicle, _, id), value) = entry?;
+            if !open.contains(&id) {
+                audit.violations.push(format!(
+                    "calendar of car {vehicle} holds closed reservation {id}"
+                ));
+            }
+            on_calendar.insert(id);
+            per_car.entry(vehicle).or_default().push(value);
+        }
+        for (vehicle, entries) in &per_car {
+            for pair in entries.windows(2) {
+                // Entries are sorted by start, so an overlap shows between neighbours.
+                if overlaps(
+                    pair[0].start_at,
+                    pair[0].end_at,
+                    pair[1].start_at,
+                    pair[1].end_at,
+                ) {
+                    audit.violations.push(format!(
+                        "car {vehicle} is booked twice: {} and {}",
+                        pair[0].reservation_id, pair[1].reservation_id
+                    ));
+                }
+            }
+        }
+        for id in open.difference(&on_calendar) {
+            audit.violations.push(format!(
+                "open reservation {id} is missing from its car's calendar"
+            ));
+        }
+        Ok(audit)
+    }
+}

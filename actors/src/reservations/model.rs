@@ -1,0 +1,243 @@
+//! Reservation records as stored, and the views handed out.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{CustomerId, ReservationId, VehicleId};
+
+/// Where a reservation is in its life.
+///
+/// `pending_payment → confirmed → active → completed` is the normal path; `rejected` (hold
+/// declined), `cancelled` (before start) and `no_show` (never unlocked by its end) end it early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReservationStatus {
+    /// Booked on the car's calendar; the card hold is being placed.
+    PendingPayment,
+    /// Held on the card; waiting for the renter's first unlock.
+    Confirmed,
+    /// The renter has unlocked the car at least once.
+    Active,
+    /// The car was released and the rental captured.
+    Completed,
+    /// Cancelled before its start; the hold was voided.
+    Cancelled,
+    /// Never unlocked by its end; the no-show fee was captured.
+    NoShow,
+    /// The card hold was declined.
+    Rejected,
+}
+
+impl ReservationStatus {
+    /// Whether the reservation still occupies its interval on the car's and the customer's
+    /// calendars.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            ReservationStatus::PendingPayment
+                | ReservationStatus::Confirmed
+                | ReservationStatus::Active
+        )
+    }
+
+    /// The status as the API spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReservationStatus::PendingPayment => "pending_payment",
+            ReservationStatus::Confirmed => "confirmed",
+            ReservationStatus::Active => "active",
+            ReservationStatus::Completed => "completed",
+            ReservationStatus::Cancelled => "cancelled",
+            ReservationStatus::NoShow => "no_show",
+            ReservationStatus::Rejected => "rejected",
+        }
+    }
+}
+
+/// A reservation as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReservationRecord {
+    /// Its id.
+    pub id: ReservationId,
+    /// The car.
+    pub vehicle_id: VehicleId,
+    /// The renter.
+    pub customer_id: CustomerId,
+    /// Start of the reserved window.
+    pub start_at: DateTime<Utc>,
+    /// End of the reserved window (exclusive).
+    pub end_at: DateTime<Utc>,
+    /// Where it is in its life.
+    pub status: ReservationStatus,
+    /// The car's hourly rate when it was booked: later rate changes do not reprice it.
+    pub hourly_rate_cents: i64,
+    /// The amount held on the card.
+    pub hold_cents: i64,
+    /// What was finally captured or charged (completion, no-show).
+    pub total_cents: Option<i64>,
+    /// The first unlock, which made it active.
+    pub unlocked_at: Option<DateTime<Utc>>,
+    /// When the renter released the car.
+    pub released_at: Option<DateTime<Utc>>,
+    /// Why it was rejected, for the renter.
+    pub rejection: Option<String>,
+    /// When it was booked.
+    pub created_at: DateTime<Utc>,
+    /// Its last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An interval on a car's or a customer's calendar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct CalendarEntry {
+    /// The reservation occupying it.
+    pub reservation_id: ReservationId,
+    /// The other party: the customer on a car's calendar, the car on a customer's.
+    pub counterpart: uuid::Uuid,
+    /// Start (inclusive).
+    pub start_at: DateTime<Utc>,
+    /// End (exclusive).
+    pub end_at: DateTime<Utc>,
+}
+
+/// What an idempotency key maps to: the request it first came with and its reservation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct IdempotencyRecord {
+    /// A digest of the request body, to tell a replay from a different request.
+    pub request_digest: String,
+    /// The reservation the first request created.
+    pub reservation_id: ReservationId,
+}
+
+/// Deadlines persisted so that they survive restarts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub(crate) enum DeadlineKind {
+    /// Shortly after booking: a reservation still `pending_payment` (billing did not answer)
+    /// gets one more try, then is rejected, so no interval stays blocked by a lost saga.
+    ResumePayment,
+    /// At the end of the window: a reservation still `confirmed` is a no-show.
+    NoShow,
+}
+
+impl DeadlineKind {
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            DeadlineKind::ResumePayment => 1,
+            DeadlineKind::NoShow => 2,
+        }
+    }
+
+    pub(crate) fn from_code(code: u8) -> Option<Self> {
+        match code {
+            1 => Some(DeadlineKind::ResumePayment),
+            2 => Some(DeadlineKind::NoShow),
+            _ => None,
+        }
+    }
+}
+
+/// A reservation request, as the renter sends it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewReservation {
+    /// The car.
+    pub vehicle_id: VehicleId,
+    /// Start of the window.
+    pub start_at: DateTime<Utc>,
+    /// End of the window.
+    pub end_at: DateTime<Utc>,
+}
+
+/// The amount held, as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Money {
+    /// Integer centavos.
+    pub amount_cents: i64,
+    /// Always BRL.
+    pub currency: &'static str,
+}
+
+impl Money {
+    /// An amount in reais, counted in centavos.
+    pub fn brl(amount_cents: i64) -> Self {
+        Money {
+            amount_cents,
+            currency: "BRL",
+        }
+    }
+}
+
+/// A reservation as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reservation {
+    /// Its id.
+    pub id: ReservationId,
+    /// The car.
+    pub vehicle_id: VehicleId,
+    /// The renter.
+    pub customer_id: CustomerId,
+    /// Start of the window.
+    pub start_at: DateTime<Utc>,
+    /// End of the window.
+    pub end_at: DateTime<Utc>,
+    /// Where it is in its life.
+    pub status: ReservationStatus,
+    /// The amount held on the card.
+    pub hold: Money,
+    /// The final amount, once completed or a no-show.
+    pub total: Option<Money>,
+    /// The first unlock.
+    pub unlocked_at: Option<DateTime<Utc>>,
+    /// When the car was released.
+    pub released_at: Option<DateTime<Utc>>,
+    /// When it was booked.
+    pub created_at: DateTime<Utc>,
+    /// Its last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&ReservationRecord> for Reservation {
+    fn from(record: &ReservationRecord) -> Self {
+        Reservation {
+            id: record.id,
+            vehicle_id: record.vehicle_id,
+            customer_id: record.customer_id,
+            start_at: record.start_at,
+            end_at: record.end_at,
+            status: record.status,
+            hold: Money::brl(record.hold_cents),
+            total: record.total_cents.map(Money::brl),
+            unlocked_at: record.unlocked_at,
+            released_at: record.released_at,
+            created_at: record.created_at,
+            updated_at: record.updated_at,
+        }
+    }
+}
+
+/// One page of a list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Where the next page starts, if there is one.
+    pub next_cursor: Option<ReservationId>,
+}
+
+/// Who asks for a change: the renter may act only on their own reservations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requester {
+    /// A customer.
+    Customer(CustomerId),
+    /// An operator.
+    Admin,
+}
+
+impl Requester {
+    /// Whether the requester may see and change `record`.
+    pub fn may_access(&self, record: &ReservationRecord) -> bool {
+        match self {
+            Requester::Customer(customer) => *customer == record.customer_id,
+            Requester::Admin => true,
+        }
+    }
+}

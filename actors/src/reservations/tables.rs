@@ -1,0 +1,169 @@
+//! The reservations store: records, both calendars, idempotency keys and deadlines.
+//!
+//! Only open reservations (pending payment, confirmed, active) occupy the calendars, so an
+//! overlap check scans a handful of entries per car or customer, and "has open reservations"
+//! is a non-empty prefix. A reservation's record and its calendar entries always change in one
+//! transaction.
+
+use chrono::{DateTime, Utc};
+use storage::{StorageResult, Store, Table, TxAbort, TxError};
+
+use crate::ids::{CustomerId, ReservationId, VehicleId};
+
+use super::model::{CalendarEntry, DeadlineKind, IdempotencyRecord, ReservationRecord};
+
+/// Key of a calendar entry: owner, start, reservation (so entries sort by start).
+pub(crate) type CarSlot = (VehicleId, DateTime<Utc>, ReservationId);
+/// Key of a customer's calendar entry.
+pub(crate) type CustomerSlot = (CustomerId, DateTime<Utc>, ReservationId);
+/// Key of a persisted deadline: when, which reservation, which kind (its code).
+pub(crate) type DeadlineKey = (DateTime<Utc>, ReservationId, u8);
+
+/// The store's tables.
+#[derive(Clone)]
+pub(crate) struct Tables {
+    pub(crate) store: Store,
+    pub(crate) reservations: Table<ReservationId, ReservationRecord>,
+    pub(crate) car_calendar: Table<CarSlot, CalendarEntry>,
+    pub(crate) customer_calendar: Table<CustomerSlot, CalendarEntry>,
+    pub(crate) by_customer: Table<(CustomerId, ReservationId), ()>,
+    pub(crate) idempotency: Table<(CustomerId, String), IdempotencyRecord>,
+    pub(crate) deadlines: Table<DeadlineKey, ()>,
+}
+
+impl Tables {
+    pub(crate) fn open(store: Store) -> StorageResult<Self> {
+        Ok(Tables {
+            reservations: store.table("reservations")?,
+            car_calendar: store.table("car_calendar")?,
+            customer_calendar: store.table("customer_calendar")?,
+            by_customer: store.table("by_customer")?,
+            idempotency: store.table("idempotency")?,
+            deadlines: store.table("deadlines")?,
+            store,
+        })
+    }
+
+    /// The open intervals of a car.
+    pub(crate) fn car_entries(&self, vehicle: VehicleId) -> StorageResult<Vec<CalendarEntry>> {
+        self.car_calendar
+            .scan_prefix(&vehicle)
+            .map(|entry| entry.map(|(_, value)| value))
+            .collect()
+    }
+
+    /// The open intervals of a customer.
+    pub(crate) fn customer_entries(
+        &self,
+        customer: CustomerId,
+    ) -> StorageResult<Vec<CalendarEntry>> {
+        self.customer_calendar
+            .scan_prefix(&customer)
+            .map(|entry| entry.map(|(_, value)| value))
+            .collect()
+    }
+
+    /// Writes a new reservation with its calendar entries, listing, idempotency key and
+    /// deadlines, all or nothing.
+    pub(crate) fn insert_booking(
+        &self,
+        record: &ReservationRecord,
+        idempotency: Option<&(String, IdempotencyRecord)>,
+        deadlines: &[(DateTime<Utc>, DeadlineKind)],
+    ) -> Result<(), TxError<()>> {
+        let (car_slot, customer_slot) = slots(record);
+        let (car_entry, customer_entry) = entries(record);
+        self.store.transaction(
+            &[
+                &self.reservations,
+                &self.car_calendar,
+                &self.customer_calendar,
+                &self.by_customer,
+                &self.idempotency,
+                &self.deadlines,
+            ],
+            |tx| {
+                tx.table(&self.reservations)?.insert(&record.id, record)?;
+                tx.table(&self.car_calendar)?
+                    .insert(&car_slot, &car_entry)?;
+                tx.table(&self.customer_calendar)?
+                    .insert(&customer_slot, &customer_entry)?;
+                tx.table(&self.by_customer)?
+                    .insert(&(record.customer_id, record.id), &())?;
+                if let Some((key, value)) = idempotency {
+                    tx.table(&self.idempotency)?
+                        .insert(&(record.customer_id, key.clone()), value)?;
+                }
+                let deadline_table = tx.table(&self.deadlines)?;
+                for (at, kind) in deadlines {
+                    deadline_table.insert(&(*at, record.id, kind.code()), &())?;
+                }
+                Ok::<(), TxAbort<()>>(())
+            },
+        )
+    }
+
+    /// Saves a changed record; when it is no longer open, frees its calendar entries. Adds
+    /// and removes deadlines in the same transaction.
+    pub(crate) fn update(
+        &self,
+        record: &ReservationRecord,
+        add_deadlines: &[(DateTime<Utc>, DeadlineKind)],
+        remove_deadlines: &[(DateTime<Utc>, DeadlineKind)],
+    ) -> Result<(), TxError<()>> {
+        let (car_slot, customer_slot) = slots(record);
+        self.store.transaction(
+            &[
+                &self.reservations,
+                &self.car_calendar,
+                &self.customer_calendar,
+                &self.deadlines,
+            ],
+            |tx| {
+                tx.table(&self.reservations)?.insert(&record.id, record)?;
+                if !record.status.is_open() {
+                    tx.table(&self.car_calendar)?.remove(&car_slot)?;
+                    tx.table(&self.customer_calendar)?.remove(&customer_slot)?;
+                }
+                let deadline_table = tx.table(&self.deadlines)?;
+                for (at, kind) in remove_deadlines {
+                    deadline_table.remove(&(*at, record.id, kind.code()))?;
+                }
+                for (at, kind) in add_deadlines {
+                    deadline_table.insert(&(*at, record.id, kind.code()), &())?;
+                }
+                Ok::<(), TxAbort<()>>(())
+            },
+        )
+    }
+}
+
+fn slots(record: &ReservationRecord) -> (CarSlot, CustomerSlot) {
+    (
+        (record.vehicle_id, record.start_at, record.id),
+        (record.customer_id, record.start_at, record.id),
+    )
+}
+
+fn entries(record: &ReservationRecord) -> (CalendarEntry, CalendarEntry) {
+    let entry = |counterpart| CalendarEntry {
+        reservation_id: record.id,
+        counterpart,
+        start_at: record.start_at,
+        end_at: record.end_at,
+    };
+    (
+        entry(record.customer_id.as_uuid()),
+        entry(record.vehicle_id.as_uuid()),
+    )
+}
+
+/// Flattens a transaction error whose closure never aborts on its own.
+pub(crate) fn tx_storage(error: TxError<()>) -> storage::StorageError {
+    match error {
+        TxError::Storage(error) => error,
+        TxError::Aborted(()) => storage::StorageError::Closed {
+            store: "reservations".into(),
+        },
+    }
+}

@@ -1,0 +1,105 @@
+//! A whole system on a temporary directory with a manual clock, for the crate's own tests.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tempfile::TempDir;
+
+use crate::clock::ManualClock;
+use crate::config::Config;
+use crate::customers::{CardInput, NewCustomer};
+use crate::ids::{CustomerId, VehicleId};
+use crate::locks::InProcessUnits;
+use crate::system::{RentalSystem, SystemOptions, Units};
+use crate::vehicles::NewVehicle;
+
+pub(crate) fn t0() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_795_428_000, 0).unwrap_or_default() // 2026-11-23 10:00 UTC
+}
+
+pub(crate) struct Fixture {
+    pub(crate) system: RentalSystem,
+    pub(crate) clock: ManualClock,
+    pub(crate) dir: Arc<TempDir>,
+}
+
+impl Fixture {
+    pub(crate) async fn start() -> Fixture {
+        Fixture::start_in(
+            Arc::new(tempfile::tempdir().unwrap()),
+            ManualClock::new(t0()),
+        )
+        .await
+    }
+
+    pub(crate) async fn start_in(dir: Arc<TempDir>, clock: ManualClock) -> Fixture {
+        let mut config = Config::default();
+        config.storage.data_dir = dir.path().to_owned();
+        config.storage.cache_capacity_mb = 8;
+        let options = SystemOptions {
+            clock: Arc::new(clock.clone()),
+            units: None,
+        };
+        let system = RentalSystem::start_with(&config, options).await.unwrap();
+        Fixture { system, clock, dir }
+    }
+
+    pub(crate) async fn restart(self) -> Fixture {
+        self.system.shutdown().await.unwrap();
+        let (dir, clock) = (self.dir.clone(), self.clock.clone());
+        drop(self.system);
+        Fixture::start_in(dir, clock).await
+    }
+
+    pub(crate) fn units(&self) -> &InProcessUnits {
+        match self.system.units() {
+            Units::InProcess(units) => units,
+            Units::Link(_) => unreachable!("fixtures use in-process units"),
+        }
+    }
+
+    pub(crate) async fn customer(&self) -> CustomerId {
+        let customer = NewCustomer {
+            name: "Ana Souza".into(),
+            cpf: "529.982.247-25".into(),
+            cnh: "79143829831".into(),
+            email: "ana@example.com".into(),
+            phone: "+55 48 99999-1234".into(),
+            password: "s3nha-segura".into(),
+            card: CardInput {
+                number: "4111111111111111".into(),
+                exp_month: 12,
+                exp_year: 2030,
+                cvc: "123".into(),
+                holder_name: "ANA SOUZA".into(),
+            },
+        };
+        self.system
+            .services()
+            .customers
+            .register(customer)
+            .await
+            .unwrap()
+            .id
+    }
+
+    pub(crate) async fn vehicle(&self) -> VehicleId {
+        let vehicle = NewVehicle {
+            plate: "RLU1A23".into(),
+            model: "Renault Kwid E-Tech".into(),
+            year: 2025,
+            hourly_rate_cents: 3_000,
+            battery_kwh: Some(26.8),
+            range_km: Some(180.0),
+            color: None,
+        };
+        self.system
+            .services()
+            .vehicles
+            .register(vehicle)
+            .await
+            .unwrap()
+            .vehicle
+            .id
+    }
+}
