@@ -1,0 +1,232 @@
+//! Typed configuration: `config.toml`, then `EVR_<SECTION>__<KEY>` environment overrides,
+//! then validation.
+//!
+//! The defaults below are the whole schema: an override must name a key that exists in it, and
+//! its text is parsed as the type of that key's default, so `EVR_STORAGE__FLUSH_EVERY_MS=abc`
+//! fails with the key's name rather than as a confusing type error later. A file key the
+//! schema does not know is refused too (a typo must not silently fall back to a default).
+
+mod load;
+#[cfg(test)]
+mod tests;
+
+use std::net::SocketAddr;
+
+pub use load::ConfigError;
+use serde::{Deserialize, Serialize};
+pub use storage::StorageConfig;
+
+/// The prefix of every environment override.
+pub const ENV_PREFIX: &str = "EVR_";
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The HTTP server.
+    pub server: ServerConfig,
+    /// Where and how the stores keep data.
+    pub storage: StorageConfig,
+    /// Tokens and the initial admin account.
+    pub auth: AuthConfig,
+    /// Reservation rules and prices.
+    pub rental: RentalConfig,
+    /// The fleet, its service area and its car units.
+    pub fleet: FleetConfig,
+    /// The payment provider.
+    pub billing: BillingConfig,
+    /// The fleet simulator's defaults.
+    pub simulator: SimulatorConfig,
+}
+
+/// The HTTP server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address and port to listen on.
+    pub bind: SocketAddr,
+    /// `text` for people, `json` for log collectors.
+    pub log_format: LogFormat,
+    /// How long shutdown waits for requests in flight before it stops waiting, in seconds.
+    pub shutdown_grace_s: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            log_format: LogFormat::Text,
+            shutdown_grace_s: 10,
+        }
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Tokens and the initial admin account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// HMAC secret for access tokens. Empty: one is generated at first start and kept in the
+    /// data directory, so tokens survive restarts.
+    pub jwt_secret: String,
+    /// E-mail of the admin account created at start. Empty: no admin is created.
+    pub admin_email: String,
+    /// Password of that admin account.
+    pub admin_password: String,
+    /// Lifetime of an access token, in seconds.
+    pub access_token_ttl_s: u64,
+    /// Lifetime of a refresh token, in seconds.
+    pub refresh_token_ttl_s: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            jwt_secret: String::new(),
+            admin_email: String::new(),
+            admin_password: String::new(),
+            access_token_ttl_s: 15 * 60,
+            refresh_token_ttl_s: 30 * 24 * 3600,
+        }
+    }
+}
+
+/// Reservation rules and prices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RentalConfig {
+    /// Shortest reservation, in hours.
+    pub min_hours: u32,
+    /// Longest reservation, in hours.
+    pub max_hours: u32,
+    /// How far ahead a reservation may start, in days. A card hold lapses after about seven
+    /// days, so this stays below that.
+    pub max_days_ahead: u32,
+    /// How far in the past a start may be and still be accepted (clock skew), in seconds.
+    pub start_tolerance_s: u64,
+    /// How long before the start the renter may already unlock, in minutes.
+    pub unlock_grace_min: u32,
+    /// Overtime is billed per started block of this many minutes.
+    pub overtime_block_min: u32,
+    /// Fee for returning the car after the reservation's end, in centavos.
+    pub late_fee_cents: i64,
+    /// Hours of the hourly rate charged when a car is never unlocked.
+    pub no_show_fee_hours: u32,
+}
+
+impl Default for RentalConfig {
+    fn default() -> Self {
+        RentalConfig {
+            min_hours: 2,
+            max_hours: 6,
+            max_days_ahead: 5,
+            start_tolerance_s: 60,
+            unlock_grace_min: 15,
+            overtime_block_min: 15,
+            late_fee_cents: 5_000,
+            no_show_fee_hours: 1,
+        }
+    }
+}
+
+/// The fleet, its service area and its car units.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FleetConfig {
+    /// Seconds an entity actor may stay idle before it is passivated.
+    pub idle_timeout_s: u64,
+    /// Seconds a lock or unlock command waits for the car unit's acknowledgement.
+    pub command_timeout_s: u64,
+    /// A fix implying a faster move than this from the previous one is flagged, in km/h.
+    pub max_plausible_speed_kmh: f64,
+    /// The area where cars may be used, as a closed ring of `[longitude, latitude]` points.
+    pub service_area: Vec<[f64; 2]>,
+}
+
+impl Default for FleetConfig {
+    fn default() -> Self {
+        FleetConfig {
+            idle_timeout_s: 300,
+            command_timeout_s: 10,
+            max_plausible_speed_kmh: 250.0,
+            service_area: florianopolis_service_area(),
+        }
+    }
+}
+
+/// Santa Catarina Island and the continental districts of Florianópolis (Estreito, Coqueiros,
+/// Capoeiras), as a coarse ring that follows the coast with some sea margin.
+fn florianopolis_service_area() -> Vec<[f64; 2]> {
+    vec![
+        [-48.560, -27.370],
+        [-48.360, -27.370],
+        [-48.360, -27.600],
+        [-48.420, -27.700],
+        [-48.480, -27.850],
+        [-48.580, -27.850],
+        [-48.580, -27.650],
+        [-48.565, -27.625],
+        [-48.625, -27.625],
+        [-48.625, -27.575],
+        [-48.570, -27.570],
+        [-48.560, -27.500],
+        [-48.560, -27.370],
+    ]
+}
+
+/// The payment provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BillingConfig {
+    /// Which provider adapter to use. Only `sandbox` exists: it keeps its own records in the
+    /// billing store and approves or declines by test card number.
+    pub provider: String,
+    /// Seconds a call to the provider may take.
+    pub provider_timeout_s: u64,
+}
+
+impl Default for BillingConfig {
+    fn default() -> Self {
+        BillingConfig {
+            provider: "sandbox".into(),
+            provider_timeout_s: 10,
+        }
+    }
+}
+
+/// The fleet simulator's defaults (its command-line flags override them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SimulatorConfig {
+    /// Cars to simulate.
+    pub cars: u32,
+    /// Customers to simulate.
+    pub customers: u32,
+    /// Simulated minutes to run.
+    pub duration_min: u32,
+    /// Simulated seconds per real second.
+    pub speedup: u32,
+    /// Seed of the scenario: the same seed gives the same scenario.
+    pub seed: u64,
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        SimulatorConfig {
+            cars: 5_000,
+            customers: 2_000,
+            duration_min: 120,
+            speedup: 600,
+            seed: 42,
+        }
+    }
+}

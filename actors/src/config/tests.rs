@@ -1,0 +1,124 @@
+//! The configuration loaded from text and environments.
+
+use std::path::{Path, PathBuf};
+
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn load(text: &str, pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    Config::from_sources(text, Path::new("test.toml"), env(pairs))
+}
+
+#[test]
+fn empty_file_gives_the_defaults() {
+    assert_eq!(load("", &[]).unwrap(), Config::default());
+}
+
+#[test]
+fn the_shipped_config_file_parses_and_matches_the_defaults() {
+    let text = include_str!("../../../config.toml");
+    assert_eq!(load(text, &[]).unwrap(), Config::default());
+}
+
+#[test]
+fn environment_overrides_the_file_with_typed_values() {
+    let config = load(
+        "[server]\nbind = \"127.0.0.1:9000\"\n",
+        &[
+            ("EVR_SERVER__BIND", "0.0.0.0:8081"),
+            ("EVR_STORAGE__DATA_DIR", "/tmp/evr"),
+            ("EVR_STORAGE__FLUSH_EVERY_MS", "25"),
+            ("EVR_AUTH__JWT_SECRET", "12345"),
+            (
+                "EVR_FLEET__SERVICE_AREA",
+                "[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]",
+            ),
+            ("HOME", "/root"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(config.server.bind, "0.0.0.0:8081".parse().unwrap());
+    assert_eq!(config.storage.data_dir, PathBuf::from("/tmp/evr"));
+    assert_eq!(config.storage.flush_every_ms, 25);
+    assert_eq!(config.auth.jwt_secret, "12345");
+    assert_eq!(config.fleet.service_area.len(), 4);
+}
+
+#[test]
+fn an_unparsable_address_names_the_key_and_the_form() {
+    let error = load("[server]\nbind = \"localhost\"\n", &[]).unwrap_err();
+    let message = error.to_string();
+    assert!(message.starts_with("server.bind: "), "{message}");
+    assert!(message.contains("127.0.0.1:8080"), "{message}");
+
+    let error = load("", &[("EVR_SERVER__BIND", "nowhere:port")]).unwrap_err();
+    assert!(
+        error.to_string().contains("(from EVR_SERVER__BIND)"),
+        "{error}"
+    );
+}
+
+#[test]
+fn unknown_keys_are_refused_in_the_file_and_the_environment() {
+    let error = load("[server]\nbindd = \"127.0.0.1:1\"\n", &[]).unwrap_err();
+    assert!(error.to_string().contains("bindd"), "{error}");
+
+    let error = load("[nosuch]\nx = 1\n", &[]).unwrap_err();
+    assert!(error.to_string().contains("nosuch"), "{error}");
+
+    let error = load("", &[("EVR_SERVER__PORT", "1")]).unwrap_err();
+    assert!(
+        matches!(error, ConfigError::UnknownOverride { ref key, .. } if key == "server.port"),
+        "{error}"
+    );
+
+    let error = load("", &[("EVR_SERVERBIND", "1")]).unwrap_err();
+    assert!(
+        matches!(error, ConfigError::UnknownOverride { .. }),
+        "{error}"
+    );
+}
+
+#[test]
+fn wrong_types_name_the_key() {
+    let error = load("", &[("EVR_STORAGE__FLUSH_EVERY_MS", "soon")]).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("storage.flush_every_ms (from EVR_STORAGE__FLUSH_EVERY_MS)"),
+        "{error}"
+    );
+
+    let error = load("[rental]\nmax_hours = \"six\"\n", &[]).unwrap_err();
+    assert!(error.to_string().starts_with("rental.max_hours"), "{error}");
+}
+
+#[test]
+fn cross_key_rules_are_checked() {
+    let error = load("[rental]\nmin_hours = 7\n", &[]).unwrap_err();
+    assert!(error.to_string().starts_with("rental.min_hours"), "{error}");
+    let error = load("[fleet]\nservice_area = [[0.0, 0.0]]\n", &[]).unwrap_err();
+    assert!(
+        error.to_string().starts_with("fleet.service_area"),
+        "{error}"
+    );
+}
+
+#[test]
+fn syntax_errors_name_the_file() {
+    let error = load("[server\n", &[]).unwrap_err();
+    assert!(matches!(error, ConfigError::Syntax { .. }), "{error}");
+    assert!(error.to_string().contains("test.toml"));
+}
+
+#[test]
+fn a_missing_explicit_file_is_an_error() {
+    let error = Config::load(Some(Path::new("/nonexistent/ev.toml")), env(&[])).unwrap_err();
+    assert!(matches!(error, ConfigError::Read { .. }));
+}
