@@ -21,4 +21,5 @@ pub mod vehicles;
 
 pub use ask::AskError;
 pub use config::Config;
+pub use storage::StorageError;
 pub use system::{RentalSystem, SystemError};

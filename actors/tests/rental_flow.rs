@@ -416,3 +416,44 @@ async fn an_unanswered_unlock_expires_and_a_late_answer_does_not_count() {
         .unwrap();
     assert_eq!(repeat, actors::locks::AckOutcome::Duplicate);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_lists_only_their_own_reservations() {
+    use actors::reservations::ReservationFilter;
+    let test = TestSystem::start().await;
+    let services = test.services().clone();
+    let mut customers = Vec::new();
+    for n in 0..4 {
+        let customer = test.customer(70 + n, VISA).await;
+        let car = test.vehicle(70 + n, 3_000).await;
+        services
+            .reservations
+            .create(customer, window(1, 2, car), None)
+            .await
+            .unwrap();
+        customers.push(customer);
+    }
+    // Ids sort by creation: the later customers have earlier ones before them in the index.
+    for customer in customers {
+        let page = services
+            .reservations
+            .list(
+                Requester::Customer(customer),
+                &ReservationFilter::default(),
+                50,
+                None,
+            )
+            .unwrap();
+        assert_eq!(page.items.len(), 1);
+        assert!(
+            page.items
+                .iter()
+                .all(|reservation| reservation.customer_id == customer)
+        );
+    }
+    let all = services
+        .reservations
+        .list(Requester::Admin, &ReservationFilter::default(), 50, None)
+        .unwrap();
+    assert_eq!(all.items.len(), 4);
+}

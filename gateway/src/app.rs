@@ -1,22 +1,97 @@
-//! The application: shared state and the router of every resource.
+//! The router: one router per resource merged here, and the layers every request crosses.
+//!
+//! From the outside in: a request id (generated or propagated), a tracing span carrying it,
+//! metrics, panic-to-500, load shedding in front of a concurrency limit (503 with
+//! `Retry-After` instead of an unbounded queue), a request timeout, and the body size limit
+//! applied by the JSON extractor (413).
 
-use std::sync::Arc;
+use std::time::Duration;
 
-use actors::RentalSystem;
 use axum::Router;
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::TraceLayer;
 
+use crate::error::ApiError;
 use crate::routes;
+use crate::state::AppState;
 
-/// What every handler can reach: the service handles, through the running system.
-#[derive(Clone)]
-pub struct AppState {
-    /// The actor system.
-    pub system: Arc<RentalSystem>,
-}
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Every route of the API.
+/// Every route of the API with its layers.
 pub fn router(state: AppState) -> Router {
+    let server = &state.config.server;
+    let limits = ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(overloaded))
+        .load_shed()
+        .concurrency_limit(server.max_concurrent_requests)
+        .timeout(Duration::from_secs(server.request_timeout_s));
     Router::new()
         .merge(routes::health::router())
+        .merge(routes::auth::router())
+        .merge(routes::customers::router())
+        .merge(routes::vehicles::router())
+        .merge(routes::location::router())
+        .merge(routes::reservations::router())
+        .merge(routes::locks::router())
+        .merge(routes::ops::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(server.max_body_bytes))
+        .layer(limits)
+        .layer(CatchPanicLayer::custom(panicked))
+        .layer(axum::middleware::from_fn(crate::metrics::track))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                let id = request
+                    .extensions()
+                    .get::<RequestId>()
+                    .and_then(|id| id.header_value().to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such resource")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "Method not allowed",
+        "this resource does not support that method",
+    )
+}
+
+async fn overloaded(error: tower::BoxError) -> Response {
+    if error.is::<tower::timeout::error::Elapsed>() {
+        return ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "timeout",
+            "Timed out",
+            "the request took too long",
+        )
+        .into_response();
+    }
+    if error.is::<tower::load_shed::error::Overloaded>() {
+        return ApiError::unavailable("the server is busy; retry shortly", 1).into_response();
+    }
+    ApiError::internal(&error).into_response()
+}
+
+fn panicked(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::internal(&"a request handler panicked").into_response()
 }

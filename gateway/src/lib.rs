@@ -1,9 +1,16 @@
-//! The ev-rental HTTP gateway: routes REST requests into the service handles.
+//! The ev-rental HTTP gateway: routes REST requests into the service handles. No business
+//! rule lives here: handlers parse, authenticate, call a handle and shape the answer.
 
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod app;
+pub mod auth;
 pub mod cli;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod rate_limit;
 pub mod routes;
 pub mod server;
+pub mod state;
 pub mod telemetry;

@@ -15,7 +15,11 @@ use actors::{Config, RentalSystem, SystemError};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use crate::app::{AppState, router};
+use chrono::TimeDelta;
+
+use crate::app::router;
+use crate::auth::{AuthKeys, DeviceAuth, load_or_create_secret};
+use crate::state::{AppState, Limits};
 
 /// Why the server could not start or stop cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -34,12 +38,19 @@ pub enum ServerError {
     /// The actor system failed to start or stop.
     #[error(transparent)]
     System(#[from] SystemError),
+    /// The token secret could not be read or created.
+    #[error("token secret: {0}")]
+    Secret(std::io::Error),
+    /// The configured admin account could not be created.
+    #[error("admin account: {0}")]
+    Admin(String),
 }
 
 /// A started server: its address and the means to stop it.
 pub struct RunningServer {
     /// The address actually bound (useful with port 0).
     pub address: SocketAddr,
+    system: Arc<RentalSystem>,
     stop: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<Result<(), ServerError>>,
 }
@@ -47,18 +58,32 @@ pub struct RunningServer {
 impl RunningServer {
     /// Binds, starts the system and serves in a background task until [`RunningServer::stop`].
     pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
+        RunningServer::start_with(config, server_options()).await
+    }
+
+    /// [`RunningServer::start`] with a chosen clock and unit link (tests use simulated units).
+    pub async fn start_with(
+        config: Config,
+        options: SystemOptions,
+    ) -> Result<RunningServer, ServerError> {
         let (stop, stopped) = oneshot::channel::<()>();
         let listener = bind(&config).await?;
         let address = listener.local_addr()?;
-        let system = start_system(&config).await?;
-        let task = tokio::spawn(serve(config, listener, system, async move {
+        let system = Arc::new(RentalSystem::start_with(&config, options).await?);
+        let task = tokio::spawn(serve(config, listener, system.clone(), async move {
             let _ = stopped.await;
         }));
         Ok(RunningServer {
             address,
+            system,
             stop,
             task,
         })
+    }
+
+    /// The running system behind the server.
+    pub fn system(&self) -> &Arc<RentalSystem> {
+        &self.system
     }
 
     /// Stops accepting, drains, stops the actors and flushes the stores.
@@ -77,17 +102,47 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let listener = bind(&config).await?;
-    let system = start_system(&config).await?;
+    let system = Arc::new(RentalSystem::start_with(&config, server_options()).await?);
     serve(config, listener, system, shutdown).await
 }
 
+/// The handlers' shared state: token keys (with the secret kept in the data directory when
+/// none is configured), the admin account from the configuration, limits and metrics.
+async fn app_state(config: &Config, system: Arc<RentalSystem>) -> Result<AppState, ServerError> {
+    let secret = load_or_create_secret(&config.auth.jwt_secret, &config.storage.data_dir)
+        .map_err(ServerError::Secret)?;
+    let auth = AuthKeys::new(
+        &secret,
+        TimeDelta::seconds(config.auth.access_token_ttl_s as i64),
+        TimeDelta::seconds(config.auth.refresh_token_ttl_s as i64),
+    );
+    let services = system.services().clone();
+    let (email, password) = (&config.auth.admin_email, &config.auth.admin_password);
+    if !email.is_empty() && !password.is_empty() {
+        services
+            .customers
+            .ensure_admin(email, password)
+            .await
+            .map_err(|error| ServerError::Admin(error.to_string()))?;
+        tracing::info!(admin = %email, "admin account ready");
+    }
+    Ok(AppState {
+        system,
+        services,
+        auth: Arc::new(auth),
+        devices: Arc::new(DeviceAuth::default()),
+        limits: Arc::new(Limits::from_config(config)),
+        config: Arc::new(config.clone()),
+        metrics: crate::metrics::handle(),
+    })
+}
+
 /// The system as the server runs it: the wall clock, and no simulated units.
-async fn start_system(config: &Config) -> Result<RentalSystem, SystemError> {
-    let options = SystemOptions {
+fn server_options() -> SystemOptions {
+    SystemOptions {
         units: Some(Arc::new(DisconnectedUnits)),
         ..SystemOptions::default()
-    };
-    RentalSystem::start_with(config, options).await
+    }
 }
 
 async fn bind(config: &Config) -> Result<TcpListener, ServerError> {
@@ -100,14 +155,18 @@ async fn bind(config: &Config) -> Result<TcpListener, ServerError> {
 async fn serve(
     config: Config,
     listener: TcpListener,
-    system: RentalSystem,
+    system: Arc<RentalSystem>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let address = listener.local_addr()?;
-    let system = Arc::new(system);
-    let app = router(AppState {
-        system: system.clone(),
-    });
+    let state = match app_state(&config, system.clone()).await {
+        Ok(state) => state,
+        Err(error) => {
+            let _ = system.shutdown().await;
+            return Err(error);
+        }
+    };
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     tracing::info!(
         url = %format!("http://{address}"),
         data_dir = %config.storage.data_dir.display(),

@@ -208,6 +208,11 @@ impl BillingHandle {
         Ok(audit)
     }
 
+    /// Counters of the charges' actors, for metrics.
+    pub fn stats(&self) -> crate::entity::EntityStats {
+        self.charges.stats()
+    }
+
     /// Whether the service's supervisor runs (readiness).
     pub fn ping(&self) -> Result<(), AskError> {
         self.charges.ping()

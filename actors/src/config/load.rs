@@ -157,6 +157,29 @@ impl Config {
                 "centavos, 0 or more",
             ));
         }
+        let server = &self.server;
+        if server.max_body_bytes < 1024
+            || server.request_timeout_s == 0
+            || server.max_concurrent_requests == 0
+        {
+            return Err(value_error(
+                "server.max_body_bytes",
+                "",
+                "limits must be positive (body at least 1024 bytes)",
+                "positive whole numbers",
+            ));
+        }
+        if server.login_per_email_per_min == 0
+            || server.login_per_ip_per_min == 0
+            || server.device_requests_per_min == 0
+        {
+            return Err(value_error(
+                "server.login_per_email_per_min",
+                "",
+                "rates must be positive",
+                "requests per minute, at least 1",
+            ));
+        }
         if self.storage.flush_every_ms == 0 {
             return Err(value_error(
                 "storage.flush_every_ms",

@@ -49,6 +49,20 @@ pub struct ServerConfig {
     pub log_format: LogFormat,
     /// How long shutdown waits for requests in flight before it stops waiting, in seconds.
     pub shutdown_grace_s: u64,
+    /// Largest request body accepted, in bytes (a batch of 500 fixes is about 60 KB).
+    pub max_body_bytes: usize,
+    /// A request still running after this many seconds is answered 504.
+    pub request_timeout_s: u64,
+    /// Requests processed at once; beyond this the server sheds load with 503 and
+    /// `Retry-After` rather than queueing without bound.
+    pub max_concurrent_requests: usize,
+    /// Login attempts per e-mail address per minute.
+    pub login_per_email_per_min: u32,
+    /// Login attempts per client IP per minute.
+    pub login_per_ip_per_min: u32,
+    /// Requests per minute one car unit may make (a unit reports every 30 s while moving, and
+    /// sends its backlog in batches after a gap in coverage).
+    pub device_requests_per_min: u32,
 }
 
 impl Default for ServerConfig {
@@ -57,6 +71,12 @@ impl Default for ServerConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             log_format: LogFormat::Text,
             shutdown_grace_s: 10,
+            max_body_bytes: 1024 * 1024,
+            request_timeout_s: 30,
+            max_concurrent_requests: 1024,
+            login_per_email_per_min: 5,
+            login_per_ip_per_min: 30,
+            device_requests_per_min: 60,
         }
     }
 }

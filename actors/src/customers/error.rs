@@ -12,7 +12,8 @@ pub enum CustomersError {
     /// Input failed validation; every failing field is listed.
     #[error("invalid input: {}", fields(.0))]
     Invalid(Vec<InvalidField>),
-    /// The CPF or the e-mail belongs to another account.
+    /// The CPF or the e-mail belongs to another account (an e-mail, to a customer or an
+    /// administrator: one address names one account).
     #[error("the {field} is already registered")]
     Conflict {
         /// `cpf` or `email`.
@@ -33,6 +34,16 @@ pub enum CustomersError {
     /// The customer has no card on file.
     #[error("the customer has no card on file")]
     NoCard,
+    /// The refresh token is malformed, unknown, expired, of a revoked session (logout or
+    /// detected reuse) or of an erased customer. The gateway answers 401: log in again.
+    #[error("invalid refresh token")]
+    InvalidRefreshToken,
+    /// The refresh token had been exchanged already: a replay, so a copy of it is in other
+    /// hands. Its whole session was revoked before this answer. The gateway answers 401 as for
+    /// [`CustomersError::InvalidRefreshToken`], without telling the client which; the
+    /// distinction is for security logs and metrics.
+    #[error("refresh token reused; the session was revoked")]
+    RefreshTokenReused,
     /// Tokenizing the card failed at the payment processor.
     #[error("card: {0}")]
     Billing(#[from] BillingError),

@@ -7,12 +7,20 @@
 //! only as the processor's token with brand, last four digits and expiry (the number goes
 //! straight from validation to `BillingHandle::tokenize_card`). Erasure (LGPD) anonymises the
 //! record but keeps its id, which reservations and the billing ledger refer to.
+//!
+//! The store also holds the administrator accounts (provisioned from configuration, see
+//! `accounts.rs`), because one e-mail names one account of either kind, and the login
+//! sessions: families of rotating refresh tokens, kept only as hashes (see `sessions.rs`).
 
+mod accounts;
 mod entity;
 mod error;
 mod model;
 mod password;
+mod principal;
 mod rules;
+mod session_rules;
+mod sessions;
 
 use std::ops::Bound;
 
@@ -31,9 +39,13 @@ use crate::ports::{LateBound, ReservationLookup};
 
 pub use error::CustomersError;
 pub use model::{CardInput, CardView, Customer, CustomerPatch, CustomerStatus, NewCustomer, Page};
+pub use principal::{Principal, Role};
+pub use sessions::IssuedRefresh;
 
+use accounts::AdminTables;
 use entity::{CustomerEntity, CustomerMsg, CustomersContext, Tables};
 use model::{Change, CustomerRecord, StoredCard, StoredStatus};
+use sessions::SessionTables;
 
 /// The largest page [`CustomersHandle::list`] returns.
 pub const MAX_PAGE: usize = 500;
@@ -43,6 +55,8 @@ pub const MAX_PAGE: usize = 500;
 pub struct CustomersHandle {
     customers: EntityRef<CustomerEntity>,
     tables: Tables,
+    admins: AdminTables,
+    sessions: SessionTables,
     billing: BillingHandle,
     reservations: LateBound<dyn ReservationLookup>,
     clock: SharedClock,
@@ -64,8 +78,15 @@ pub async fn start(
     config: &Config,
     parent: Option<ActorCell>,
 ) -> Result<CustomersHandle, ractor::SpawnErr> {
-    let tables =
-        Tables::open(&store).map_err(|error| ractor::SpawnErr::StartupFailed(error.into()))?;
+    let opened = Tables::open(&store).and_then(|tables| {
+        Ok((
+            tables,
+            AdminTables::open(&store)?,
+            SessionTables::open(&store)?,
+        ))
+    });
+    let (tables, admins, sessions) =
+        opened.map_err(|error| ractor::SpawnErr::StartupFailed(error.into()))?;
     let context = CustomersContext {
         tables: tables.clone(),
         clock: clock.clone(),
@@ -76,6 +97,8 @@ pub async fn start(
     Ok(CustomersHandle {
         customers,
         tables,
+        admins,
+        sessions,
         billing,
         reservations,
         clock,
@@ -112,7 +135,8 @@ impl CustomersHandle {
 
     /// Registers a customer. Every field is validated and all failures come back together;
     /// a CPF or e-mail already registered is a `Conflict` (checked first to fail fast, but the
-    /// transaction that stores the record is the authority).
+    /// transaction that stores the record is the authority), and so is an administrator's
+    /// e-mail (checked here only: see `accounts.rs` for the race this leaves).
     pub async fn register(&self, input: NewCustomer) -> Result<Customer, CustomersError> {
         let valid = rules::validate_new(&input, self.today()).map_err(CustomersError::Invalid)?;
         let cpf = valid.cpf.as_str().to_owned();
@@ -120,7 +144,7 @@ impl CustomersHandle {
         if self.tables.by_cpf.get(&cpf)?.is_some() {
             return Err(CustomersError::Conflict { field: "cpf" });
         }
-        if self.tables.by_email.get(&email)?.is_some() {
+        if self.tables.by_email.get(&email)?.is_some() || self.admins.holds(&email)? {
             return Err(CustomersError::Conflict { field: "email" });
         }
         let id = CustomerId::new();
@@ -216,8 +240,8 @@ impl CustomersHandle {
     }
 
     /// Changes a profile. Present fields are validated like a registration (all failures at
-    /// once); a new e-mail moves its unique index entry in the same transaction; a new card is
-    /// tokenized, a new password hashed.
+    /// once); a new e-mail moves its unique index entry in the same transaction (and may not
+    /// be an administrator's); a new card is tokenized, a new password hashed.
     pub async fn update(
         &self,
         id: CustomerId,
@@ -230,11 +254,12 @@ impl CustomersHandle {
         let valid = rules::validate_patch(&patch, self.today()).map_err(CustomersError::Invalid)?;
         let email = valid.email.map(String::from);
         if let Some(email) = &email
-            && self
+            && (self
                 .tables
                 .by_email
                 .get(email)?
                 .is_some_and(|owner| owner != id)
+                || self.admins.holds(email)?)
         {
             return Err(CustomersError::Conflict { field: "email" });
         }
@@ -301,7 +326,16 @@ impl CustomersHandle {
     pub fn ping(&self) -> Result<(), AskError> {
         self.customers.ping()
     }
+
+    /// Counters of the customers' actors, for metrics.
+    pub fn stats(&self) -> crate::entity::EntityStats {
+        self.customers.stats()
+    }
 }
 
+#[cfg(test)]
+mod accounts_tests;
+#[cfg(test)]
+mod sessions_tests;
 #[cfg(test)]
 mod tests;

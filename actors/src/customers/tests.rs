@@ -66,12 +66,14 @@ impl Actor for Root {
     }
 }
 
-struct Fixture {
-    dir: tempfile::TempDir,
+/// Shared with the accounts' and sessions' tests.
+pub(super) struct Fixture {
+    pub(super) dir: tempfile::TempDir,
     root: ActorRef<()>,
     stores: [Store; 2],
     lookup: Arc<FakeLookup>,
-    customers: CustomersHandle,
+    pub(super) clock: Arc<ManualClock>,
+    pub(super) customers: CustomersHandle,
 }
 
 fn storage_config(dir: &Path) -> StorageConfig {
@@ -107,7 +109,7 @@ async fn launch(dir: tempfile::TempDir) -> Fixture {
         store.clone(),
         billing,
         reservations,
-        clock,
+        clock.clone(),
         &config,
         Some(root.get_cell()),
     )
@@ -118,16 +120,17 @@ async fn launch(dir: tempfile::TempDir) -> Fixture {
         root,
         stores: [store, billing_store],
         lookup,
+        clock,
         customers,
     }
 }
 
-async fn fixture() -> Fixture {
+pub(super) async fn fixture() -> Fixture {
     launch(tempfile::tempdir().unwrap()).await
 }
 
 impl Fixture {
-    async fn restart(self) -> Fixture {
+    pub(super) async fn restart(self) -> Fixture {
         let Fixture {
             dir,
             root,
@@ -148,7 +151,7 @@ impl Fixture {
 }
 
 /// A valid CPF whose base is derived from `n`.
-fn cpf(n: u32) -> String {
+pub(super) fn cpf(n: u32) -> String {
     let base: Vec<u8> = format!("{:09}", 100_000_000 + n)
         .bytes()
         .map(|b| b - b'0')
@@ -162,7 +165,7 @@ fn cpf(n: u32) -> String {
 
 const CARD: &str = "4111111111111111";
 
-fn new_customer(cpf: &str, email: &str) -> NewCustomer {
+pub(super) fn new_customer(cpf: &str, email: &str) -> NewCustomer {
     NewCustomer {
         name: "Ana Souza".into(),
         cpf: cpf.into(),
@@ -180,7 +183,7 @@ fn new_customer(cpf: &str, email: &str) -> NewCustomer {
     }
 }
 
-fn ana() -> NewCustomer {
+pub(super) fn ana() -> NewCustomer {
     new_customer("529.982.247-25", "Ana@Example.com")
 }
 

@@ -319,7 +319,9 @@ impl ReservationsHandle {
         let mut items = Vec::with_capacity(limit + 1);
         match requester {
             Requester::Customer(customer) => {
-                let start = after.map_or(std::ops::Bound::Unbounded, |after| {
+                // The scan starts at this customer's first entry, never before it.
+                let first = (customer, ReservationId(uuid::Uuid::nil()));
+                let start = after.map_or(std::ops::Bound::Included(first), |after| {
                     std::ops::Bound::Excluded((customer, after))
                 });
                 let end = std::ops::Bound::Included((customer, ReservationId(uuid::Uuid::max())));

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// `GET /healthz` and `GET /readyz`.
 pub fn router() -> Router<AppState> {
@@ -17,12 +17,17 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The process is up and serving HTTP; says nothing about the services behind it.
-async fn healthz() -> Json<Value> {
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "Alive")))]
+pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
 /// The actor system answers: traffic can be routed here.
-async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+#[utoipa::path(
+    get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "Every service runs"), (status = 503, description = "A service is down"))
+)]
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     match state.system.ready().await {
         Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
         Err(error) => {
@@ -34,3 +39,8 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
         }
     }
 }
+
+/// The OpenAPI part of these routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(healthz, readyz))]
+pub struct HealthApi;

@@ -1,0 +1,156 @@
+//! Tokens: log in with e-mail and password, rotate the refresh token, log out.
+
+use std::net::SocketAddr;
+
+use actors::customers::Principal;
+use axum::Router;
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, Problem};
+use crate::extract::ApiJson;
+use crate::state::AppState;
+
+/// This resource's routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/auth/token", post(token))
+        .route("/v1/auth/refresh", post(refresh))
+        .route("/v1/auth/logout", post(logout))
+}
+
+/// Log-in credentials.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    /// The account's e-mail.
+    pub email: String,
+    /// Its password.
+    pub password: String,
+}
+
+/// A refresh token to rotate or revoke.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    /// The refresh token from the last token answer.
+    pub refresh_token: String,
+}
+
+/// A token pair.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenPair {
+    /// Bearer token for the API; short-lived.
+    pub access_token: String,
+    /// One-use token for `POST /v1/auth/refresh`; using one twice revokes the session.
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+}
+
+async fn pair(
+    state: &AppState,
+    principal: Principal,
+    refresh_token: String,
+) -> Result<TokenPair, ApiError> {
+    let access = state.auth.issue(principal, state.now())?;
+    Ok(TokenPair {
+        access_token: access.token,
+        refresh_token,
+        token_type: "Bearer",
+        expires_in: access.expires_in,
+    })
+}
+
+/// Log in.
+#[utoipa::path(
+    post, path = "/v1/auth/token", tag = "auth",
+    request_body = Credentials,
+    responses(
+        (status = 200, description = "Logged in", body = TokenPair),
+        (status = 400, description = "Malformed body", body = Problem),
+        (status = 401, description = "Wrong e-mail or password", body = Problem),
+        (status = 429, description = "Too many attempts for this e-mail or address; see Retry-After", body = Problem),
+    )
+)]
+pub async fn token(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ApiJson(credentials): ApiJson<Credentials>,
+) -> Result<ApiJson<TokenPair>, ApiError> {
+    // Both limits are charged before the password is checked, so guessing is slow whether it
+    // targets one account from many addresses or many accounts from one address.
+    let email_key = credentials.email.trim().to_lowercase();
+    let by_ip = state.limits.login_per_ip.check(&client.ip().to_string());
+    let by_email = state.limits.login_per_email.check(&email_key);
+    if let Err(wait) = by_ip.and(by_email) {
+        return Err(ApiError::too_many_requests(wait.as_secs() + 1));
+    }
+    let principal = state
+        .services
+        .customers
+        .login(&credentials.email, &credentials.password)
+        .await?;
+    let session = state
+        .services
+        .customers
+        .start_session(principal, state.auth.refresh_ttl)
+        .await?;
+    Ok(ApiJson(pair(&state, principal, session.token).await?))
+}
+
+/// Exchange a refresh token for a new pair.
+#[utoipa::path(
+    post, path = "/v1/auth/refresh", tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new pair; the presented refresh token stops working", body = TokenPair),
+        (status = 400, description = "Malformed body", body = Problem),
+        (status = 401, description = "Unknown, expired or reused refresh token (reuse revokes the session)", body = Problem),
+    )
+)]
+pub async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<RefreshRequest>,
+) -> Result<ApiJson<TokenPair>, ApiError> {
+    let (principal, next) = state
+        .services
+        .customers
+        .rotate_session(&request.refresh_token, state.auth.refresh_ttl)
+        .await?;
+    Ok(ApiJson(pair(&state, principal, next.token).await?))
+}
+
+/// End the session of a refresh token.
+#[utoipa::path(
+    post, path = "/v1/auth/logout", tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 204, description = "The session is over (also when it already was)"),
+        (status = 400, description = "Malformed body", body = Problem),
+    )
+)]
+pub async fn logout(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<RefreshRequest>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .services
+        .customers
+        .end_session(&request.refresh_token)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The OpenAPI part of these routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(token, refresh, logout),
+    components(schemas(Credentials, RefreshRequest, TokenPair))
+)]
+pub struct AuthApi;

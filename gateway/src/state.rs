@@ -1,0 +1,57 @@
+//! What every handler can reach.
+
+use std::sync::Arc;
+
+use actors::system::Services;
+use actors::{Config, RentalSystem};
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::auth::{AuthKeys, DeviceAuth};
+use crate::rate_limit::RateLimiter;
+
+/// The per-key limits the API enforces itself.
+pub struct Limits {
+    /// Login attempts per e-mail.
+    pub login_per_email: RateLimiter,
+    /// Login attempts per client IP.
+    pub login_per_ip: RateLimiter,
+    /// Requests per car unit.
+    pub per_device: RateLimiter,
+}
+
+impl Limits {
+    /// The limits of `config`.
+    pub fn from_config(config: &Config) -> Self {
+        Limits {
+            login_per_email: RateLimiter::per_minute(config.server.login_per_email_per_min),
+            login_per_ip: RateLimiter::per_minute(config.server.login_per_ip_per_min),
+            per_device: RateLimiter::per_minute(config.server.device_requests_per_min),
+        }
+    }
+}
+
+/// Shared by every handler; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The running actor system (readiness, stats, clock).
+    pub system: Arc<RentalSystem>,
+    /// The services' handles.
+    pub services: Services,
+    /// Token signing and checking.
+    pub auth: Arc<AuthKeys>,
+    /// Verified device credentials.
+    pub devices: Arc<DeviceAuth>,
+    /// Rate limits.
+    pub limits: Arc<Limits>,
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// The Prometheus registry.
+    pub metrics: PrometheusHandle,
+}
+
+impl AppState {
+    /// The time as the services see it.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.system.clock().now()
+    }
+}
