@@ -13,6 +13,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
+use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
     MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
@@ -28,10 +29,14 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Every route of the API with its layers.
 pub fn router(state: AppState) -> Router {
     let server = &state.config.server;
+    // axum clones a layer into every route, so the limit must share its permits across clones
+    // (a plain `concurrency_limit` would give each route a limit of its own).
     let limits = ServiceBuilder::new()
         .layer(HandleErrorLayer::new(overloaded))
         .load_shed()
-        .concurrency_limit(server.max_concurrent_requests)
+        .layer(GlobalConcurrencyLimitLayer::new(
+            server.max_concurrent_requests,
+        ))
         .timeout(Duration::from_secs(server.request_timeout_s));
     Router::new()
         .merge(routes::health::router())

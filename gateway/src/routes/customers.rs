@@ -192,6 +192,7 @@ pub async fn register(
         (status = 200, body = CustomerDto),
         (status = 401, description = "No valid token", body = Problem),
         (status = 403, description = "Not a customer token", body = Problem),
+        (status = 404, description = "The account was erased", body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -211,6 +212,7 @@ pub async fn me(
         (status = 400, description = "Malformed body or a field that cannot be changed", body = Problem),
         (status = 401, description = "No valid token", body = Problem),
         (status = 403, description = "Not a customer token", body = Problem),
+        (status = 404, description = "The account was erased", body = Problem),
         (status = 409, description = "E-mail already registered", body = Problem),
         (status = 422, description = "Invalid fields", body = Problem),
     ),
@@ -240,6 +242,7 @@ pub async fn update_me(
         (status = 200, description = "Erased; the remaining record", body = CustomerDto),
         (status = 401, description = "No valid token", body = Problem),
         (status = 403, description = "Not a customer token", body = Problem),
+        (status = 404, description = "The account was already erased", body = Problem),
         (status = 409, description = "A reservation is still open", body = Problem),
     ),
     security(("bearer" = []))
