@@ -1,6 +1,6 @@
 //! Group commit: one committer thread per sled `Db`.
 //!
-//! sled 0.34.7 deadlocks when `flush_async` runs concurrently (sled issue #1308, reproduced on
+//! sled 0.34.7 deadlocks when its asynchronous flush runs concurrently (sled issue #1308, reproduced on
 //! this machine), and a flush (fsync) costs far more than a write. So writers never flush:
 //! they write, then ask the committer to make that write durable. The committer is the only
 //! caller of `Db::flush` for its store. It takes every request that is waiting, reads the write

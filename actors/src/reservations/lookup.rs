@@ -75,6 +75,9 @@ impl ReservationLookup for ReservationsHandle {
     }
 }
 
+/// A span in which a renter held a car: start inclusive, end exclusive.
+pub type RentalWindow = (DateTime<Utc>, DateTime<Utc>);
+
 /// What the invariant audit found.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ReservationsAudit {
@@ -85,6 +88,28 @@ pub struct ReservationsAudit {
 }
 
 impl ReservationsHandle {
+    /// The spans in which `customer` held `vehicle`, oldest first: each reservation that kept
+    /// the car for them, from its start to the release (or to its end if not released).
+    pub fn rental_windows(
+        &self,
+        customer: CustomerId,
+        vehicle: VehicleId,
+    ) -> Result<Vec<RentalWindow>, storage::StorageError> {
+        let tables = &self.inner.tables;
+        let mut windows = Vec::new();
+        for entry in tables.by_customer.scan_prefix(&customer) {
+            let ((_, id), ()) = entry?;
+            let Some(record) = tables.reservations.get(&id)? else {
+                continue;
+            };
+            if record.vehicle_id == vehicle && record.status.held_the_car() {
+                windows.push((record.start_at, record.released_at.unwrap_or(record.end_at)));
+            }
+        }
+        windows.sort_unstable();
+        Ok(windows)
+    }
+
     /// Reads the whole store and checks: no car has overlapping open reservations, every
     /// calendar entry belongs to an open reservation, and every open reservation is on its
     /// car's calendar.

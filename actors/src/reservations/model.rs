@@ -40,6 +40,19 @@ impl ReservationStatus {
         )
     }
 
+    /// Whether the reservation kept the car for its renter at some point (so the renter may
+    /// see where the car went during it): not when it was cancelled, rejected or is still
+    /// awaiting payment.
+    pub fn held_the_car(self) -> bool {
+        matches!(
+            self,
+            ReservationStatus::Confirmed
+                | ReservationStatus::Active
+                | ReservationStatus::Completed
+                | ReservationStatus::NoShow
+        )
+    }
+
     /// The status as the API spells it.
     pub fn as_str(self) -> &'static str {
         match self {

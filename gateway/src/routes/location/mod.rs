@@ -1,0 +1,241 @@
+//! Location: car units posting their fixes, a car's latest position, and its track.
+//!
+//! `POST /v1/units/{vehicle_id}/positions` is the busiest route of the API, so it is kept
+//! cheap: the unit's credential is checked against a cache, the rate limit is taken, and only
+//! then is the body read; the batch is parsed in one pass straight into the service's input
+//! (no intermediate JSON tree, no copy), and the location service is asked once.
+//!
+//! A batch is parsed fix by fix: a fix that is not even well-typed (a string for a number, a
+//! missing `recorded_at`, an unknown field) does not sink the batch; it is listed with its
+//! index next to the fixes the service refused, and the well-formed ones are kept. A unit that
+//! re-sends an unacknowledged batch therefore never loops on one bad fix.
+
+mod batch;
+mod dto;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use actors::customers::Role;
+use actors::ids::{CustomerId, VehicleId};
+use actors::location::{self, Fix, FixInput};
+use axum::Router;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::openapi::schema::{ArrayBuilder, OneOfBuilder, Schema};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
+
+use crate::auth::{Caller, DeviceToken};
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::state::AppState;
+
+/// Most fixes one batch may carry.
+pub const MAX_BATCH: usize = location::MAX_BATCH;
+/// Most fixes one track answer holds; `truncated` says when there were more.
+pub const MAX_TRACK: usize = location::MAX_TRACK;
+
+/// This resource's routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/units/{vehicle_id}/positions", post(record_positions))
+        .route("/v1/vehicles/{id}/position", get(latest_position))
+        .route("/v1/vehicles/{id}/track", get(track))
+}
+
+pub use dto::*;
+
+// ---- handlers --------------------------------------------------------------------------------
+
+/// A car unit reports one fix or a batch of up to 500 (its buffer after a coverage gap).
+///
+/// 202 when every fix was well-formed. When some were not, 400: the well-formed fixes were
+/// stored anyway, and the problem carries `accepted`, `duplicates`, `flagged` and
+/// `rejected: [{index, errors: {field: reason}}]` (see `RejectedBatchDto`). A fix whose
+/// `recorded_at` is already stored counts as a duplicate: re-sending a batch is safe.
+#[utoipa::path(
+    post, path = "/v1/units/{vehicle_id}/positions", tag = "location",
+    params(("vehicle_id" = String, Path, description = "The unit's vehicle id")),
+    request_body = PositionsBody,
+    responses(
+        (status = 202, description = "Stored", body = IngestDto),
+        (status = 400, description = "Malformed JSON, more than 500 fixes, or some malformed fixes (the others were kept; counts and `rejected` in the body, as in RejectedBatchDto)", body = Problem),
+        (status = 401, description = "No device token, or not this car's", body = Problem),
+        (status = 413, description = "Body too large", body = Problem),
+        (status = 415, description = "Not JSON", body = Problem),
+        (status = 429, description = "Too many requests from this unit; see Retry-After", body = Problem,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "A service is not available; retry", body = Problem),
+        (status = 504, description = "A service did not answer in time", body = Problem),
+    ),
+    security(("device" = []))
+)]
+pub async fn record_positions(
+    State(state): State<AppState>,
+    token: DeviceToken,
+    ApiPath(vehicle_id): ApiPath<VehicleId>,
+    request: Request,
+) -> Result<(StatusCode, ApiJson<IngestDto>), ApiError> {
+    // The credential and the rate limit come before the body is even read.
+    state
+        .devices
+        .check(&state.services.vehicles, vehicle_id, &token)
+        .await?;
+    if let Err(wait) = state.limits.per_device.check(&vehicle_id.to_string()) {
+        return Err(ApiError::too_many_requests(wait.as_secs() + 1));
+    }
+    let ApiJson(body) = ApiJson::<PositionsBody>::from_request(request, &state).await?;
+    let PositionsBody {
+        fixes,
+        origin,
+        mut malformed,
+    } = body;
+    let report = state
+        .services
+        .location
+        .record_positions(vehicle_id, fixes)
+        .await?;
+    if report.rejected.is_empty() && malformed.is_empty() {
+        let accepted = IngestDto {
+            accepted: report.accepted,
+            duplicates: report.duplicates,
+            flagged: report.flagged,
+        };
+        return Ok((StatusCode::ACCEPTED, ApiJson(accepted)));
+    }
+    let refused_by_service = report.rejected.into_iter().map(|rejected| RejectedFixDto {
+        // Back to the index in the body (the service saw only the well-formed fixes).
+        index: origin
+            .as_ref()
+            .and_then(|origin| origin.get(rejected.index).copied())
+            .unwrap_or(rejected.index),
+        errors: rejected
+            .errors
+            .into_iter()
+            .map(|error| (error.field.to_owned(), error.reason))
+            .collect(),
+    });
+    malformed.extend(refused_by_service);
+    malformed.sort_by_key(|rejected| rejected.index);
+    let detail = format!(
+        "{} fix(es) refused, listed in `rejected`; the {} other(s) were processed",
+        malformed.len(),
+        report.accepted + report.duplicates
+    );
+    let extra = RejectedBatchDto {
+        accepted: report.accepted,
+        duplicates: report.duplicates,
+        flagged: report.flagged,
+        rejected: malformed,
+    };
+    Err(ApiError::bad_request(detail).with_extra(json!(extra)))
+}
+
+/// The car's latest valid position (never a flagged fix).
+#[utoipa::path(
+    get, path = "/v1/vehicles/{id}/position", tag = "location",
+    params(("id" = String, Path, description = "Vehicle id")),
+    responses(
+        (status = 200, body = FixDto),
+        (status = 400, description = "Not an id", body = Problem),
+        (status = 401, description = "No valid token", body = Problem),
+        (status = 404, description = "No such vehicle, or it never reported a position", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn latest_position(
+    State(state): State<AppState>,
+    Caller(_caller): Caller,
+    ApiPath(id): ApiPath<VehicleId>,
+) -> Result<ApiJson<FixDto>, ApiError> {
+    match state.services.location.latest(id).await? {
+        Some(fix) => Ok(ApiJson(fix.into())),
+        None => Err(ApiError::not_found("no position for this vehicle")),
+    }
+}
+
+/// The car's fixes in `[from, to)`, oldest first, flagged ones included and marked; at most
+/// 10000 (`truncated` says when there were more).
+///
+/// An admin sees any span. A customer sees only the parts of the span inside their own
+/// reservations of this car (confirmed, active, completed or no-show), each from its start to
+/// the car's release (or the reservation's end if not released); a customer without such a
+/// reservation gets 404.
+#[utoipa::path(
+    get, path = "/v1/vehicles/{id}/track", tag = "location",
+    params(("id" = String, Path, description = "Vehicle id"), TrackQuery),
+    responses(
+        (status = 200, body = TrackDto),
+        (status = 400, description = "Not an id, a missing or malformed `from`/`to`, or an unknown parameter", body = Problem),
+        (status = 401, description = "No valid token", body = Problem),
+        (status = 404, description = "No such vehicle, or (customer) no reservation of it", body = Problem),
+        (status = 422, description = "`to` is not after `from`", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn track(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    ApiPath(id): ApiPath<VehicleId>,
+    ApiQuery(span): ApiQuery<TrackQuery>,
+) -> Result<ApiJson<TrackDto>, ApiError> {
+    let location = &state.services.location;
+    let fixes = match principal.role {
+        Role::Admin => {
+            state.services.vehicles.get(id).await?;
+            location.track(id, span.from, span.to, MAX_TRACK).await?
+        }
+        Role::Customer => {
+            let windows = state
+                .services
+                .reservations
+                .rental_windows(CustomerId(principal.subject), id)?;
+            if windows.is_empty() {
+                return Err(ApiError::not_found("no such vehicle"));
+            }
+            if span.from >= span.to {
+                return Err(ApiError::invalid(&[actors::domain::InvalidField {
+                    field: "to",
+                    reason: "the end must be after the start".into(),
+                }]));
+            }
+            let mut fixes = Vec::new();
+            for (start, end) in windows {
+                let (from, to) = (start.max(span.from), end.min(span.to));
+                let room = MAX_TRACK - fixes.len();
+                if from >= to || room == 0 {
+                    continue;
+                }
+                fixes.extend(location.track(id, from, to, room).await?);
+            }
+            fixes
+        }
+    };
+    let truncated = fixes.len() >= MAX_TRACK;
+    Ok(ApiJson(TrackDto {
+        items: fixes.into_iter().map(FixDto::from).collect(),
+        truncated,
+    }))
+}
+
+/// The OpenAPI part of these routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(record_positions, latest_position, track),
+    components(schemas(
+        PositionFix,
+        PositionsBody,
+        IngestDto,
+        RejectedFixDto,
+        RejectedBatchDto,
+        FixDto,
+        TrackDto
+    ))
+)]
+pub struct LocationApi;
