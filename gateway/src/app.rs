@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::location::router())
         .merge(routes::reservations::router())
         .merge(routes::locks::router())
+        .merge(routes::units::router())
         .merge(routes::ops::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

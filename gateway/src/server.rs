@@ -9,7 +9,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actors::locks::DisconnectedUnits;
+use actors::clock::{SharedClock, SystemClock};
+use actors::locks::UnitLink;
 use actors::system::SystemOptions;
 use actors::{Config, RentalSystem, SystemError};
 use tokio::net::TcpListener;
@@ -20,6 +21,7 @@ use chrono::TimeDelta;
 use crate::app::router;
 use crate::auth::{AuthKeys, DeviceAuth, load_or_create_secret};
 use crate::state::{AppState, Limits};
+use crate::units::UnitConnections;
 
 /// Why the server could not start or stop cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -58,19 +60,20 @@ pub struct RunningServer {
 impl RunningServer {
     /// Binds, starts the system and serves in a background task until [`RunningServer::stop`].
     pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
-        RunningServer::start_with(config, server_options()).await
+        RunningServer::start_with(config, ServerOptions::default()).await
     }
 
-    /// [`RunningServer::start`] with a chosen clock and unit link (tests use simulated units).
+    /// [`RunningServer::start`] with a chosen clock and unit link (tests may simulate units).
     pub async fn start_with(
         config: Config,
-        options: SystemOptions,
+        options: ServerOptions,
     ) -> Result<RunningServer, ServerError> {
         let (stop, stopped) = oneshot::channel::<()>();
         let listener = bind(&config).await?;
         let address = listener.local_addr()?;
-        let system = Arc::new(RentalSystem::start_with(&config, options).await?);
-        let task = tokio::spawn(serve(config, listener, system.clone(), async move {
+        let units = Arc::new(UnitConnections::default());
+        let system = Arc::new(RentalSystem::start_with(&config, options.system(&units)).await?);
+        let task = tokio::spawn(serve(config, listener, system.clone(), units, async move {
             let _ = stopped.await;
         }));
         Ok(RunningServer {
@@ -102,13 +105,19 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let listener = bind(&config).await?;
-    let system = Arc::new(RentalSystem::start_with(&config, server_options()).await?);
-    serve(config, listener, system, shutdown).await
+    let units = Arc::new(UnitConnections::default());
+    let system =
+        Arc::new(RentalSystem::start_with(&config, ServerOptions::default().system(&units)).await?);
+    serve(config, listener, system, units, shutdown).await
 }
 
 /// The handlers' shared state: token keys (with the secret kept in the data directory when
 /// none is configured), the admin account from the configuration, limits and metrics.
-async fn app_state(config: &Config, system: Arc<RentalSystem>) -> Result<AppState, ServerError> {
+async fn app_state(
+    config: &Config,
+    system: Arc<RentalSystem>,
+    units: Arc<UnitConnections>,
+) -> Result<AppState, ServerError> {
     let secret = load_or_create_secret(&config.auth.jwt_secret, &config.storage.data_dir)
         .map_err(ServerError::Secret)?;
     let auth = AuthKeys::new(
@@ -134,14 +143,38 @@ async fn app_state(config: &Config, system: Arc<RentalSystem>) -> Result<AppStat
         limits: Arc::new(Limits::from_config(config)),
         config: Arc::new(config.clone()),
         metrics: crate::metrics::handle(),
+        units,
     })
 }
 
-/// The system as the server runs it: the wall clock, and no simulated units.
-fn server_options() -> SystemOptions {
-    SystemOptions {
-        units: Some(Arc::new(DisconnectedUnits)),
-        ..SystemOptions::default()
+/// How the server runs its system.
+pub struct ServerOptions {
+    /// Where time comes from.
+    pub clock: SharedClock,
+    /// Simulated car units in this process instead of the WebSocket command channel (tests).
+    pub simulated_units: bool,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            clock: Arc::new(SystemClock),
+            simulated_units: false,
+        }
+    }
+}
+
+impl ServerOptions {
+    fn system(&self, units: &Arc<UnitConnections>) -> SystemOptions {
+        let link: Option<Arc<dyn UnitLink>> = if self.simulated_units {
+            None
+        } else {
+            Some(units.clone())
+        };
+        SystemOptions {
+            clock: self.clock.clone(),
+            units: link,
+        }
     }
 }
 
@@ -156,10 +189,11 @@ async fn serve(
     config: Config,
     listener: TcpListener,
     system: Arc<RentalSystem>,
+    units: Arc<UnitConnections>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let address = listener.local_addr()?;
-    let state = match app_state(&config, system.clone()).await {
+    let state = match app_state(&config, system.clone(), units).await {
         Ok(state) => state,
         Err(error) => {
             let _ = system.shutdown().await;

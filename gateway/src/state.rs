@@ -8,6 +8,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::auth::{AuthKeys, DeviceAuth};
 use crate::rate_limit::RateLimiter;
+use crate::units::UnitConnections;
 
 /// The per-key limits the API enforces itself.
 pub struct Limits {
@@ -47,6 +48,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The Prometheus registry.
     pub metrics: PrometheusHandle,
+    /// The car units' live command channels.
+    pub units: Arc<UnitConnections>,
 }
 
 impl AppState {

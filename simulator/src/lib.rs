@@ -1,1 +1,7 @@
 //! The fleet simulator: drives thousands of cars and customers through the services.
+//!
+//! [`unit`](mod@unit) is the reference car-unit client: what a car's embedded unit does against
+//! the backend (report positions over HTTP, obey lock/unlock commands over a WebSocket).
+#![warn(missing_docs, unreachable_pub)]
+
+pub mod unit;

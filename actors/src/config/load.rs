@@ -196,6 +196,16 @@ impl Config {
                 "MiB, at least 1",
             ));
         }
+        if self.fleet.unit_ping_interval_s == 0
+            || self.fleet.unit_silence_timeout_s <= self.fleet.unit_ping_interval_s
+        {
+            return Err(value_error(
+                "fleet.unit_silence_timeout_s",
+                "",
+                "must be longer than fleet.unit_ping_interval_s (which must be positive)",
+                "seconds",
+            ));
+        }
         if self.fleet.idle_timeout_s == 0 || self.fleet.command_timeout_s == 0 {
             return Err(value_error(
                 "fleet.idle_timeout_s",

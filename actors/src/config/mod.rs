@@ -166,6 +166,10 @@ pub struct FleetConfig {
     pub idle_timeout_s: u64,
     /// Seconds a lock or unlock command waits for the car unit's acknowledgement.
     pub command_timeout_s: u64,
+    /// Seconds between the server's pings on a unit's command channel.
+    pub unit_ping_interval_s: u64,
+    /// A unit silent for this many seconds (no frame, no pong) is taken for dead and dropped.
+    pub unit_silence_timeout_s: u64,
     /// A fix implying a faster move than this from the previous one is flagged, in km/h.
     pub max_plausible_speed_kmh: f64,
     /// The area where cars may be used, as a closed ring of `[longitude, latitude]` points.
@@ -177,6 +181,8 @@ impl Default for FleetConfig {
         FleetConfig {
             idle_timeout_s: 300,
             command_timeout_s: 10,
+            unit_ping_interval_s: 15,
+            unit_silence_timeout_s: 45,
             max_plausible_speed_kmh: 250.0,
             service_area: florianopolis_service_area(),
         }

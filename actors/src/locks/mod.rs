@@ -32,7 +32,7 @@ pub use error::LocksError;
 pub use model::{
     AckOutcome, CommandRecord, CommandStatus, DoorState, LockAction, UnitCommand, UnitResult,
 };
-pub use unit_link::{DisconnectedUnits, InProcessUnits, UnitBehaviour, UnitLink};
+pub use unit_link::{InProcessUnits, UnitBehaviour, UnitLink};
 
 /// How many times the first unlock is reported to reservations before giving up (and logging):
 /// the car is open by then, so the renter is not made to wait on it.

@@ -23,17 +23,6 @@ pub trait UnitLink: Send + Sync + 'static {
     fn deliver(&self, vehicle: VehicleId, command: UnitCommand) -> bool;
 }
 
-/// A link with no unit connected: every command waits for its unit and expires. The server
-/// uses it until a real link to the units is configured, so that nothing pretends a car obeyed.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct DisconnectedUnits;
-
-impl UnitLink for DisconnectedUnits {
-    fn deliver(&self, _vehicle: VehicleId, _command: UnitCommand) -> bool {
-        false
-    }
-}
-
 /// How a simulated unit answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UnitBehaviour {

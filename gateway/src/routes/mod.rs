@@ -9,4 +9,5 @@ pub mod locks;
 pub mod ops;
 pub mod paging;
 pub mod reservations;
+pub mod units;
 pub mod vehicles;

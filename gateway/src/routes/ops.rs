@@ -30,6 +30,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         super::location::LocationApi::openapi(),
         super::reservations::ReservationsApi::openapi(),
         super::locks::LocksApi::openapi(),
+        super::units::UnitsApi::openapi(),
     ] {
         document.merge(part);
     }

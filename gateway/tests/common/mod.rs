@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use actors::Config;
 use actors::locks::InProcessUnits;
-use actors::system::{RentalSystem, SystemOptions, Units};
-use gateway::server::RunningServer;
+use actors::system::{RentalSystem, Units};
+use gateway::server::{RunningServer, ServerOptions};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -70,6 +70,15 @@ impl TestApp {
     }
 
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        TestApp::spawn_with_units(adjust, true).await
+    }
+
+    /// The app as in production: car units connect over the WebSocket command channel.
+    pub async fn spawn_ws(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        TestApp::spawn_with_units(adjust, false).await
+    }
+
+    async fn spawn_with_units(adjust: impl FnOnce(&mut Config), simulated_units: bool) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config::default();
         config.server.bind = "127.0.0.1:0".parse().expect("address");
@@ -79,9 +88,9 @@ impl TestApp {
         config.auth.admin_password = ADMIN_PASSWORD.into();
         config.fleet.command_timeout_s = 2;
         adjust(&mut config);
-        let options = SystemOptions {
-            units: None,
-            ..SystemOptions::default()
+        let options = ServerOptions {
+            simulated_units,
+            ..ServerOptions::default()
         };
         let server = RunningServer::start_with(config, options)
             .await

@@ -1,0 +1,66 @@
+//! The car units' command channel (WebSocket).
+
+use actors::ids::VehicleId;
+use axum::Router;
+use axum::extract::State;
+use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
+use axum::response::Response;
+use axum::routing::get;
+
+use crate::auth::DeviceToken;
+use crate::error::{ApiError, Problem};
+use crate::extract::ApiPath;
+use crate::state::AppState;
+
+/// This resource's routes.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/units/{vehicle_id}/commands", get(commands))
+}
+
+/// Open the unit's command channel. Server → unit frames are `CommandFrame`s; the unit answers
+/// each with an `AckFrame`. A newer connection of the same unit replaces this one; commands
+/// that have not expired are sent again on every connection.
+#[utoipa::path(
+    get, path = "/v1/units/{vehicle_id}/commands", tag = "location",
+    params(("vehicle_id" = String, Path, description = "The unit's car")),
+    responses(
+        (status = 101, description = "Switching to the WebSocket command channel"),
+        (status = 400, description = "Not a WebSocket upgrade, or a bad id", body = Problem),
+        (status = 401, description = "Not this car's device token", body = Problem),
+        (status = 429, description = "Too many connections from this unit", body = Problem),
+    ),
+    security(("device" = []))
+)]
+pub async fn commands(
+    State(state): State<AppState>,
+    ApiPath(vehicle): ApiPath<VehicleId>,
+    token: DeviceToken,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    state
+        .devices
+        .check(&state.services.vehicles, vehicle, &token)
+        .await?;
+    if let Err(wait) = state.limits.per_device.check(&vehicle.to_string()) {
+        return Err(ApiError::too_many_requests(wait.as_secs() + 1));
+    }
+    let upgrade = upgrade.map_err(|rejection| {
+        ApiError::bad_request(format!(
+            "expected a WebSocket upgrade: {}",
+            rejection.body_text()
+        ))
+    })?;
+    Ok(upgrade.on_upgrade(move |socket| crate::units::run_session(socket, state, vehicle)))
+}
+
+/// The OpenAPI part of these routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(commands),
+    components(schemas(
+        crate::units::CommandFrame,
+        crate::units::AckFrame,
+        crate::units::AckResult
+    ))
+)]
+pub struct UnitsApi;
