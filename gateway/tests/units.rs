@@ -39,6 +39,23 @@ async fn next_json(socket: &mut Socket) -> Value {
     }
 }
 
+/// The reason of the close frame the server sends next (within 5 s), skipping other frames.
+async fn close_reason(socket: &mut Socket) -> Option<String> {
+    tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(frame))) => {
+                    return frame.map(|frame| frame.reason.to_string());
+                }
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .expect("a close frame within 5 s")
+}
+
 async fn ack(socket: &mut Socket, command: &Value, result: &str) {
     let frame = json!({"command_id": command["command_id"], "result": result});
     socket
@@ -214,19 +231,7 @@ async fn a_new_connection_replaces_the_old_one() {
         .await
         .unwrap();
 
-    let closed = tokio::time::timeout(Duration::from_secs(5), async {
-        loop {
-            match old.next().await {
-                Some(Ok(Message::Close(frame))) => {
-                    return frame.map(|frame| frame.reason.to_string());
-                }
-                Some(Ok(_)) => continue,
-                _ => return None,
-            }
-        }
-    })
-    .await
-    .unwrap();
+    let closed = close_reason(&mut old).await;
     assert_eq!(closed.as_deref(), Some("replaced by a newer connection"));
 
     let request = unlock(&app, &rental);
@@ -319,19 +324,7 @@ async fn a_unit_that_stops_answering_pings_is_dropped() {
         .unwrap();
     // Not reading means not answering pings (the client answers them as it reads).
     tokio::time::sleep(Duration::from_millis(3_500)).await;
-    let reason = tokio::time::timeout(Duration::from_secs(5), async {
-        loop {
-            match socket.next().await {
-                Some(Ok(Message::Close(frame))) => {
-                    return frame.map(|frame| frame.reason.to_string());
-                }
-                Some(Ok(_)) => continue,
-                _ => return None,
-            }
-        }
-    })
-    .await
-    .unwrap();
+    let reason = close_reason(&mut socket).await;
     assert_eq!(reason.as_deref(), Some("no answer to pings"));
     // And the car counts as offline again: an unlock expires without reaching anyone.
     assert_eq!(unlock(&app, &rental).await.unwrap().0, 504);
