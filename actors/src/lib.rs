@@ -12,6 +12,7 @@ pub mod entity;
 pub mod ids;
 pub mod location;
 pub mod locks;
+pub mod page;
 pub mod ports;
 pub mod reservations;
 pub mod system;

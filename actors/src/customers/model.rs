@@ -137,14 +137,8 @@ pub struct Customer {
     pub updated_at: DateTime<Utc>,
 }
 
-/// One page of a listing, in id (creation) order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Page<T> {
-    /// The items of this page.
-    pub items: Vec<T>,
-    /// Pass as `after` to get the next page; absent on the last one.
-    pub next_cursor: Option<CustomerId>,
-}
+/// One page of a list of this service, continuing after a CustomerId.
+pub type Page<T> = crate::page::Page<T, CustomerId>;
 
 /// The card as stored: the processor's token and what may be shown, never the number.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]

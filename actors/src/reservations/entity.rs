@@ -112,13 +112,6 @@ fn no_show_deadline(record: &ReservationRecord) -> (DateTime<Utc>, DeadlineKind)
     (record.end_at, DeadlineKind::NoShow)
 }
 
-fn upstream(service: &'static str, error: impl ToString) -> ReservationsError {
-    ReservationsError::Upstream {
-        service,
-        reason: error.to_string(),
-    }
-}
-
 impl ReservationEntity {
     /// Persists `next` durably, then adopts it.
     async fn save(
@@ -161,7 +154,9 @@ impl ReservationEntity {
             .await
         {
             Ok(token) => token,
-            Err(error) if error.is_transient() => return Err(upstream("customers", error)),
+            Err(error) if error.is_transient() => {
+                return Err(ReservationsError::upstream("customers", error));
+            }
             Err(error) => return self.reject(error.to_string(), context).await,
         };
         let request = HoldRequest {
@@ -181,7 +176,7 @@ impl ReservationEntity {
             Err(BillingError::InsufficientFunds) => {
                 self.reject("insufficient funds".into(), context).await
             }
-            Err(error) => Err(upstream("billing", error)),
+            Err(error) => Err(ReservationsError::upstream("billing", error)),
         }
     }
 
@@ -213,7 +208,7 @@ impl ReservationEntity {
         match context.billing.void(self.record.id).await {
             // A reservation still pending payment may have no hold yet: nothing to void.
             Ok(_) | Err(BillingError::NoHold) | Err(BillingError::NotFound) => {}
-            Err(error) => return Err(upstream("billing", error)),
+            Err(error) => return Err(ReservationsError::upstream("billing", error)),
         }
         let next = self.next(ReservationStatus::Cancelled, now);
         let remove = [payment_deadline(&next), no_show_deadline(&next)];
@@ -254,7 +249,7 @@ impl ReservationEntity {
             .billing
             .settle(self.record.id, total)
             .await
-            .map_err(|error| upstream("billing", error))?;
+            .map_err(|error| ReservationsError::upstream("billing", error))?;
         let mut next = self.next(ReservationStatus::Completed, context.clock.now());
         next.released_at = Some(released_at);
         next.total_cents = Some(settled.captured_cents + settled.charged_cents);
@@ -281,7 +276,7 @@ impl ReservationEntity {
                         if let Err(error) = context.billing.void(self.record.id).await
                             && !matches!(error, BillingError::NoHold | BillingError::NotFound)
                         {
-                            return Err(upstream("billing", error));
+                            return Err(ReservationsError::upstream("billing", error));
                         }
                         self.reject("the payment could not be confirmed".into(), context)
                             .await
@@ -297,7 +292,7 @@ impl ReservationEntity {
                     .billing
                     .settle(self.record.id, fee)
                     .await
-                    .map_err(|error| upstream("billing", error))?;
+                    .map_err(|error| ReservationsError::upstream("billing", error))?;
                 let mut next = self.next(ReservationStatus::NoShow, now);
                 next.total_cents = Some(settled.captured_cents + settled.charged_cents);
                 let remove = [no_show_deadline(&next)];

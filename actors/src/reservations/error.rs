@@ -82,6 +82,16 @@ pub enum ReservationsError {
     Storage(#[from] StorageError),
 }
 
+impl ReservationsError {
+    /// Another service failed to answer or refused unexpectedly.
+    pub(crate) fn upstream(service: &'static str, error: impl ToString) -> Self {
+        ReservationsError::Upstream {
+            service,
+            reason: error.to_string(),
+        }
+    }
+}
+
 impl From<AskError> for ReservationsError {
     fn from(error: AskError) -> Self {
         match error {

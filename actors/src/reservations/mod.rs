@@ -145,13 +145,6 @@ pub async fn start(
     })
 }
 
-fn upstream(service: &'static str, error: impl ToString) -> ReservationsError {
-    ReservationsError::Upstream {
-        service,
-        reason: error.to_string(),
-    }
-}
-
 impl ReservationsHandle {
     /// Books a car for a customer and holds the amount on their card.
     ///
@@ -185,7 +178,7 @@ impl ReservationsHandle {
                     },
                 ]));
             }
-            Err(error) => return Err(upstream("vehicles", error)),
+            Err(error) => return Err(ReservationsError::upstream("vehicles", error)),
         };
         if vehicle.status != VehicleStatus::Available {
             return Err(ReservationsError::VehicleUnavailable);
@@ -193,7 +186,7 @@ impl ReservationsHandle {
         // Fails early for an erased customer or one without a card, before anything is booked.
         if let Err(error) = inner.customers.payment_token(customer_id).await {
             return Err(if error.is_transient() {
-                upstream("customers", error)
+                ReservationsError::upstream("customers", error)
             } else {
                 ReservationsError::CustomerCannotBook(error.to_string())
             });
@@ -407,8 +400,10 @@ impl ReservationsHandle {
             .billing
             .summary(id)
             .await
-            .map_err(|error| upstream("billing", error))?
-            .ok_or_else(|| upstream("billing", "no charge for a completed reservation"))?;
+            .map_err(|error| ReservationsError::upstream("billing", error))?
+            .ok_or_else(|| {
+                ReservationsError::upstream("billing", "no charge for a completed reservation")
+            })?;
         Ok((Reservation::from(&record), charge))
     }
 
@@ -423,7 +418,7 @@ impl ReservationsHandle {
             .billing
             .ledger(id)
             .await
-            .map_err(|error| upstream("billing", error))
+            .map_err(|error| ReservationsError::upstream("billing", error))
     }
 
     /// The reservation through which `customer` may unlock or lock `vehicle` now.

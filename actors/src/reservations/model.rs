@@ -227,14 +227,8 @@ impl From<&ReservationRecord> for Reservation {
     }
 }
 
-/// One page of a list.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Page<T> {
-    /// The items.
-    pub items: Vec<T>,
-    /// Where the next page starts, if there is one.
-    pub next_cursor: Option<ReservationId>,
-}
+/// One page of a list of this service, continuing after a ReservationId.
+pub type Page<T> = crate::page::Page<T, ReservationId>;
 
 /// Who asks for a change: the renter may act only on their own reservations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -134,14 +134,8 @@ impl fmt::Debug for Registered {
     }
 }
 
-/// One page of a listing.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Page<T> {
-    /// The items, in id (registration) order.
-    pub items: Vec<T>,
-    /// Pass as `after` to get the next page; `None` on the last page.
-    pub next_cursor: Option<VehicleId>,
-}
+/// One page of a list of this service, continuing after a VehicleId.
+pub type Page<T> = crate::page::Page<T, VehicleId>;
 
 /// An available car near a point.
 #[derive(Debug, Clone, PartialEq, Serialize)]
