@@ -24,6 +24,12 @@ pub trait Clock: Send + Sync + Debug + 'static {
 
     /// Completes once [`Clock::now`] has reached `deadline` (at once if it already has).
     fn sleep_until(&self, deadline: DateTime<Utc>) -> Sleep;
+
+    /// Simulated seconds per real second; 1 for the wall clock (and for a manual clock, which
+    /// has no pace of its own).
+    fn speedup(&self) -> u32 {
+        1
+    }
 }
 
 /// A clock shared between services.
@@ -112,6 +118,10 @@ impl Clock for AcceleratedClock {
     fn sleep_until(&self, deadline: DateTime<Utc>) -> Sleep {
         let simulated = (deadline - self.now()).to_std().unwrap_or_default();
         Box::pin(tokio::time::sleep(simulated / self.speedup))
+    }
+
+    fn speedup(&self) -> u32 {
+        self.speedup
     }
 }
 

@@ -3,6 +3,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod ask;
+pub mod audit;
 pub mod billing;
 pub mod clock;
 pub mod config;

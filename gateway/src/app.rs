@@ -47,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::reservations::router())
         .merge(routes::locks::router())
         .merge(routes::units::router())
+        .merge(routes::audit::router())
         .merge(routes::ops::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actors::clock::{SharedClock, SystemClock};
+use actors::clock::{AcceleratedClock, SharedClock, SystemClock};
 use actors::locks::UnitLink;
 use actors::system::SystemOptions;
 use actors::{Config, RentalSystem, SystemError};
@@ -60,7 +60,8 @@ pub struct RunningServer {
 impl RunningServer {
     /// Binds, starts the system and serves in a background task until [`RunningServer::stop`].
     pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
-        RunningServer::start_with(config, ServerOptions::default()).await
+        let options = ServerOptions::for_config(&config);
+        RunningServer::start_with(config, options).await
     }
 
     /// [`RunningServer::start`] with a chosen clock and unit link (tests may simulate units).
@@ -165,6 +166,25 @@ impl Default for ServerOptions {
 }
 
 impl ServerOptions {
+    /// The options a configuration asks for: the wall clock, or an accelerated one for a
+    /// staging deployment under the simulator (`server.clock_speedup`).
+    pub fn for_config(config: &Config) -> Self {
+        let speedup = config.server.clock_speedup;
+        let clock: SharedClock = if speedup > 1 {
+            tracing::warn!(
+                speedup,
+                "the services' clock runs faster than real time: load tests only, never production"
+            );
+            Arc::new(AcceleratedClock::new(chrono::Utc::now(), speedup))
+        } else {
+            Arc::new(SystemClock)
+        };
+        ServerOptions {
+            clock,
+            simulated_units: false,
+        }
+    }
+
     fn system(&self, units: &Arc<UnitConnections>) -> SystemOptions {
         let link: Option<Arc<dyn UnitLink>> = if self.simulated_units {
             None

@@ -180,6 +180,14 @@ impl Config {
                 "requests per minute, at least 1",
             ));
         }
+        if !(1..=3_600).contains(&server.clock_speedup) {
+            return Err(value_error(
+                "server.clock_speedup",
+                "",
+                "1 in production; up to 3600 for load tests",
+                "a whole number from 1 to 3600",
+            ));
+        }
         if self.storage.flush_every_ms == 0 {
             return Err(value_error(
                 "storage.flush_every_ms",

@@ -63,6 +63,10 @@ pub struct ServerConfig {
     /// Requests per minute one car unit may make (a unit reports every 30 s while moving, and
     /// sends its backlog in batches after a gap in coverage).
     pub device_requests_per_min: u32,
+    /// Simulated seconds per real second of the services' clock. Only for load tests of a
+    /// staging deployment with the simulator (`simulator --target`): every window, deadline,
+    /// price and token lifetime follows this clock, so production runs with 1.
+    pub clock_speedup: u32,
 }
 
 impl Default for ServerConfig {
@@ -77,6 +81,7 @@ impl Default for ServerConfig {
             login_per_email_per_min: 5,
             login_per_ip_per_min: 30,
             device_requests_per_min: 60,
+            clock_speedup: 1,
         }
     }
 }

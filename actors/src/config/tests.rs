@@ -108,6 +108,15 @@ fn cross_key_rules_are_checked() {
         error.to_string().starts_with("fleet.service_area"),
         "{error}"
     );
+    for speedup in ["0", "3601"] {
+        let error = load("", &[("EVR_SERVER__CLOCK_SPEEDUP", speedup)]).unwrap_err();
+        assert!(
+            error.to_string().starts_with("server.clock_speedup"),
+            "{error}"
+        );
+    }
+    let accelerated = load("", &[("EVR_SERVER__CLOCK_SPEEDUP", "600")]).unwrap();
+    assert_eq!(accelerated.server.clock_speedup, 600);
 }
 
 #[test]

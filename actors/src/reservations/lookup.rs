@@ -6,11 +6,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::ask::AskError;
-use crate::ids::{CustomerId, VehicleId};
+use crate::ids::{CustomerId, ReservationId, VehicleId};
 use crate::ports::{BoxFuture, ReservationLookup};
 
 use super::ReservationsHandle;
-use super::model::CalendarEntry;
+use super::model::{CalendarEntry, ReservationStatus};
 use super::rules::overlaps;
 
 fn storage_unavailable(error: storage::StorageError) -> AskError {
@@ -78,6 +78,28 @@ impl ReservationLookup for ReservationsHandle {
 /// A span in which a renter held a car: start inclusive, end exclusive.
 pub type RentalWindow = (DateTime<Utc>, DateTime<Utc>);
 
+/// When a reservation let its renter open the car: from the unlock grace before its start
+/// until the release; `until` is `None` while the rental is still under way (a late renter may
+/// still lock and unlock until they release the car).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessWindow {
+    /// The renter.
+    pub customer_id: CustomerId,
+    /// The car.
+    pub vehicle_id: VehicleId,
+    /// The first instant an unlock was allowed.
+    pub from: DateTime<Utc>,
+    /// The instant access ended, if it has.
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl AccessWindow {
+    /// Whether `at` falls inside the window.
+    pub fn contains(&self, at: DateTime<Utc>) -> bool {
+        at >= self.from && self.until.is_none_or(|until| at < until)
+    }
+}
+
 /// What the invariant audit found.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ReservationsAudit {
@@ -108,6 +130,31 @@ impl ReservationsHandle {
         }
         windows.sort_unstable();
         Ok(windows)
+    }
+
+    /// The window in which reservation `id` let its renter open the car; `None` for an
+    /// unknown reservation or one that never held the car (rejected, cancelled, unpaid).
+    pub fn access_window(
+        &self,
+        id: ReservationId,
+    ) -> Result<Option<AccessWindow>, storage::StorageError> {
+        let Some(record) = self.inner.tables.reservations.get(&id)? else {
+            return Ok(None);
+        };
+        if !record.status.held_the_car() {
+            return Ok(None);
+        }
+        let until = match (record.released_at, record.status) {
+            (Some(released), _) => Some(released),
+            (None, ReservationStatus::Active) => None,
+            (None, _) => Some(record.end_at),
+        };
+        Ok(Some(AccessWindow {
+            customer_id: record.customer_id,
+            vehicle_id: record.vehicle_id,
+            from: record.start_at - self.inner.rules.unlock_grace,
+            until,
+        }))
     }
 
     /// Reads the whole store and checks: no car has overlapping open reservations, every

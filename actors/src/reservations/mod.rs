@@ -39,7 +39,7 @@ use crate::vehicles::{VehicleStatus, VehiclesHandle};
 use calendar::{Booked, Booking, CarCalendar, CustomerSchedule, ScheduleContext, ScheduleMsg};
 use entity::{ReservationContext, ReservationEntity, ReservationMsg};
 pub use error::{AccessDenied, ReservationsError};
-pub use lookup::{RentalWindow, ReservationsAudit};
+pub use lookup::{AccessWindow, RentalWindow, ReservationsAudit};
 use model::{IdempotencyRecord, ReservationRecord};
 pub use model::{Money, NewReservation, Page, Requester, Reservation, ReservationStatus};
 pub use rules::RentalRules;

@@ -23,6 +23,12 @@ impl From<AskError> for ApiError {
     }
 }
 
+impl From<actors::audit::AuditError> for ApiError {
+    fn from(error: actors::audit::AuditError) -> Self {
+        ApiError::internal(&error)
+    }
+}
+
 impl From<StorageError> for ApiError {
     fn from(error: StorageError) -> Self {
         ApiError::internal(&error)

@@ -5,7 +5,10 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use crate::state::AppState;
 
@@ -16,10 +19,27 @@ pub fn router() -> Router<AppState> {
         .route("/readyz", get(readyz))
 }
 
+/// Liveness, and the services' clock: a client driving a deployment whose clock is
+/// accelerated for a load test (`server.clock_speedup`) reads here what time it is there.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    pub status: &'static str,
+    /// The services' current time.
+    pub time: DateTime<Utc>,
+    /// Simulated seconds per real second of that clock; 1 in production.
+    pub clock_speedup: u32,
+}
+
 /// The process is up and serving HTTP; says nothing about the services behind it.
-#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "Alive")))]
-pub async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "Alive", body = Health)))]
+pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
+    let clock = state.system.clock();
+    Json(Health {
+        status: "ok",
+        time: clock.now(),
+        clock_speedup: clock.speedup(),
+    })
 }
 
 /// The actor system answers: traffic can be routed here.
@@ -42,5 +62,5 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
 
 /// The OpenAPI part of these routes.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(healthz, readyz))]
+#[openapi(paths(healthz, readyz), components(schemas(Health)))]
 pub struct HealthApi;

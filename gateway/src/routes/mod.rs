@@ -1,6 +1,7 @@
 //! One router per resource, merged in [`crate::app::router`]. Each module also contributes its
 //! part of the OpenAPI document.
 
+pub mod audit;
 pub mod auth;
 pub mod customers;
 pub mod health;

@@ -31,6 +31,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         super::reservations::ReservationsApi::openapi(),
         super::locks::LocksApi::openapi(),
         super::units::UnitsApi::openapi(),
+        super::audit::AuditApi::openapi(),
     ] {
         document.merge(part);
     }

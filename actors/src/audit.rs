@@ -1,0 +1,216 @@
+//! The rental invariants, checked across services from what each one has stored.
+//!
+//! Each service checks its own invariants (a car's calendar, a charge's ledger); the questions
+//! that span two services are asked here, through the handles only: whether an open hold
+//! belongs to a reservation that is over (money left held on a card), and whether every
+//! unlock the cars executed fell inside a window in which a reservation of that renter let
+//! them in. The simulator runs this after every run, and operators can run it on a live
+//! deployment through `GET /v1/audit`.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::locks::{CommandRecord, CommandStatus, LockAction};
+use crate::reservations::{AccessWindow, Requester, ReservationsError};
+use crate::system::Services;
+
+/// What the audit found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemAudit {
+    /// Reservations by status.
+    pub reservations_by_status: BTreeMap<String, u64>,
+    /// Charges in the ledger.
+    pub charges: u64,
+    /// Holds not yet captured or voided; each belongs to a reservation still under way.
+    pub open_holds: u64,
+    /// Unlocks the cars executed, each checked against its reservation's window.
+    pub unlocks_checked: u64,
+    /// Broken invariants, one sentence each; empty when all hold.
+    pub violations: Vec<String>,
+}
+
+impl SystemAudit {
+    /// Whether every invariant holds.
+    pub fn is_clean(&self) -> bool {
+        self.violations.is_empty()
+    }
+
+    /// Reservations still under way (a hold may rightly be open for them).
+    pub fn open_reservations(&self) -> u64 {
+        ["pending_payment", "confirmed", "active"]
+            .iter()
+            .filter_map(|status| self.reservations_by_status.get(*status))
+            .sum()
+    }
+}
+
+/// Why the audit could not read a service.
+#[derive(Debug, thiserror::Error)]
+#[error("audit cannot read {service}: {reason}")]
+pub struct AuditError {
+    /// The service.
+    pub service: &'static str,
+    /// What went wrong.
+    pub reason: String,
+}
+
+fn unreadable(service: &'static str) -> impl FnOnce(String) -> AuditError {
+    move |reason| AuditError { service, reason }
+}
+
+/// Reads every service and checks the invariants; a long read on a big store, meant for
+/// operators and the simulator, not for the request path.
+pub async fn audit(services: &Services) -> Result<SystemAudit, AuditError> {
+    let reservations = services
+        .reservations
+        .audit()
+        .map_err(|error| unreadable("reservations")(error.to_string()))?;
+    let billing = services
+        .billing
+        .audit()
+        .await
+        .map_err(|error| unreadable("billing")(error.to_string()))?;
+    let mut report = SystemAudit {
+        reservations_by_status: reservations
+            .by_status
+            .iter()
+            .map(|(status, count)| ((*status).to_owned(), *count))
+            .collect(),
+        charges: billing.charges,
+        open_holds: billing.unresolved_holds.len() as u64,
+        unlocks_checked: 0,
+        violations: reservations.violations,
+    };
+    report.violations.extend(billing.violations);
+    for id in billing.unresolved_holds {
+        match services.reservations.get(Requester::Admin, id) {
+            Ok(reservation) if !reservation.status.is_open() => report.violations.push(format!(
+                "reservation {id} is {} but its hold is still open",
+                reservation.status.as_str()
+            )),
+            Ok(_) => {}
+            Err(ReservationsError::NotFound) => report
+                .violations
+                .push(format!("hold for unknown reservation {id}")),
+            Err(error) => return Err(unreadable("reservations")(error.to_string())),
+        }
+    }
+    let commands = services
+        .locks
+        .all_commands()
+        .map_err(|error| unreadable("locks")(error.to_string()))?;
+    for command in commands.iter().filter(|command| executed_unlock(command)) {
+        report.unlocks_checked += 1;
+        let window = services
+            .reservations
+            .access_window(command.reservation_id)
+            .map_err(|error| unreadable("reservations")(error.to_string()))?;
+        if let Some(problem) = unlock_problem(command, window) {
+            report.violations.push(problem);
+        }
+    }
+    Ok(report)
+}
+
+fn executed_unlock(command: &CommandRecord) -> bool {
+    command.action == LockAction::Unlock && command.status == CommandStatus::Done
+}
+
+/// What is wrong with an executed unlock, judged against its reservation's access window.
+fn unlock_problem(command: &CommandRecord, window: Option<AccessWindow>) -> Option<String> {
+    let id = command.id;
+    let Some(window) = window else {
+        return Some(format!(
+            "unlock {id} ran under reservation {} that never held the car",
+            command.reservation_id
+        ));
+    };
+    if window.customer_id != command.customer_id || window.vehicle_id != command.vehicle_id {
+        return Some(format!(
+            "unlock {id} of car {} for customer {} ran under reservation {} of someone else or another car",
+            command.vehicle_id, command.customer_id, command.reservation_id
+        ));
+    }
+    let at: DateTime<Utc> = command.issued_at;
+    (!window.contains(at)).then(|| {
+        format!(
+            "unlock {id} of car {} issued at {at} outside its reservation's window",
+            command.vehicle_id
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{CommandId, CustomerId, ReservationId, VehicleId};
+    use chrono::TimeDelta;
+
+    fn at(minutes: i64) -> DateTime<Utc> {
+        DateTime::<Utc>::UNIX_EPOCH + TimeDelta::minutes(minutes)
+    }
+
+    fn command(customer: CustomerId, vehicle: VehicleId, issued: i64) -> CommandRecord {
+        CommandRecord {
+            id: CommandId::new(),
+            vehicle_id: vehicle,
+            action: LockAction::Unlock,
+            status: CommandStatus::Done,
+            customer_id: customer,
+            reservation_id: ReservationId::new(),
+            issued_at: at(issued),
+            expires_at: at(issued + 1),
+            answered_at: Some(at(issued)),
+            reason: None,
+        }
+    }
+
+    fn window(customer: CustomerId, vehicle: VehicleId, until: Option<i64>) -> AccessWindow {
+        AccessWindow {
+            customer_id: customer,
+            vehicle_id: vehicle,
+            from: at(100),
+            until: until.map(at),
+        }
+    }
+
+    #[test]
+    fn an_unlock_inside_the_window_is_fine_and_one_outside_is_reported() {
+        let (customer, vehicle) = (CustomerId::new(), VehicleId::new());
+        let inside = command(customer, vehicle, 150);
+        assert_eq!(
+            unlock_problem(&inside, Some(window(customer, vehicle, Some(200)))),
+            None
+        );
+        for issued in [99, 200, 500] {
+            let outside = command(customer, vehicle, issued);
+            let problem = unlock_problem(&outside, Some(window(customer, vehicle, Some(200))));
+            assert!(
+                problem.is_some_and(|text| text.contains("outside")),
+                "{issued}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_rental_under_way_has_no_end_yet() {
+        let (customer, vehicle) = (CustomerId::new(), VehicleId::new());
+        let late = command(customer, vehicle, 10_000);
+        assert_eq!(
+            unlock_problem(&late, Some(window(customer, vehicle, None))),
+            None
+        );
+    }
+
+    #[test]
+    fn an_unlock_for_another_renter_or_car_or_without_a_reservation_is_reported() {
+        let (customer, vehicle) = (CustomerId::new(), VehicleId::new());
+        let stranger = command(CustomerId::new(), vehicle, 150);
+        assert!(unlock_problem(&stranger, Some(window(customer, vehicle, None))).is_some());
+        let other_car = command(customer, VehicleId::new(), 150);
+        assert!(unlock_problem(&other_car, Some(window(customer, vehicle, None))).is_some());
+        assert!(unlock_problem(&command(customer, vehicle, 150), None).is_some());
+    }
+}
