@@ -74,7 +74,10 @@ impl RunningServer {
         let address = listener.local_addr()?;
         let units = Arc::new(UnitConnections::default());
         let system = Arc::new(RentalSystem::start_with(&config, options.system(&units)).await?);
-        let task = tokio::spawn(serve(config, listener, system.clone(), units, async move {
+        // Built before returning, so that a server that cannot serve (say, an admin password
+        // the rules refuse) fails here rather than resetting its first connections.
+        let state = ready_state(&config, system.clone(), units).await?;
+        let task = tokio::spawn(serve(config, listener, system.clone(), state, async move {
             let _ = stopped.await;
         }));
         Ok(RunningServer {
@@ -107,9 +110,25 @@ pub async fn run(
 ) -> Result<(), ServerError> {
     let listener = bind(&config).await?;
     let units = Arc::new(UnitConnections::default());
-    let system =
-        Arc::new(RentalSystem::start_with(&config, ServerOptions::default().system(&units)).await?);
-    serve(config, listener, system, units, shutdown).await
+    let options = ServerOptions::for_config(&config);
+    let system = Arc::new(RentalSystem::start_with(&config, options.system(&units)).await?);
+    let state = ready_state(&config, system.clone(), units).await?;
+    serve(config, listener, system, state, shutdown).await
+}
+
+/// The handlers' state; on failure the system is stopped (its stores flushed) first.
+async fn ready_state(
+    config: &Config,
+    system: Arc<RentalSystem>,
+    units: Arc<UnitConnections>,
+) -> Result<AppState, ServerError> {
+    match app_state(config, system.clone(), units).await {
+        Ok(state) => Ok(state),
+        Err(error) => {
+            let _ = system.shutdown().await;
+            Err(error)
+        }
+    }
 }
 
 /// The handlers' shared state: token keys (with the secret kept in the data directory when
@@ -209,17 +228,10 @@ async fn serve(
     config: Config,
     listener: TcpListener,
     system: Arc<RentalSystem>,
-    units: Arc<UnitConnections>,
+    state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let address = listener.local_addr()?;
-    let state = match app_state(&config, system.clone(), units).await {
-        Ok(state) => state,
-        Err(error) => {
-            let _ = system.shutdown().await;
-            return Err(error);
-        }
-    };
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     tracing::info!(
         url = %format!("http://{address}"),

@@ -30,3 +30,16 @@ async fn a_stopped_app_no_longer_accepts_connections() {
     app.stop().await;
     assert!(client.get(url).send().await.is_err());
 }
+
+#[tokio::test]
+async fn a_server_that_cannot_serve_fails_at_start_not_at_its_first_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = actors::Config::default();
+    config.server.bind = "127.0.0.1:0".parse().unwrap();
+    config.storage.data_dir = dir.path().to_owned();
+    config.auth.admin_email = "ops@example.com".into();
+    config.auth.admin_password = "no digits here".into();
+    let started = gateway::server::RunningServer::start(config).await;
+    let error = started.err().expect("refused");
+    assert!(error.to_string().contains("password"), "{error}");
+}

@@ -158,6 +158,11 @@ async fn fire(
             tracing::warn!(%reservation, ?kind, %error, "deadline failed; retrying later");
             Some(later)
         }
+        // Usually the reservation's actor passivating at that very moment: routine, retried.
+        Err(error @ AskError::Unavailable { .. }) => {
+            tracing::info!(%reservation, ?kind, %error, "deadline not delivered; retrying later");
+            Some(later)
+        }
         Err(error) => {
             tracing::warn!(%reservation, ?kind, %error, "deadline not delivered; retrying later");
             Some(later)

@@ -1,0 +1,416 @@
+//! A running server, driven as its real clients drive it: customers over the REST API with
+//! their own tokens, an admin registering the fleet, and one reference unit client per car
+//! reporting positions over HTTP and executing commands from its WebSocket.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actors::audit::SystemAudit;
+use actors::clock::{AcceleratedClock, SharedClock};
+use actors::config::AuthConfig;
+use chrono::{DateTime, Utc};
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{Backend, FoundCar, OpError, Person, plate_of};
+use crate::fleet::city::Position;
+use crate::fleet::scenario::CarPlan;
+use crate::unit::{Fix, UnitClient, UnitConfig, UnitHandle};
+
+/// How many cars a search returns.
+const SEARCH_LIMIT: usize = 10;
+/// How long a new unit may take to open its command channel.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a standing fix may take to leave the unit's backlog.
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Prefix of the API's problem types.
+const PROBLEM_PREFIX: &str = "urn:ev-rental:problem:";
+
+/// A logged-in customer.
+pub struct RemoteSession {
+    email: String,
+    password: String,
+    token: Mutex<String>,
+}
+
+/// The server.
+pub struct Remote {
+    base: String,
+    http: reqwest::Client,
+    clock: SharedClock,
+    admin: RemoteSession,
+    units: Mutex<HashMap<Uuid, Arc<UnitHandle>>>,
+}
+
+#[derive(Deserialize)]
+struct Health {
+    time: DateTime<Utc>,
+    clock_speedup: u32,
+}
+
+#[derive(Deserialize)]
+struct Tokens {
+    access_token: String,
+}
+
+#[derive(Deserialize)]
+struct Created {
+    id: Uuid,
+}
+
+#[derive(Deserialize)]
+struct RegisteredVehicle {
+    id: Uuid,
+    device_token: String,
+}
+
+#[derive(Deserialize)]
+struct NearbyPosition {
+    lat: f64,
+    lon: f64,
+}
+
+#[derive(Deserialize)]
+struct Nearby {
+    vehicle: Created,
+    position: NearbyPosition,
+}
+
+/// A failure to reach the server, with its causes (reqwest's own message names only the URL).
+fn transport(error: reqwest::Error) -> OpError {
+    let mut detail = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        detail.push_str(": ");
+        detail.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    OpError::new("transport", detail)
+}
+
+impl Remote {
+    /// Reads the server's clock and logs the admin in (`auth.admin_email` and
+    /// `auth.admin_password` of the simulator's configuration: the server's admin account).
+    pub async fn connect(base: &str, auth: &AuthConfig) -> Result<Remote, OpError> {
+        if auth.admin_email.is_empty() {
+            return Err(OpError::new(
+                "config",
+                "registering the fleet needs the server's admin account: set EVR_AUTH__ADMIN_EMAIL and EVR_AUTH__ADMIN_PASSWORD",
+            ));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(transport)?;
+        let asked = Instant::now();
+        let health: Health = http
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .map_err(transport)?
+            .json()
+            .await
+            .map_err(transport)?;
+        // The answer was written about half a round trip ago.
+        let speedup = health.clock_speedup.max(1);
+        let in_flight = asked.elapsed() / 2 * speedup;
+        let now = health.time + chrono::TimeDelta::from_std(in_flight).unwrap_or_default();
+        let admin = RemoteSession {
+            email: auth.admin_email.clone(),
+            password: auth.admin_password.clone(),
+            token: Mutex::new(String::new()),
+        };
+        let remote = Remote {
+            base: base.to_owned(),
+            http,
+            clock: Arc::new(AcceleratedClock::new(now, speedup)),
+            admin,
+            units: Mutex::new(HashMap::new()),
+        };
+        remote.log_in(&remote.admin).await?;
+        Ok(remote)
+    }
+
+    async fn log_in(&self, session: &RemoteSession) -> Result<(), OpError> {
+        let body = json!({"email": session.email, "password": session.password});
+        let tokens: Tokens = self
+            .send(Method::POST, "/v1/auth/token", None, Some(&body), &[])
+            .await?;
+        *lock(&session.token) = tokens.access_token;
+        Ok(())
+    }
+
+    /// One request as `session` (logging in again once when the token has expired).
+    async fn call<T: DeserializeOwned>(
+        &self,
+        session: &RemoteSession,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<T, OpError> {
+        let token = lock(&session.token).clone();
+        match self
+            .send(method.clone(), path, Some(&token), body, headers)
+            .await
+        {
+            Err(error) if error.kind == "unauthorized" => {
+                self.log_in(session).await?;
+                let token = lock(&session.token).clone();
+                self.send(method, path, Some(&token), body, headers).await
+            }
+            other => other,
+        }
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<T, OpError> {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.map_err(transport)?;
+        let status = response.status();
+        let text = response.text().await.map_err(transport)?;
+        if status.is_success() {
+            return serde_json::from_str(&text)
+                .map_err(|error| OpError::new("unreadable-answer", format!("{error}: {text}")));
+        }
+        Err(problem(status, &text))
+    }
+
+    fn unit(&self, car: Uuid) -> Result<Arc<UnitHandle>, OpError> {
+        lock(&self.units)
+            .get(&car)
+            .cloned()
+            .ok_or_else(|| OpError::new("unknown-car", car.to_string()))
+    }
+}
+
+/// The label of an error answer: its problem type, or its status when it has none.
+fn problem(status: StatusCode, text: &str) -> OpError {
+    let parsed: Option<Value> = serde_json::from_str(text).ok();
+    let kind = parsed
+        .as_ref()
+        .and_then(|body| body["type"].as_str())
+        .and_then(|kind| kind.strip_prefix(PROBLEM_PREFIX))
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("http-{}", status.as_u16()));
+    let detail = parsed
+        .as_ref()
+        .and_then(|body| body["detail"].as_str())
+        .unwrap_or(text);
+    OpError::new(kind, format!("{status}: {detail}"))
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Backend for Remote {
+    type Session = RemoteSession;
+
+    fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
+    async fn add_car(&self, car: &CarPlan) -> Result<Uuid, OpError> {
+        let body = json!({
+            "plate": plate_of(car, 0).as_str(),
+            "model": car.model,
+            "year": car.year,
+            "hourly_rate_cents": car.hourly_rate_cents,
+            "battery_kwh": car.battery_kwh,
+            "range_km": car.range_km,
+            "color": car.color,
+        });
+        let registered: RegisteredVehicle = self
+            .call(&self.admin, Method::POST, "/v1/vehicles", Some(&body), &[])
+            .await?;
+        let config = UnitConfig::new(&self.base, registered.id, registered.device_token);
+        let unit =
+            UnitClient::spawn(config).map_err(|error| OpError::new("unit", error.to_string()))?;
+        unit.wait_connected(CONNECT_TIMEOUT)
+            .await
+            .map_err(|error| OpError::new("unit-offline", error.to_string()))?;
+        lock(&self.units).insert(registered.id, Arc::new(unit));
+        let mut parked = Fix::new(car.parked_at.lat, car.parked_at.lon, self.clock.now());
+        parked.speed_kmh = Some(0.0);
+        parked.battery_pct = Some(90.0);
+        self.report(registered.id, parked, true).await?;
+        Ok(registered.id)
+    }
+
+    async fn report(&self, car: Uuid, fix: Fix, stopped: bool) -> Result<(), OpError> {
+        let unit = self.unit(car)?;
+        unit.report(fix)
+            .map_err(|error| OpError::new("unit", error.to_string()))?;
+        if !stopped {
+            return Ok(());
+        }
+        let waited = Instant::now();
+        while unit.stats().fixes_buffered > 0 {
+            if waited.elapsed() > DELIVERY_TIMEOUT {
+                return Err(OpError::new(
+                    "position-backlog",
+                    "the unit could not deliver its fixes",
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        Ok(())
+    }
+
+    async fn register(&self, person: &Person) -> Result<RemoteSession, OpError> {
+        let body = json!({
+            "name": person.name,
+            "cpf": person.cpf,
+            "cnh": person.cnh,
+            "email": person.email,
+            "phone": person.phone,
+            "password": person.password,
+            "card": {
+                "number": person.card_number,
+                "exp_month": 12,
+                "exp_year": 2031,
+                "cvc": "123",
+                "holder_name": person.name.to_uppercase(),
+            },
+        });
+        let _: Created = self
+            .send(Method::POST, "/v1/customers", None, Some(&body), &[])
+            .await?;
+        let session = RemoteSession {
+            email: person.email.clone(),
+            password: person.password.clone(),
+            token: Mutex::new(String::new()),
+        };
+        self.log_in(&session).await?;
+        Ok(session)
+    }
+
+    async fn nearby(
+        &self,
+        who: &RemoteSession,
+        at: Position,
+        radius_m: f64,
+    ) -> Result<Vec<FoundCar>, OpError> {
+        let path = format!(
+            "/v1/vehicles/nearby?lat={}&lon={}&radius_m={radius_m}&limit={SEARCH_LIMIT}",
+            at.lat, at.lon
+        );
+        let found: Vec<Nearby> = self.call(who, Method::GET, &path, None, &[]).await?;
+        Ok(found
+            .into_iter()
+            .map(|car| FoundCar {
+                id: car.vehicle.id,
+                position: Position {
+                    lat: car.position.lat,
+                    lon: car.position.lon,
+                },
+            })
+            .collect())
+    }
+
+    async fn reserve(
+        &self,
+        who: &RemoteSession,
+        car: Uuid,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        idempotency_key: String,
+    ) -> Result<Uuid, OpError> {
+        let body = json!({"vehicle_id": car, "start_at": start, "end_at": end});
+        let headers = [("Idempotency-Key", idempotency_key.as_str())];
+        let created: Created = self
+            .call(who, Method::POST, "/v1/reservations", Some(&body), &headers)
+            .await?;
+        Ok(created.id)
+    }
+
+    async fn unlock(&self, who: &RemoteSession, car: Uuid) -> Result<(), OpError> {
+        let path = format!("/v1/vehicles/{car}/unlock");
+        let _: Value = self
+            .call(who, Method::POST, &path, Some(&json!({})), &[])
+            .await?;
+        Ok(())
+    }
+
+    async fn lock(&self, who: &RemoteSession, car: Uuid) -> Result<(), OpError> {
+        let path = format!("/v1/vehicles/{car}/lock");
+        let _: Value = self
+            .call(who, Method::POST, &path, Some(&json!({})), &[])
+            .await?;
+        Ok(())
+    }
+
+    async fn finish(&self, who: &RemoteSession, reservation: Uuid) -> Result<(), OpError> {
+        let path = format!("/v1/reservations/{reservation}/finish");
+        let _: Value = self
+            .call(who, Method::POST, &path, Some(&json!({})), &[])
+            .await?;
+        Ok(())
+    }
+
+    async fn cancel(&self, who: &RemoteSession, reservation: Uuid) -> Result<(), OpError> {
+        let path = format!("/v1/reservations/{reservation}/cancel");
+        let _: Value = self
+            .call(who, Method::POST, &path, Some(&json!({})), &[])
+            .await?;
+        Ok(())
+    }
+
+    async fn audit(&self) -> Result<SystemAudit, OpError> {
+        self.call(&self.admin, Method::GET, "/v1/audit", None, &[])
+            .await
+    }
+
+    async fn close(&self) -> Result<(), OpError> {
+        let units: Vec<Arc<UnitHandle>> = lock(&self.units).drain().map(|(_, unit)| unit).collect();
+        for unit in units {
+            match Arc::try_unwrap(unit) {
+                Ok(unit) => {
+                    if let Err(error) = unit.shutdown().await {
+                        tracing::warn!(%error, "a unit did not stop cleanly");
+                    }
+                }
+                Err(_) => tracing::warn!("a unit is still in use at the end of the run"),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_answers_are_labelled_by_their_problem_type() {
+        let body = r#"{"type":"urn:ev-rental:problem:vehicle-busy","title":"Conflict","status":409,"detail":"taken"}"#;
+        let error = problem(StatusCode::CONFLICT, body);
+        assert_eq!(error.kind, "vehicle-busy");
+        assert!(error.detail.contains("taken"));
+        assert!(error.is_conflict());
+        let bare = problem(StatusCode::BAD_GATEWAY, "<html>proxy</html>");
+        assert_eq!(bare.kind, "http-502");
+    }
+}

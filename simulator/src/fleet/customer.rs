@@ -1,0 +1,373 @@
+//! One customer's day: sign up, look for a car, book it, and then drive, cancel, stay away
+//! or come back late, as their plan says. Their car reports its fixes while they drive.
+//!
+//! Every wait is on the services' clock, so the same script runs in real time against a
+//! deployment and hundreds of times faster in process.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use uuid::Uuid;
+
+use super::backend::{Backend, FoundCar, OpError, Person};
+use super::city::{City, Position};
+use super::recorder::{Op, Outcome, Recorder};
+use super::scenario::{CardKind, CustomerPlan, Intent};
+use crate::unit::Fix;
+
+/// A unit reports every 30 s while the car moves.
+pub const FIX_INTERVAL: TimeDelta = TimeDelta::seconds(30);
+/// Search radii tried in turn until one finds a car.
+const SEARCH_RADII_M: [f64; 3] = [1_500.0, 5_000.0, 20_000.0];
+/// Cars a customer tries to book before giving up (each may be taken by someone faster).
+const BOOKING_TRIES: usize = 5;
+/// Attempts at a lock command the car did not confirm in time.
+const COMMAND_TRIES: usize = 3;
+
+/// What every customer of a run shares.
+pub struct Context<B: Backend> {
+    /// The services.
+    pub backend: Arc<B>,
+    /// The map.
+    pub city: City,
+    /// Where results go.
+    pub recorder: Arc<Recorder>,
+    /// When the run started (services' clock).
+    pub t0: DateTime<Utc>,
+    /// Keeps identities of different runs apart on one server.
+    pub tag: u64,
+    /// Ends of reservations left to the services to close (no-shows, abandoned rentals): the
+    /// run waits for them before the audit.
+    pub left_open: Mutex<Vec<DateTime<Utc>>>,
+}
+
+impl<B: Backend> Context<B> {
+    fn now(&self) -> DateTime<Utc> {
+        self.backend.clock().now()
+    }
+
+    async fn sleep_until(&self, at: DateTime<Utc>) {
+        self.backend.clock().sleep_until(at).await;
+    }
+
+    fn leave_open(&self, end: DateTime<Utc>) {
+        self.left_open
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(end);
+    }
+}
+
+/// A booked car.
+struct Booking {
+    id: Uuid,
+    car: FoundCar,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+}
+
+/// Signs the customer of `plan` up (and logs them in); `None` after an error, recorded.
+///
+/// The run signs everybody up before its clock starts: a sign-up costs a password hash
+/// (tens of milliseconds of CPU, deliberately), and hundreds of them per real second, as an
+/// accelerated run would ask, would only measure the hashing queue and push every later
+/// step of the plans out of their time.
+pub async fn sign_up<B: Backend>(
+    backend: &B,
+    recorder: &Recorder,
+    plan: &CustomerPlan,
+    tag: u64,
+) -> Option<B::Session> {
+    let person = Person::of(plan, tag);
+    match recorder
+        .measure(Op::Register, backend.register(&person))
+        .await
+    {
+        Ok(session) => Some(session),
+        Err(error) => {
+            recorder.error(Op::Register, &error);
+            None
+        }
+    }
+}
+
+/// Plays `plan` to its end as the signed-up customer `session`.
+pub async fn live<B: Backend>(context: Arc<Context<B>>, plan: CustomerPlan, session: B::Session) {
+    let outcome = run(&context, &plan, &session).await;
+    context.recorder.outcome(outcome);
+}
+
+async fn run<B: Backend>(
+    context: &Context<B>,
+    plan: &CustomerPlan,
+    session: &B::Session,
+) -> Outcome {
+    let recorder = &context.recorder;
+    context.sleep_until(context.t0 + plan.appears_after).await;
+    let mut rng = StdRng::seed_from_u64(plan.seed);
+    let booking = match book(context, plan, session, &mut rng).await {
+        Ok(booking) => booking,
+        Err(outcome) => return outcome,
+    };
+    match plan.intent {
+        Intent::Cancel { after } => {
+            // Cancelling is only possible before the start, however long booking took.
+            let latest = booking.start - TimeDelta::minutes(2);
+            context
+                .sleep_until((context.now() + after).min(latest))
+                .await;
+            let cancelled = context.backend.cancel(session, booking.id);
+            match recorder.measure(Op::Cancel, cancelled).await {
+                Ok(()) => Outcome::Cancelled,
+                Err(error) => abandon(context, &booking, Op::Cancel, &error),
+            }
+        }
+        Intent::NoShow => {
+            context.leave_open(booking.end);
+            Outcome::NoShow
+        }
+        Intent::Drive { legs, usage } => {
+            let release = booking.start + usage;
+            rent(context, session, &booking, legs, release, &mut rng).await
+        }
+        Intent::ReturnLate { by } => {
+            let legs = rng.random_range(1..=2);
+            rent(context, session, &booking, legs, booking.end + by, &mut rng).await
+        }
+    }
+}
+
+fn abandon<B: Backend>(
+    context: &Context<B>,
+    booking: &Booking,
+    op: Op,
+    error: &OpError,
+) -> Outcome {
+    context.recorder.error(op, error);
+    context.leave_open(booking.end);
+    Outcome::Abandoned
+}
+
+/// Finds a car and books it; the outcome instead when that fails.
+async fn book<B: Backend>(
+    context: &Context<B>,
+    plan: &CustomerPlan,
+    session: &B::Session,
+    rng: &mut StdRng,
+) -> Result<Booking, Outcome> {
+    let recorder = &context.recorder;
+    let mut found = Vec::new();
+    for radius in SEARCH_RADII_M {
+        let search = context.backend.nearby(session, plan.home, radius);
+        match recorder.measure(Op::Search, search).await {
+            Ok(cars) if cars.is_empty() => continue,
+            Ok(cars) => {
+                found = cars;
+                break;
+            }
+            Err(error) => {
+                recorder.error(Op::Search, &error);
+                return Err(Outcome::Abandoned);
+            }
+        }
+    }
+    // People do not all take the very nearest car: spread the first few choices.
+    let nearest = found.len().min(3);
+    found[..nearest].shuffle(rng);
+    for car in found.into_iter().take(BOOKING_TRIES) {
+        let start = context.now() + plan.lead;
+        let end = start + TimeDelta::hours(i64::from(plan.hours));
+        let key = format!("sim-{}-{}-{}", context.tag, plan.index, car.id);
+        let reserve = context.backend.reserve(session, car.id, start, end, key);
+        match recorder.measure(Op::Reserve, reserve).await {
+            Ok(id) => {
+                return Ok(Booking {
+                    id,
+                    car,
+                    start,
+                    end,
+                });
+            }
+            Err(error) if error.is_conflict() => recorder.refused(Op::Reserve, &error),
+            Err(error) if error.is_payment_refusal() && plan.card != CardKind::Approves => {
+                recorder.refused(Op::Reserve, &error);
+                return Err(Outcome::PaymentRefused);
+            }
+            Err(error) => {
+                recorder.error(Op::Reserve, &error);
+                return Err(Outcome::Abandoned);
+            }
+        }
+    }
+    Err(Outcome::NoCar)
+}
+
+/// Picks the car up, drives `legs` legs with a locked stop between two, and releases it at
+/// `release` (or as soon after as the last leg allows).
+async fn rent<B: Backend>(
+    context: &Context<B>,
+    session: &B::Session,
+    booking: &Booking,
+    legs: u8,
+    release: DateTime<Utc>,
+    rng: &mut StdRng,
+) -> Outcome {
+    let late = release > booking.end;
+    let walk = TimeDelta::minutes(rng.random_range(1..=6));
+    context
+        .sleep_until(booking.start.max(context.now()) + walk)
+        .await;
+    let car = booking.car.id;
+    if let Err(error) = command(context, Op::Unlock, || context.backend.unlock(session, car)).await
+    {
+        return abandon(context, booking, Op::Unlock, &error);
+    }
+    let mut position = booking.car.position;
+    let mut battery = rng.random_range(60.0..95.0);
+    for leg in 0..legs {
+        let left = release - context.now();
+        if left < TimeDelta::minutes(3) {
+            break;
+        }
+        let last = leg + 1 == legs;
+        // Drive for part of what is left, keep the rest for the stop (and the next legs).
+        let share = if last {
+            0.9
+        } else {
+            0.5 / f64::from(legs - leg)
+        };
+        let budget = seconds(left) * share;
+        let Some(destination) = context.city.destination(position, rng) else {
+            break;
+        };
+        let speed_kmh = rng.random_range(20.0..=60.0);
+        position = drive(
+            context,
+            car,
+            position,
+            destination,
+            speed_kmh,
+            budget,
+            &mut battery,
+        )
+        .await;
+        if last {
+            break;
+        }
+        let locked = command(context, Op::Lock, || context.backend.lock(session, car)).await;
+        if let Err(error) = locked {
+            return abandon(context, booking, Op::Lock, &error);
+        }
+        let stop_left = seconds(release - context.now()) * 0.5;
+        let stop = rng
+            .random_range(5.0 * 60.0..=30.0 * 60.0_f64)
+            .min(stop_left);
+        context
+            .sleep_until(context.now() + from_seconds(stop))
+            .await;
+        let unlocked = command(context, Op::Unlock, || context.backend.unlock(session, car)).await;
+        if let Err(error) = unlocked {
+            return abandon(context, booking, Op::Unlock, &error);
+        }
+    }
+    context.sleep_until(release).await;
+    let finished = command(context, Op::Finish, || {
+        context.backend.finish(session, booking.id)
+    })
+    .await;
+    match finished {
+        Ok(()) if late => Outcome::ReturnedLate,
+        Ok(()) => Outcome::Completed,
+        Err(error) => abandon(context, booking, Op::Finish, &error),
+    }
+}
+
+/// A command to the car, tried again when the car did not confirm in time (the services
+/// answer so and keep the rental as it was). The final error is the caller's to record.
+async fn command<B, F, Fut>(context: &Context<B>, op: Op, call: F) -> Result<(), OpError>
+where
+    B: Backend,
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<(), OpError>>,
+{
+    let mut attempt = 1;
+    loop {
+        match context.recorder.measure(op, call()).await {
+            Err(error) if error.is_car_timeout() && attempt < COMMAND_TRIES => {
+                context.recorder.error(op, &error);
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Drives from `from` towards `to` at `speed_kmh` for at most `budget_s` seconds, reporting a
+/// fix every 30 s and a standing fix on arrival; where the car stopped.
+async fn drive<B: Backend>(
+    context: &Context<B>,
+    car: Uuid,
+    from: Position,
+    to: Position,
+    speed_kmh: f64,
+    budget_s: f64,
+    battery: &mut f64,
+) -> Position {
+    let full_s = from.distance_m(to) / (speed_kmh / 3.6);
+    let drive_s = full_s.min(budget_s).max(1.0);
+    let end = from.towards(to, drive_s / full_s.max(1.0));
+    let heading = from.heading_to(to);
+    let started = context.now();
+    let arrival = started + from_seconds(drive_s);
+    let mut tick = started + FIX_INTERVAL;
+    while tick < arrival {
+        context.sleep_until(tick).await;
+        let along = seconds(tick - started) / drive_s;
+        *battery = (*battery - 0.05).max(5.0);
+        let fix = fix_at(from.towards(end, along), tick, speed_kmh, heading, *battery);
+        report(context, car, fix, false).await;
+        tick += FIX_INTERVAL;
+    }
+    context.sleep_until(arrival).await;
+    report(
+        context,
+        car,
+        fix_at(end, arrival, 0.0, heading, *battery),
+        true,
+    )
+    .await;
+    end
+}
+
+async fn report<B: Backend>(context: &Context<B>, car: Uuid, fix: Fix, stopped: bool) {
+    let recorder = &context.recorder;
+    let sent = context.backend.report(car, fix, stopped);
+    if let Err(error) = recorder.measure(Op::Position, sent).await {
+        recorder.error(Op::Position, &error);
+    }
+}
+
+fn fix_at(
+    position: Position,
+    at: DateTime<Utc>,
+    speed_kmh: f64,
+    heading: f64,
+    battery: f64,
+) -> Fix {
+    let mut fix = Fix::new(position.lat, position.lon, at);
+    fix.speed_kmh = Some(speed_kmh);
+    fix.heading_deg = Some(heading);
+    fix.battery_pct = Some((battery * 10.0).round() / 10.0);
+    fix
+}
+
+fn seconds(delta: TimeDelta) -> f64 {
+    delta.num_milliseconds() as f64 / 1_000.0
+}
+
+fn from_seconds(seconds: f64) -> TimeDelta {
+    TimeDelta::milliseconds((seconds.max(0.0) * 1_000.0) as i64)
+}

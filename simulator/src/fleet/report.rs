@@ -1,0 +1,277 @@
+//! The end-of-run report: operations by kind with throughput and latency percentiles, errors
+//! by kind, how the customers' plans ended, and the audit read back from the services; as
+//! text for people and as JSON for scripts.
+
+use std::collections::BTreeMap;
+use std::fmt::{self, Write as _};
+
+use actors::audit::SystemAudit;
+use serde::Serialize;
+
+use super::recorder::{Outcome, Tallies};
+
+/// One kind of operation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OpSummary {
+    /// Its name.
+    pub op: &'static str,
+    /// Calls.
+    pub count: u64,
+    /// Successful calls.
+    pub ok: u64,
+    /// Expected refusals.
+    pub refused: u64,
+    /// Unexpected errors.
+    pub errors: u64,
+    /// Calls per second of wall time.
+    pub per_second: f64,
+    /// Latency percentiles and maximum, milliseconds.
+    pub p50_ms: f64,
+    /// 95th percentile.
+    pub p95_ms: f64,
+    /// 99th percentile.
+    pub p99_ms: f64,
+    /// Slowest call.
+    pub max_ms: f64,
+}
+
+/// What the run was.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunInfo {
+    /// `in-process` or the server's address.
+    pub target: String,
+    /// Cars.
+    pub cars: u64,
+    /// Customers.
+    pub customers: u64,
+    /// Seed.
+    pub seed: u64,
+    /// Simulated seconds per real second.
+    pub speedup: u32,
+    /// The planned simulated length, minutes.
+    pub duration_min: i64,
+    /// Simulated minutes from the first customer to the audit (the plans' tail included).
+    pub simulated_min: f64,
+    /// Real seconds spent registering the fleet.
+    pub setup_s: f64,
+    /// Real seconds of the whole run, set-up and audit included.
+    pub wall_s: f64,
+}
+
+/// The report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// What ran.
+    pub run: RunInfo,
+    /// Operations by kind.
+    pub operations: Vec<OpSummary>,
+    /// All operations per second of wall time.
+    pub throughput_per_s: f64,
+    /// Expected refusals by `operation/label`.
+    pub refusals: BTreeMap<String, u64>,
+    /// Unexpected errors by `operation/label`.
+    pub errors: BTreeMap<String, u64>,
+    /// The first unexpected errors in full.
+    pub error_examples: Vec<String>,
+    /// Customers by how their plan ended.
+    pub outcomes: BTreeMap<Outcome, u64>,
+    /// What the services' audit found.
+    pub audit: SystemAudit,
+    /// Broken invariants: the audit's, and the simulator's own cross-checks.
+    pub violations: Vec<String>,
+}
+
+impl Report {
+    /// Builds the report of a run.
+    pub fn new(run: RunInfo, tallies: Tallies, audit: SystemAudit, checks: Vec<String>) -> Report {
+        let wall = run.wall_s.max(1e-9);
+        let ms = |micros: u64| micros as f64 / 1_000.0;
+        let operations: Vec<OpSummary> = tallies
+            .ops
+            .iter()
+            .map(|(op, tally)| {
+                let latency = &tally.latency_us;
+                OpSummary {
+                    op: op.name(),
+                    count: latency.len(),
+                    ok: tally.ok,
+                    refused: tally.refused,
+                    errors: tally.errors,
+                    per_second: latency.len() as f64 / wall,
+                    p50_ms: ms(latency.value_at_quantile(0.50)),
+                    p95_ms: ms(latency.value_at_quantile(0.95)),
+                    p99_ms: ms(latency.value_at_quantile(0.99)),
+                    max_ms: ms(latency.max()),
+                }
+            })
+            .collect();
+        let total: u64 = operations.iter().map(|op| op.count).sum();
+        let mut violations = audit.violations.clone();
+        violations.extend(checks);
+        Report {
+            run,
+            operations,
+            throughput_per_s: total as f64 / wall,
+            refusals: tallies.refusals,
+            errors: tallies.errors,
+            error_examples: tallies.error_examples,
+            outcomes: tallies.outcomes,
+            audit,
+            violations,
+        }
+    }
+
+    /// No violation and no unexpected error.
+    pub fn passed(&self) -> bool {
+        self.violations.is_empty() && self.errors.is_empty()
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let run = &self.run;
+        writeln!(
+            f,
+            "ev-rental simulator — {}: {} cars, {} customers, seed {}, {} simulated min planned at {}×",
+            run.target, run.cars, run.customers, run.seed, run.duration_min, run.speedup
+        )?;
+        writeln!(
+            f,
+            "wall time {:.1} s (fleet set-up {:.1} s), {:.0} simulated min played\n",
+            run.wall_s, run.setup_s, run.simulated_min
+        )?;
+        writeln!(
+            f,
+            "{:<10} {:>9} {:>9} {:>8} {:>7} {:>9} {:>8} {:>8} {:>8} {:>9}",
+            "operation",
+            "count",
+            "ok",
+            "refused",
+            "errors",
+            "per s",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "max ms"
+        )?;
+        for op in &self.operations {
+            writeln!(
+                f,
+                "{:<10} {:>9} {:>9} {:>8} {:>7} {:>9.1} {:>8.2} {:>8.2} {:>8.2} {:>9.2}",
+                op.op,
+                op.count,
+                op.ok,
+                op.refused,
+                op.errors,
+                op.per_second,
+                op.p50_ms,
+                op.p95_ms,
+                op.p99_ms,
+                op.max_ms
+            )?;
+        }
+        writeln!(f, "throughput {:.0} operations/s\n", self.throughput_per_s)?;
+        writeln!(
+            f,
+            "customers: {}",
+            join(&self.outcomes, |o| format!("{o:?}"))
+        )?;
+        writeln!(
+            f,
+            "refusals (expected): {}",
+            join(&self.refusals, String::clone)
+        )?;
+        writeln!(
+            f,
+            "errors (unexpected): {}",
+            join(&self.errors, String::clone)
+        )?;
+        for example in &self.error_examples {
+            writeln!(f, "  {example}")?;
+        }
+        let audit = &self.audit;
+        writeln!(
+            f,
+            "\naudit: reservations {}; {} charges, {} holds open, {} unlocks checked",
+            join(&audit.reservations_by_status, String::clone),
+            audit.charges,
+            audit.open_holds,
+            audit.unlocks_checked
+        )?;
+        if self.violations.is_empty() {
+            writeln!(f, "violations: none")?;
+        } else {
+            writeln!(f, "violations: {}", self.violations.len())?;
+            for violation in &self.violations {
+                writeln!(f, "  {violation}")?;
+            }
+        }
+        write!(f, "{}", if self.passed() { "PASS" } else { "FAIL" })
+    }
+}
+
+fn join<K>(counts: &BTreeMap<K, u64>, name: impl Fn(&K) -> String) -> String {
+    if counts.is_empty() {
+        return "none".into();
+    }
+    let mut out = String::new();
+    for (key, count) in counts {
+        if !out.is_empty() {
+            out.push_str(", ");
+        }
+        let _ = write!(out, "{} {count}", name(key));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::backend::OpError;
+    use crate::fleet::recorder::{Op, Recorder};
+
+    fn info() -> RunInfo {
+        RunInfo {
+            target: "in-process".into(),
+            cars: 10,
+            customers: 5,
+            seed: 1,
+            speedup: 600,
+            duration_min: 120,
+            simulated_min: 130.0,
+            setup_s: 0.5,
+            wall_s: 2.0,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_clean_run_passes_and_an_error_or_a_violation_fails_it() {
+        let recorder = Recorder::default();
+        for _ in 0..4 {
+            let _ = recorder
+                .measure(Op::Reserve, async { Ok::<_, OpError>(()) })
+                .await;
+        }
+        let clean = Report::new(info(), recorder.snapshot(), SystemAudit::default(), vec![]);
+        assert!(clean.passed());
+        assert_eq!(clean.operations[0].count, 4);
+        assert!((clean.throughput_per_s - 2.0).abs() < 1e-9);
+        assert!(clean.to_string().ends_with("PASS"));
+        let json = serde_json::to_value(&clean).unwrap();
+        assert_eq!(json["operations"][0]["op"], "reserve");
+
+        let checked = Report::new(
+            info(),
+            recorder.snapshot(),
+            SystemAudit::default(),
+            vec!["mismatch".into()],
+        );
+        assert!(!checked.passed());
+        assert!(checked.to_string().contains("mismatch"));
+
+        recorder.error(Op::Unlock, &OpError::new("car-timeout", "silent"));
+        let failed = Report::new(info(), recorder.snapshot(), SystemAudit::default(), vec![]);
+        assert!(!failed.passed());
+        assert!(failed.to_string().ends_with("FAIL"));
+    }
+}
