@@ -181,8 +181,22 @@ async fn book<B: Backend>(
         let start = context.now() + plan.lead;
         let end = start + TimeDelta::hours(i64::from(plan.hours));
         let key = format!("sim-{}-{}-{}", context.tag, plan.index, car.id);
-        let reserve = context.backend.reserve(session, car.id, start, end, key);
-        match recorder.measure(Op::Reserve, reserve).await {
+        let mut attempt = 1;
+        let booked = loop {
+            let reserve = context
+                .backend
+                .reserve(session, car.id, start, end, key.clone());
+            match recorder.measure(Op::Reserve, reserve).await {
+                // Like the app: an answer lost to a timeout is asked again with the same
+                // idempotency key, which returns the booking if it was made.
+                Err(error) if error.is_transient() && attempt < COMMAND_TRIES => {
+                    recorder.error(Op::Reserve, &error);
+                    attempt += 1;
+                }
+                other => break other,
+            }
+        };
+        match booked {
             Ok(id) => {
                 return Ok(Booking {
                     id,

@@ -63,6 +63,7 @@ pub async fn run(options: Options, mut config: Config) -> Result<Report, RunErro
         simulated_min: 0.0,
         setup_s: 0.0,
         wall_s: 0.0,
+        peak_rss_mib: None,
     };
     let progress = !options.json;
     match (&options.target, options.speedup) {

@@ -56,6 +56,18 @@ pub struct RunInfo {
     pub setup_s: f64,
     /// Real seconds of the whole run, set-up and audit included.
     pub wall_s: f64,
+    /// Peak resident memory of this process, MiB (in process: the services' too), where the
+    /// system tells it.
+    pub peak_rss_mib: Option<f64>,
+}
+
+/// The process's peak resident set (`VmHWM` in `/proc/self/status`), MiB; `None` where
+/// there is no such file.
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
 }
 
 /// The report.
@@ -135,11 +147,15 @@ impl fmt::Display for Report {
             "ev-rental simulator — {}: {} cars, {} customers, seed {}, {} simulated min planned at {}×",
             run.target, run.cars, run.customers, run.seed, run.duration_min, run.speedup
         )?;
-        writeln!(
+        write!(
             f,
-            "wall time {:.1} s (fleet set-up {:.1} s), {:.0} simulated min played\n",
+            "wall time {:.1} s (set-up {:.1} s), {:.0} simulated min played",
             run.wall_s, run.setup_s, run.simulated_min
         )?;
+        match run.peak_rss_mib {
+            Some(mib) => writeln!(f, ", peak RSS {mib:.0} MiB\n")?,
+            None => writeln!(f, "\n")?,
+        }
         writeln!(
             f,
             "{:<10} {:>9} {:>9} {:>8} {:>7} {:>9} {:>8} {:>8} {:>8} {:>9}",
@@ -241,6 +257,7 @@ mod tests {
             simulated_min: 130.0,
             setup_s: 0.5,
             wall_s: 2.0,
+            peak_rss_mib: Some(12.0),
         }
     }
 
@@ -257,6 +274,7 @@ mod tests {
         assert_eq!(clean.operations[0].count, 4);
         assert!((clean.throughput_per_s - 2.0).abs() < 1e-9);
         assert!(clean.to_string().ends_with("PASS"));
+        assert!(clean.to_string().contains("peak RSS 12 MiB"));
         let json = serde_json::to_value(&clean).unwrap();
         assert_eq!(json["operations"][0]["op"], "reserve");
 

@@ -24,6 +24,10 @@ use super::scenario::{Intent, Scenario};
 const SETUP_CONCURRENCY: usize = 128;
 /// Margin after the last reservation's end for the services' deadline to close it.
 const DEADLINE_MARGIN: TimeDelta = TimeDelta::minutes(2);
+/// Longest wait, on the services' clock, for the reservations still under way to end.
+const SETTLE_SIMULATED: TimeDelta = TimeDelta::minutes(30);
+/// Longest wait, in real time, for the same.
+const SETTLE_REAL: Duration = Duration::from_secs(30);
 
 /// What a run needs besides the backend.
 pub struct RunSpec {
@@ -101,14 +105,16 @@ pub async fn simulate<B: Backend>(backend: Arc<B>, spec: RunSpec) -> Report {
         bar.set_message("waiting for the last reservations to end".to_owned());
         clock.sleep_until(end + DEADLINE_MARGIN).await;
     }
+    bar.set_message("waiting for the services to settle".to_owned());
+    let after = settled_audit(backend.as_ref()).await;
     bar.finish_and_clear();
     info.simulated_min = (clock.now() - t0).num_seconds() as f64 / 60.0;
 
-    let after = audit(backend.as_ref()).await;
     if let Err(error) = backend.close().await {
         tracing::error!(%error, "closing the backend failed");
     }
     info.wall_s = started.elapsed().as_secs_f64();
+    info.peak_rss_mib = super::report::peak_rss_mib();
     let tallies = recorder.snapshot();
     let checks = cross_check(&tallies, &before, &after);
     Report::new(info, tallies, after, checks)
@@ -151,6 +157,22 @@ async fn audit<B: Backend>(backend: &B) -> SystemAudit {
         violations: vec![format!("the audit could not be read: {error}")],
         ..SystemAudit::default()
     })
+}
+
+/// The audit once no reservation is under way any more (a booking whose answer was lost to a
+/// timeout finishes its saga on the services' retry deadline), or after at most
+/// [`SETTLE_SIMULATED`] of the services' time or [`SETTLE_REAL`] of real time.
+async fn settled_audit<B: Backend>(backend: &B) -> SystemAudit {
+    let clock = backend.clock();
+    let (until, real_until) = (clock.now() + SETTLE_SIMULATED, Instant::now() + SETTLE_REAL);
+    loop {
+        let audit = audit(backend).await;
+        let settled = audit.open_reservations() == 0 && audit.open_holds == 0;
+        if settled || clock.now() >= until || Instant::now() >= real_until {
+            return audit;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 /// The latest moment a plan may still act, from the run's start: the progress bar's length.

@@ -51,6 +51,15 @@ impl OpError {
         self.kind == "payment-declined"
     }
 
+    /// The answer was lost or late (a timeout, a service busy, the network): the request may
+    /// have taken effect, so it is asked again with the same idempotency key.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self.kind.as_str(),
+            "timeout" | "unavailable" | "transport" | "http-502" | "http-503" | "http-504"
+        )
+    }
+
     /// The car did not confirm in time; the customer may try again.
     pub fn is_car_timeout(&self) -> bool {
         self.kind == "car-timeout"
