@@ -1,6 +1,18 @@
-//! Shared set-up for the benchmarks: temporary stores and runtimes sized for this machine.
+//! Shared set-up for the benchmarks: temporary stores and runtimes sized for this machine, and
+//! for the load benchmarks the servers, the connection driver and the latency tally.
 
 #![warn(missing_docs, unreachable_pub)]
+
+pub mod bare;
+pub mod driver;
+pub mod fixes;
+pub mod fleet;
+pub mod identity;
+pub mod latency;
+pub mod measure;
+pub mod parallel;
+pub mod process;
+pub mod server;
 
 use serde::{Deserialize, Serialize};
 use storage::{StorageConfig, Store};

@@ -20,7 +20,7 @@ use chrono::TimeDelta;
 
 use crate::app::router;
 use crate::auth::{AuthKeys, DeviceAuth, load_or_create_secret};
-use crate::state::{AppState, Limits};
+use crate::state::{AppState, Limits, Shared};
 use crate::units::UnitConnections;
 
 /// Why the server could not start or stop cleanly.
@@ -155,7 +155,7 @@ async fn app_state(
             .map_err(|error| ServerError::Admin(error.to_string()))?;
         tracing::info!(admin = %email, "admin account ready");
     }
-    Ok(AppState {
+    Ok(AppState::new(Shared {
         system,
         services,
         auth: Arc::new(auth),
@@ -164,7 +164,7 @@ async fn app_state(
         config: Arc::new(config.clone()),
         metrics: crate::metrics::handle(),
         units,
-    })
+    }))
 }
 
 /// How the server runs its system.

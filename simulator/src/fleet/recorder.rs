@@ -37,6 +37,11 @@ pub enum Op {
 }
 
 impl Op {
+    /// Whether it belongs to the set-up before the run's clock starts.
+    pub fn is_setup(self) -> bool {
+        matches!(self, Op::AddCar | Op::Register)
+    }
+
     /// The name used in reports.
     pub fn name(self) -> &'static str {
         match self {
