@@ -72,7 +72,6 @@ async fn a_run_against_a_server_drives_it_over_http_and_websocket() {
     config.server.login_per_email_per_min = 1_000;
     config.server.device_requests_per_min = 100_000;
     config.fleet.command_timeout_s = 2 * u64::from(SPEEDUP);
-    config.auth.access_token_ttl_s = 24 * 3600;
     let server_options = ServerOptions::for_config(&config);
     let server = RunningServer::start_with(config.clone(), server_options)
         .await

@@ -65,7 +65,7 @@ pub struct ServerConfig {
     pub device_requests_per_min: u32,
     /// Simulated seconds per real second of the services' clock. Only for load tests of a
     /// staging deployment with the simulator (`simulator --target`): every window, deadline,
-    /// price and token lifetime follows this clock, so production runs with 1.
+    /// price and command timeout follows this clock, so production runs with 1.
     pub clock_speedup: u32,
 }
 
