@@ -25,29 +25,23 @@ const SETTLE_LIMIT: Duration = Duration::from_secs(120);
 
 fn print_stats(services: &Services) {
     println!("  active entity actors:");
-    println!(
-        "    customers    customer       {}",
-        services.customers.stats().active
+    let mut kinds = vec![
+        ("customers", "customer", services.customers.stats()),
+        ("vehicles", "vehicle", services.vehicles.stats()),
+        ("location", "tracker", services.location.stats()),
+    ];
+    kinds.extend(
+        services
+            .reservations
+            .stats()
+            .into_iter()
+            .map(|(kind, stats)| ("reservations", kind, stats)),
     );
-    println!(
-        "    vehicles     vehicle        {}",
-        services.vehicles.stats().active
-    );
-    println!(
-        "    location     tracker        {}",
-        services.location.stats().active
-    );
-    for (kind, stats) in services.reservations.stats() {
-        println!("    reservations {kind:<14} {}", stats.active);
+    kinds.push(("locks", "lock", services.locks.stats()));
+    kinds.push(("billing", "charge", services.billing.stats()));
+    for (service, kind, stats) in kinds {
+        println!("    {service:<12} {kind:<14} {}", stats.active);
     }
-    println!(
-        "    locks        lock           {}",
-        services.locks.stats().active
-    );
-    println!(
-        "    billing      charge         {}",
-        services.billing.stats().active
-    );
 }
 
 /// Waits until the actors of the cars that stopped reporting are passivated: location keeps
