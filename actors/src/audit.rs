@@ -9,7 +9,6 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::locks::{CommandRecord, CommandStatus, LockAction};
@@ -133,7 +132,7 @@ fn unlock_problem(command: &CommandRecord, window: Option<AccessWindow>) -> Opti
             command.vehicle_id, command.customer_id, command.reservation_id
         ));
     }
-    let at: DateTime<Utc> = command.issued_at;
+    let at = command.issued_at;
     (!window.contains(at)).then(|| {
         format!(
             "unlock {id} of car {} issued at {at} outside its reservation's window",
@@ -146,7 +145,7 @@ fn unlock_problem(command: &CommandRecord, window: Option<AccessWindow>) -> Opti
 mod tests {
     use super::*;
     use crate::ids::{CommandId, CustomerId, ReservationId, VehicleId};
-    use chrono::TimeDelta;
+    use chrono::{DateTime, TimeDelta, Utc};
 
     fn at(minutes: i64) -> DateTime<Utc> {
         DateTime::<Utc>::UNIX_EPOCH + TimeDelta::minutes(minutes)

@@ -35,7 +35,7 @@ pub async fn register(vehicles: &VehiclesHandle, count: usize) -> Vec<VehicleId>
         let vehicles = vehicles.clone();
         async move {
             let new = NewVehicle {
-                plate: plate(n as u32),
+                plate: plate(n as u64),
                 model: "BYD Dolphin".into(),
                 year: 2025,
                 hourly_rate_cents: 3_000,

@@ -1,49 +1,18 @@
 //! Valid and distinct identities for the set-up of the load benchmarks: plates, CPFs and
 //! e-mails derived from a number, so thousands of registrations never collide on a unique
-//! index and never fail validation.
+//! index and never fail validation. Plates and CPFs are the simulator's generators, which ask
+//! the services' own validators for the check digits.
 
 use serde_json::{Value, json};
 
-/// A card the sandbox provider approves (see `actors::billing::sandbox`).
-pub const APPROVED_CARD: &str = "4111111111111111";
+use simulator::fleet::identity::cards;
+pub use simulator::fleet::identity::{cpf, plate};
+
+/// A card the sandbox provider approves.
+pub const APPROVED_CARD: &str = cards::VISA;
 
 /// The password of every benchmark customer.
 pub const PASSWORD: &str = "s3nha-segura-2026";
-
-/// A Mercosul plate (`ABC1D23`) unique to `n`, for n below 26³ · 10 · 26 · 100 (about 457 M).
-pub fn plate(n: u32) -> String {
-    let letter = |k: u32| char::from(b'A' + (k % 26) as u8);
-    let head = n / 26_000;
-    format!(
-        "{}{}{}{}{}{:02}",
-        letter(head / 676),
-        letter(head / 26),
-        letter(head),
-        n / 2_600 % 10,
-        letter(n / 100),
-        n % 100
-    )
-}
-
-/// The CPF whose first nine digits are `base`, with its two check digits.
-pub fn cpf(base: u32) -> String {
-    let mut digits: Vec<u32> = format!("{base:09}")
-        .bytes()
-        .map(|byte| u32::from(byte - b'0'))
-        .collect();
-    for length in [9u32, 10] {
-        let sum: u32 = digits
-            .iter()
-            .zip((2..=length + 1).rev())
-            .map(|(digit, weight)| digit * weight)
-            .sum();
-        digits.push(sum * 10 % 11 % 10);
-    }
-    digits
-        .iter()
-        .map(|digit| char::from_digit(*digit, 10).expect("digit"))
-        .collect()
-}
 
 /// The e-mail (login) of benchmark customer `n`.
 pub fn email(n: u32) -> String {
@@ -55,7 +24,7 @@ pub fn email(n: u32) -> String {
 pub fn customer_body(n: u32) -> Value {
     json!({
         "name": "Maria da Silva",
-        "cpf": cpf(300_000_000 + n),
+        "cpf": cpf(300_000_000 + u64::from(n)),
         "cnh": "79143829831",
         "email": email(n),
         "phone": "+55 48 99999-1234",
@@ -72,7 +41,7 @@ pub fn customer_body(n: u32) -> Value {
 
 /// The registration body of car `n`.
 pub fn vehicle_body(n: u32) -> Value {
-    json!({"plate": plate(n), "model": "BYD Dolphin", "year": 2025, "hourly_rate_cents": 3_000})
+    json!({"plate": plate(u64::from(n)), "model": "BYD Dolphin", "year": 2025, "hourly_rate_cents": 3_000})
 }
 
 #[cfg(test)]

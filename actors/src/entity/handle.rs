@@ -95,11 +95,7 @@ impl<E: Entity> EntityRef<E> {
         activation: Activation,
         message: impl Fn(RpcReplyPort<T>) -> E::Msg,
     ) -> Result<T, AskError> {
-        for attempt in 0..ATTEMPTS {
-            if attempt > 0 {
-                // Lets the supervisor hear that the raced actor stopped before asking again.
-                tokio::task::yield_now().await;
-            }
+        for _ in 0..ATTEMPTS {
             let actor = self.actor(id, activation).await?;
             let (sender, receiver) = ractor::concurrency::oneshot();
             if actor

@@ -39,9 +39,9 @@ pub struct Context<B: Backend> {
     pub t0: DateTime<Utc>,
     /// Keeps identities of different runs apart on one server.
     pub tag: u64,
-    /// Ends of reservations left to the services to close (no-shows, abandoned rentals): the
-    /// run waits for them before the audit.
-    pub left_open: Mutex<Vec<DateTime<Utc>>>,
+    /// The latest end of the reservations left to the services to close (no-shows, abandoned
+    /// rentals): the run waits for it before the audit.
+    pub last_open_end: Mutex<Option<DateTime<Utc>>>,
 }
 
 impl<B: Backend> Context<B> {
@@ -54,10 +54,11 @@ impl<B: Backend> Context<B> {
     }
 
     fn leave_open(&self, end: DateTime<Utc>) {
-        self.left_open
+        let mut last = self
+            .last_open_end
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(end);
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *last = (*last).max(Some(end));
     }
 }
 

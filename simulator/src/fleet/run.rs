@@ -67,7 +67,7 @@ pub async fn simulate<B: Backend>(backend: Arc<B>, spec: RunSpec) -> Report {
         recorder: recorder.clone(),
         t0,
         tag,
-        left_open: Mutex::new(Vec::new()),
+        last_open_end: Mutex::new(None),
     });
     let bar = progress_bar(progress, horizon(&scenario));
     let mut customers = JoinSet::new();
@@ -94,13 +94,10 @@ pub async fn simulate<B: Backend>(backend: Arc<B>, spec: RunSpec) -> Report {
         bar.set_message(format!("{calls} operations, {errors} errors"));
     }
     // The services close no-shows at the reservation's end: wait for the last of them.
-    let last_open = context
-        .left_open
+    let last_open = *context
+        .last_open_end
         .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .iter()
-        .max()
-        .copied();
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(end) = last_open {
         bar.set_message("waiting for the last reservations to end".to_owned());
         clock.sleep_until(end + DEADLINE_MARGIN).await;
