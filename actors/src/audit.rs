@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::locks::{CommandRecord, CommandStatus, LockAction};
-use crate::reservations::{AccessWindow, Requester, ReservationsError};
+use crate::reservations::{AccessWindow, Occupancy, Requester, ReservationsError};
 use crate::system::Services;
 
 /// What the audit found.
@@ -26,6 +26,13 @@ pub struct SystemAudit {
     pub open_holds: u64,
     /// Unlocks the cars executed, each checked against its reservation's window.
     pub unlocks_checked: u64,
+    /// Customers who owe money the card refused (a figure, not a violation).
+    pub customers_with_outstanding: u64,
+    /// What they owe together, in centavos.
+    pub outstanding_cents: i64,
+    /// Incidents the services recorded, by kind (a figure: each one is the system keeping its
+    /// promise when something outside it went wrong).
+    pub incidents: BTreeMap<String, u64>,
     /// Broken invariants, one sentence each; empty when all hold.
     pub violations: Vec<String>,
 }
@@ -80,8 +87,31 @@ pub async fn audit(services: &Services) -> Result<SystemAudit, AuditError> {
         charges: billing.charges,
         open_holds: billing.unresolved_holds.len() as u64,
         unlocks_checked: 0,
+        customers_with_outstanding: 0,
+        outstanding_cents: 0,
+        incidents: BTreeMap::new(),
         violations: reservations.violations,
     };
+    let (owing, owed) = services
+        .customers
+        .outstanding_balances()
+        .map_err(|error| unreadable("customers")(error.to_string()))?;
+    report.customers_with_outstanding = owing;
+    report.outstanding_cents = owed;
+    let locks_incidents = services
+        .locks
+        .incidents()
+        .map_err(|error| unreadable("locks")(error.to_string()))?;
+    let rental_incidents = services
+        .reservations
+        .incidents()
+        .map_err(|error| unreadable("reservations")(error.to_string()))?;
+    for incident in locks_incidents.iter().chain(&rental_incidents) {
+        *report
+            .incidents
+            .entry(incident.kind.as_str().to_owned())
+            .or_default() += 1;
+    }
     report.violations.extend(billing.violations);
     for id in billing.unresolved_holds {
         match services.reservations.get(Requester::Admin, id) {
@@ -108,9 +138,29 @@ pub async fn audit(services: &Services) -> Result<SystemAudit, AuditError> {
             .map_err(|error| unreadable("reservations")(error.to_string()))?;
         if let Some(problem) = unlock_problem(command, window) {
             report.violations.push(problem);
+        } else if let Some(problem) = unlock_while_held(command, &reservations.occupancy) {
+            report.violations.push(problem);
         }
     }
     Ok(report)
+}
+
+/// An unlock issued while another renter's rental of the car was under way: the car was
+/// opened under a reservation that was not entitled to it at that moment.
+fn unlock_while_held(command: &CommandRecord, occupancy: &[Occupancy]) -> Option<String> {
+    let start = occupancy.partition_point(|span| span.vehicle_id < command.vehicle_id);
+    occupancy[start..]
+        .iter()
+        .take_while(|span| span.vehicle_id == command.vehicle_id)
+        .find(|span| {
+            span.reservation_id != command.reservation_id && span.contains(command.issued_at)
+        })
+        .map(|held| {
+            format!(
+                "unlock {} of car {} under reservation {} ran while reservation {} held the car",
+                command.id, command.vehicle_id, command.reservation_id, held.reservation_id
+            )
+        })
 }
 
 fn executed_unlock(command: &CommandRecord) -> bool {
@@ -159,6 +209,8 @@ mod tests {
             status: CommandStatus::Done,
             customer_id: customer,
             reservation_id: ReservationId::new(),
+            fence: 1,
+            origin: crate::commands::CommandOrigin::Renter,
             issued_at: at(issued),
             expires_at: at(issued + 1),
             answered_at: Some(at(issued)),
@@ -201,6 +253,27 @@ mod tests {
             unlock_problem(&late, Some(window(customer, vehicle, None))),
             None
         );
+    }
+
+    #[test]
+    fn an_unlock_while_another_rental_holds_the_car_is_reported() {
+        let (customer, vehicle) = (CustomerId::new(), VehicleId::new());
+        let unlock = command(customer, vehicle, 150);
+        let held = |from: i64, until: Option<i64>| Occupancy {
+            reservation_id: ReservationId::new(),
+            customer_id: CustomerId::new(),
+            vehicle_id: vehicle,
+            from: at(from),
+            until: until.map(at),
+        };
+        assert!(unlock_while_held(&unlock, &[held(100, None)]).is_some(), "late renter");
+        assert!(unlock_while_held(&unlock, &[held(100, Some(151))]).is_some());
+        assert!(unlock_while_held(&unlock, &[held(100, Some(150))]).is_none(), "released");
+        let own = Occupancy {
+            reservation_id: unlock.reservation_id,
+            ..held(100, None)
+        };
+        assert!(unlock_while_held(&unlock, &[own]).is_none(), "its own rental");
     }
 
     #[test]

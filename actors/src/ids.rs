@@ -85,6 +85,10 @@ entity_id!(
     /// A lock or unlock command sent to a car unit.
     CommandId
 );
+entity_id!(
+    /// Something an operator should look at (a car relocked, a rental ended without a lock).
+    IncidentId
+);
 
 #[cfg(test)]
 mod tests {

@@ -1,9 +1,13 @@
-//! Questions one service asks another that depends on it.
+//! Questions one service asks another without importing it.
 //!
 //! Reservations asks customers and vehicles before it books; customers and vehicles in turn
 //! must ask reservations before an erasure or a retirement. A handle cannot hold a handle of a
 //! service started after it, so those reverse questions go through a trait object that the
 //! system binds once every service is running ([`LateBound`]).
+//!
+//! Reservations, the home of the rental workflow, has the car units' commands carried out by
+//! locks through [`CarCommands`]: locks knows nothing of reservations, and reservations nothing
+//! of how a command reaches a unit.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -13,7 +17,8 @@ use std::sync::{Arc, OnceLock, Weak};
 use chrono::{DateTime, Utc};
 
 use crate::ask::AskError;
-use crate::ids::{CustomerId, VehicleId};
+use crate::commands::{CommandError, CommandOrder, CommandRecord};
+use crate::ids::{CommandId, CustomerId, VehicleId};
 
 /// A boxed future, for object-safe async traits.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -34,6 +39,21 @@ pub trait ReservationLookup: Send + Sync + 'static {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<HashSet<VehicleId>, AskError>>;
+}
+
+/// Carrying out commands on car units, for the actor that decides who may open a car.
+pub trait CarCommands: Send + Sync + 'static {
+    /// Logs and sends `order`, then waits for its outcome until it expires: the settled
+    /// record (done, failed or expired), or why it could not be sent.
+    fn execute(&self, order: CommandOrder) -> BoxFuture<'_, Result<CommandRecord, CommandError>>;
+
+    /// The outcome of a command sent earlier (after a restart): waits while it is pending and
+    /// unexpired; `None` if the order never reached the command log.
+    fn outcome(
+        &self,
+        vehicle: VehicleId,
+        command: CommandId,
+    ) -> BoxFuture<'_, Result<Option<CommandRecord>, CommandError>>;
 }
 
 /// A dependency bound after start-up, once the service providing it runs.

@@ -179,9 +179,9 @@ pub struct Services {
     pub vehicles: VehiclesHandle,
     /// Where the cars are.
     pub location: LocationHandle,
-    /// Bookings and the rental saga.
+    /// Bookings, who may open each car, and the rental workflow.
     pub reservations: ReservationsHandle,
-    /// Unlocking and locking.
+    /// The car units' commands and their log.
     pub locks: LocksHandle,
     /// Holds and captures.
     pub billing: BillingHandle,
@@ -306,32 +306,31 @@ impl RentalSystem {
         )
         .await
         .map_err(spawn_error("vehicles"))?;
+        let locks = locks::start(
+            store("locks")?,
+            link,
+            location.clone(),
+            clock.clone(),
+            config,
+            parent.clone(),
+        )
+        .await
+        .map_err(spawn_error("locks"))?;
         let deps = ReservationsDeps {
             vehicles: vehicles.clone(),
             customers: customers.clone(),
             billing: billing.clone(),
-            locks: locks_slot.clone(),
+            commands: Arc::new(locks.clone()),
         };
         let reservations = reservations::start(
             store("reservations")?,
             deps,
             clock.clone(),
             config,
-            parent.clone(),
-        )
-        .await
-        .map_err(spawn_error("reservations"))?;
-        let locks = locks::start(
-            store("locks")?,
-            link,
-            reservations.clone(),
-            location.clone(),
-            clock.clone(),
-            config,
             parent,
         )
         .await
-        .map_err(spawn_error("locks"))?;
+        .map_err(spawn_error("reservations"))?;
         let bound_lookup: Arc<dyn ReservationLookup> = Arc::new(reservations.clone());
         let bound_locks = Arc::new(locks.clone());
         reservation_lookup.bind(&bound_lookup);

@@ -59,15 +59,27 @@ impl Fixture {
     }
 
     pub(crate) async fn customer(&self) -> CustomerId {
+        self.customer_with(0, "4111111111111111").await
+    }
+
+    /// Customer number `n` (its own CPF and e-mail), paying with the sandbox card `card`.
+    pub(crate) async fn customer_with(&self, n: u8, card: &str) -> CustomerId {
+        let base = [5, 2, 9, 9, 8, 2, 2, 4, n % 10];
+        let check = crate::domain::cpf::check_digits(&base);
+        let cpf: String = base
+            .iter()
+            .chain(&check)
+            .map(|digit| char::from(b'0' + digit))
+            .collect();
         let customer = NewCustomer {
             name: "Ana Souza".into(),
-            cpf: "529.982.247-25".into(),
+            cpf,
             cnh: "79143829831".into(),
-            email: "ana@example.com".into(),
+            email: format!("ana{n}@example.com"),
             phone: "+55 48 99999-1234".into(),
             password: "s3nha-segura".into(),
             card: CardInput {
-                number: "4111111111111111".into(),
+                number: card.into(),
                 exp_month: 12,
                 exp_year: 2030,
                 cvc: "123".into(),

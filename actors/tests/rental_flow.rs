@@ -5,7 +5,8 @@ mod common;
 use std::collections::HashMap;
 
 use actors::billing::ChargeStatus;
-use actors::locks::{LocksError, UnitBehaviour};
+use actors::commands::CommandError;
+use actors::locks::UnitBehaviour;
 use actors::reservations::{NewReservation, Requester, ReservationStatus, ReservationsError};
 use chrono::TimeDelta;
 use common::{TestSystem, eventually, t0};
@@ -49,11 +50,11 @@ async fn a_whole_rental_from_registration_to_capture() {
     );
 
     // Too early: the window opens 15 minutes before the start.
-    let early = services.locks.unlock(car, customer).await;
-    assert!(matches!(early, Err(LocksError::Access(_))), "{early:?}");
+    let early = services.reservations.unlock(car, customer).await;
+    assert!(matches!(early, Err(ReservationsError::Access(_))), "{early:?}");
 
     test.advance(TimeDelta::minutes(50));
-    services.locks.unlock(car, customer).await.unwrap();
+    services.reservations.unlock(car, customer).await.unwrap();
     let active = services
         .reservations
         .get(Requester::Customer(customer), reservation.id)
@@ -61,14 +62,14 @@ async fn a_whole_rental_from_registration_to_capture() {
     assert_eq!(active.status, ReservationStatus::Active);
 
     test.advance(TimeDelta::minutes(30));
-    services.locks.lock(car, customer).await.unwrap();
-    services.locks.unlock(car, customer).await.unwrap();
+    services.reservations.lock(car, customer).await.unwrap();
+    services.reservations.unlock(car, customer).await.unwrap();
 
     // Driving: no locking under the driver.
     test.fix(car, Some(42.0)).await;
     assert!(matches!(
-        services.locks.lock(car, customer).await,
-        Err(LocksError::Moving)
+        services.reservations.lock(car, customer).await,
+        Err(ReservationsError::Command(CommandError::Moving))
     ));
     test.park(car).await;
 
@@ -306,7 +307,7 @@ async fn returning_late_pays_every_started_quarter_hour_and_the_late_fee() {
         .create(customer, window(0, 2, car), None)
         .await
         .unwrap();
-    services.locks.unlock(car, customer).await.unwrap();
+    services.reservations.unlock(car, customer).await.unwrap();
 
     // 2 h 20 min after the start: 20 minutes late is two started 15-minute blocks.
     test.advance(TimeDelta::minutes(140));
@@ -374,13 +375,13 @@ async fn an_unanswered_unlock_expires_and_a_late_answer_does_not_count() {
         .unwrap();
     test.units().set_behaviour(car, UnitBehaviour::Silent);
 
-    let locks = services.locks.clone();
-    let unlock = tokio::spawn(async move { locks.unlock(car, customer).await });
+    let reservations = services.reservations.clone();
+    let unlock = tokio::spawn(async move { reservations.unlock(car, customer).await });
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     test.advance(TimeDelta::seconds(11));
     let outcome = unlock.await.unwrap();
     assert!(
-        matches!(outcome, Err(LocksError::UnitTimeout)),
+        matches!(outcome, Err(ReservationsError::Command(CommandError::UnitTimeout))),
         "{outcome:?}"
     );
 
@@ -392,10 +393,19 @@ async fn an_unanswered_unlock_expires_and_a_late_answer_does_not_count() {
         .unwrap();
     assert_eq!(late, actors::locks::AckOutcome::Late);
     let logged = services.locks.commands(car).unwrap();
-    assert_eq!(
-        logged.last().unwrap().status,
-        actors::locks::CommandStatus::Expired
-    );
+    let unlock = logged
+        .iter()
+        .find(|logged| logged.id == command.command_id)
+        .unwrap();
+    assert_eq!(unlock.status, actors::locks::CommandStatus::Expired);
+    // The unit did open the doors, late: the car is locked again at once.
+    let (_, relock) = test.units().delivered().last().cloned().unwrap();
+    assert_eq!(relock.action, actors::locks::LockAction::Lock);
+    services
+        .locks
+        .acknowledge(car, relock.command_id, actors::locks::UnitResult::Done)
+        .await
+        .unwrap();
     let still = services
         .reservations
         .get(Requester::Customer(customer), reservation.id)
@@ -408,7 +418,7 @@ async fn an_unanswered_unlock_expires_and_a_late_answer_does_not_count() {
 
     // The unit comes back: the next unlock works, and a repeated ack counts once.
     test.units().set_behaviour(car, UnitBehaviour::Obey);
-    let done = services.locks.unlock(car, customer).await.unwrap();
+    let done = services.reservations.unlock(car, customer).await.unwrap();
     let repeat = services
         .locks
         .acknowledge(car, done.id, actors::locks::UnitResult::Done)

@@ -31,6 +31,7 @@ pub(crate) enum ChargeMsg {
     Settle { total_cents: i64, reply: Reply },
     Void { reply: Reply },
     Refund { amount_cents: i64, reply: Reply },
+    Collect { card_token: String, reply: Reply },
 }
 
 /// What a charge needs from its service.
@@ -82,6 +83,9 @@ impl Entity for Charge {
                 amount_cents,
                 reply,
             } => (self.refund(amount_cents, context).await, reply),
+            ChargeMsg::Collect { card_token, reply } => {
+                (self.collect(card_token, context).await, reply)
+            }
         };
         // After a store failure the memory may be ahead of the disk: restart from the store.
         let store_failed = matches!(result, Err(BillingError::Storage(_)));
@@ -104,9 +108,12 @@ impl Charge {
         context: &BillingContext,
     ) -> Result<ChargeSummary, BillingError> {
         if self.record.is_none() {
-            // The hold request is the intent: stored before the provider is called.
+            // The hold request is the intent: stored before a real processor is called. With
+            // the sandbox the ledger commit after the call covers both (`shares_store`).
             let record = settlement::new_charge(&request, context.clock.now())?;
-            context.tables.persist(&record, 0).await?;
+            if !context.provider.shares_store() {
+                context.tables.persist(&record, 0).await?;
+            }
             self.record = Some(record);
         }
         self.resume(context).await?;
@@ -153,6 +160,22 @@ impl Charge {
             self.resume(context).await?;
         }
         Ok(settlement::summary(self.record()?))
+    }
+
+    /// Tries again to charge what the card refused beyond the hold, on `card_token` (the
+    /// customer's card now, perhaps a new one).
+    async fn collect(
+        &mut self,
+        card_token: String,
+        context: &BillingContext,
+    ) -> Result<ChargeSummary, BillingError> {
+        self.resume(context).await?;
+        self.request(context, |record| {
+            Ok(settlement::request_collect(record, card_token))
+        })
+        .await?;
+        self.resume(context).await?;
+        settlement::settle_answer(self.record()?)
     }
 
     /// Records an intent with `change` (which says whether it changed anything), durably.

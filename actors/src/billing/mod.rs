@@ -46,7 +46,7 @@ use tables::Tables;
 
 /// Provider calls one operation may make (a settlement resumes earlier steps, captures,
 /// charges the overtime, and may carry out a refund): the ask timeout covers them all.
-const PROVIDER_CALLS_PER_ASK: u32 = 4;
+pub const PROVIDER_CALLS_PER_ASK: u32 = 4;
 
 /// The billing service's API. Cheap to clone.
 #[derive(Clone)]
@@ -161,6 +161,34 @@ impl BillingHandle {
                 reply,
             })
             .await?
+    }
+
+    /// Charges the customer's card again for what it refused beyond the hold of
+    /// `reservation_id` (the customer pays their outstanding balance). Answers
+    /// `SettlementIncomplete` if it is refused again.
+    pub async fn collect_outstanding(
+        &self,
+        reservation_id: ReservationId,
+        card_token: String,
+    ) -> Result<ChargeSummary, BillingError> {
+        self.charges
+            .call(reservation_id, |reply| ChargeMsg::Collect {
+                card_token: card_token.clone(),
+                reply,
+            })
+            .await?
+    }
+
+    /// The charges whose hold is neither captured nor voided nor declined (read from an
+    /// index kept with every charge write, so this does not walk the ledger).
+    pub fn unresolved(&self) -> Result<Vec<ReservationId>, BillingError> {
+        let ids = self
+            .tables
+            .unresolved
+            .iter()
+            .map(|entry| entry.map(|(id, ())| id))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ids)
     }
 
     /// The reservation's charge, if it has one (read from the store).

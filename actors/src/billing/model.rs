@@ -131,8 +131,12 @@ pub(crate) struct ChargeHeader {
     pub(crate) decline: Option<Decline>,
     /// The total of the settlement (0 for a void), once asked for.
     pub(crate) settle_total_cents: Option<i64>,
-    /// Why the processor refused the settlement's charge beyond the hold; that step is final.
+    /// Why the processor refused the settlement's charge beyond the hold; final until the
+    /// customer pays their outstanding balance (a new attempt).
     pub(crate) extra_charge_refused: Option<String>,
+    /// Attempts at the charge beyond the hold made after a refusal (each has its own
+    /// idempotency key).
+    pub(crate) extra_charge_retries: u32,
     /// Every refund asked for, in order.
     pub(crate) refund_requests: Vec<i64>,
     pub(crate) created_at: DateTime<Utc>,

@@ -75,6 +75,14 @@ pub enum PaymentError {
 /// choose the adapter from the configuration. For every method, calling again with the same
 /// idempotency key returns the first call's result without acting again.
 pub trait PaymentProvider: Send + Sync + 'static {
+    /// Whether the provider keeps its records in the billing store itself (the sandbox). Then
+    /// an operation's intent need not be made durable before the call: the call's records and
+    /// the ledger entry that follows are flushed together, so a crash loses both or neither.
+    /// A real processor remembers a call on its side, so the intent must be on our disk first.
+    fn shares_store(&self) -> bool {
+        false
+    }
+
     /// Exchanges card details for a token; succeeds for any valid card (issuers decline at
     /// authorization, not here).
     fn tokenize<'a>(

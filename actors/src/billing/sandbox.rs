@@ -2,13 +2,18 @@
 //! acquirer's test environment and keeps its records in tables of the billing store.
 //!
 //! Test cards: 4111 1111 1111 1111 and 5555 5555 5555 4444 approve, 4000 0000 0000 0002 is
-//! declined ("card declined"), 4000 0000 0000 9995 has insufficient funds; any other valid
-//! number approves. As with real processors, tokenization accepts every valid card and the
+//! declined ("card declined"), 4000 0000 0000 9995 has insufficient funds, 4000 0000 0000 0341
+//! approves holds but declines every charge beyond them (a card that fails later, for overtime
+//! that cannot be collected); any other valid number approves. As with real processors, tokenization accepts every valid card and the
 //! refusal comes at authorization. The token is random; the number and the CVC are never
 //! stored (only the card's class, brand, last four digits and expiry) nor logged.
 //!
-//! Every call runs in one transaction with its idempotency record, then waits for durability,
-//! so a result once returned is the result of every retry with the same key, across restarts.
+//! Every call runs in one transaction with its idempotency record. Tokenization then waits for
+//! durability (the token is kept in another service's store), so a token once returned is
+//! known across restarts. Payment calls do not flush on their own: billing appends the call's
+//! ledger entry to the same store right after and waits for that commit, which covers the
+//! sandbox's write too; a crash before it loses both together, exactly as if the call had
+//! never been made, and the retry makes it afresh (see `PaymentProvider::shares_store`).
 
 use std::convert::Infallible;
 
@@ -22,6 +27,7 @@ use crate::ports::BoxFuture;
 
 const DECLINED_CARD: &str = "4000000000000002";
 const INSUFFICIENT_FUNDS_CARD: &str = "4000000000009995";
+const HOLDS_ONLY_CARD: &str = "4000000000000341";
 
 /// How the sandbox answers for a card, decided once at tokenization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +35,7 @@ enum CardClass {
     Approve,
     Decline,
     InsufficientFunds,
+    HoldsOnly,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,18 +127,22 @@ impl SandboxProvider {
         })
     }
 
-    /// Runs `act` unless `key` already has a result, records the result, waits for durability.
+    /// Runs `act` unless `key` already has a result and records the result; waits for
+    /// durability when `durable` (see the module documentation for when it need not).
     async fn run(
         &self,
         key: &str,
         request: String,
+        durable: bool,
         act: impl Fn(&Tx<'_>) -> Result<Outcome, TxAbort<Infallible>>,
     ) -> Result<Outcome, PaymentError> {
         let outcome = self.transact(key, request, act)?;
-        self.store
-            .commit()
-            .await
-            .map_err(|error| PaymentError::Unavailable(error.to_string()))?;
+        if durable {
+            self.store
+                .commit()
+                .await
+                .map_err(|error| PaymentError::Unavailable(error.to_string()))?;
+        }
         match outcome {
             Outcome::Failed(error) => Err(error),
             other => Ok(other),
@@ -174,16 +185,19 @@ impl SandboxProvider {
         &self,
         tx: &Tx<'_>,
         token: &str,
+        sale: bool,
     ) -> Result<Result<SandboxCard, PaymentError>, TxAbort<Infallible>> {
+        let declined = || PaymentError::Declined {
+            reason: "card declined".into(),
+        };
         Ok(tx
             .table(&self.cards)?
             .get(&token.to_owned())?
             .ok_or(PaymentError::UnknownToken)
             .and_then(|card| match card.class {
                 CardClass::Approve => Ok(card),
-                CardClass::Decline => Err(PaymentError::Declined {
-                    reason: "card declined".into(),
-                }),
+                CardClass::HoldsOnly if !sale => Ok(card),
+                CardClass::HoldsOnly | CardClass::Decline => Err(declined()),
                 CardClass::InsufficientFunds => Err(PaymentError::InsufficientFunds),
             }))
     }
@@ -204,11 +218,11 @@ impl SandboxProvider {
         let reference = random_ref(prefix);
         let request = format!("{operation}|{token}|{amount_cents}");
         let outcome = self
-            .run(key, request, |tx| {
+            .run(key, request, false, |tx| {
                 if amount_cents <= 0 {
                     return invalid("the amount must be positive");
                 }
-                if let Err(error) = self.card_in(tx, token)? {
+                if let Err(error) = self.card_in(tx, token, sale)? {
                     return failed(error);
                 }
                 let payment = SandboxPayment {
@@ -243,7 +257,7 @@ impl SandboxProvider {
         request: String,
         change: impl Fn(&mut SandboxPayment) -> Result<(), PaymentError>,
     ) -> Result<(), PaymentError> {
-        self.run(key, request, |tx| {
+        self.run(key, request, false, |tx| {
             let payments = tx.table(&self.payments)?;
             let Some(mut payment) = payments.get(&payment_ref.0)? else {
                 return failed(PaymentError::UnknownToken);
@@ -266,6 +280,10 @@ fn not_open() -> PaymentError {
 }
 
 impl PaymentProvider for SandboxProvider {
+    fn shares_store(&self) -> bool {
+        true
+    }
+
     fn tokenize<'a>(
         &'a self,
         card: CardDetails,
@@ -275,6 +293,7 @@ impl PaymentProvider for SandboxProvider {
             let class = match card.number.expose_digits() {
                 DECLINED_CARD => CardClass::Decline,
                 INSUFFICIENT_FUNDS_CARD => CardClass::InsufficientFunds,
+                HOLDS_ONLY_CARD => CardClass::HoldsOnly,
                 _ => CardClass::Approve,
             };
             let stored = SandboxCard {
@@ -291,7 +310,7 @@ impl PaymentProvider for SandboxProvider {
             );
             let token = random_ref("tok");
             let outcome = self
-                .run(idempotency_key, request, |tx| {
+                .run(idempotency_key, request, true, |tx| {
                     tx.table(&self.cards)?.insert(&token, &stored)?;
                     Ok(Outcome::Token {
                         token: token.clone(),

@@ -49,7 +49,10 @@ impl Step {
             Step::Authorize { .. } => format!("{id}:hold"),
             Step::Capture { .. } => format!("{id}:capture"),
             Step::Void { .. } => format!("{id}:void"),
-            Step::Charge { .. } => format!("{id}:charge"),
+            Step::Charge { .. } => match record.header.extra_charge_retries {
+                0 => format!("{id}:charge"),
+                retry => format!("{id}:charge:{retry}"),
+            },
             Step::Refund { .. } => format!("{id}:refund:{}", record.entries.len() + 1),
         }
     }
@@ -72,6 +75,7 @@ pub(crate) fn new_charge(
             decline: None,
             settle_total_cents: None,
             extra_charge_refused: None,
+            extra_charge_retries: 0,
             refund_requests: Vec::new(),
             created_at: now,
         },
@@ -120,6 +124,18 @@ pub(crate) fn request_void(record: &mut ChargeRecord) -> Result<bool, BillingErr
             Ok(true)
         }
     }
+}
+
+/// Records a new attempt at the charge the card refused, on `card_token`; returns whether
+/// there was a refusal to try again.
+pub(crate) fn request_collect(record: &mut ChargeRecord, card_token: String) -> bool {
+    if record.header.extra_charge_refused.is_none() {
+        return false;
+    }
+    record.header.extra_charge_refused = None;
+    record.header.extra_charge_retries += 1;
+    record.header.card_token = card_token;
+    true
 }
 
 /// Records a refund request, refused beyond what was paid and not yet refunded or requested.

@@ -12,6 +12,8 @@ pub(crate) struct Tables {
     pub(crate) store: Store,
     pub(crate) charges: Table<ReservationId, ChargeHeader>,
     pub(crate) ledger: Table<(ReservationId, u32), StoredEntry>,
+    /// Charges whose hold is still open or not yet placed, kept with every write.
+    pub(crate) unresolved: Table<ReservationId, ()>,
 }
 
 impl Tables {
@@ -20,6 +22,7 @@ impl Tables {
             store: store.clone(),
             charges: store.table("charges")?,
             ledger: store.table("ledger")?,
+            unresolved: store.table("unresolved_charges")?,
         })
     }
 
@@ -51,10 +54,20 @@ impl Tables {
             .skip(known)
             .map(|entry| ((id, entry.seq), StoredEntry::from_entry(entry)))
             .collect();
+        let unresolved = matches!(
+            super::settlement::summary(record).status,
+            super::model::ChargeStatus::Held | super::model::ChargeStatus::Pending
+        );
         let written = self
             .store
-            .transaction(&[&self.charges, &self.ledger], |tx| {
+            .transaction(&[&self.charges, &self.ledger, &self.unresolved], |tx| {
                 tx.table(&self.charges)?.insert(&id, &record.header)?;
+                let index = tx.table(&self.unresolved)?;
+                if unresolved {
+                    index.insert(&id, &())?;
+                } else {
+                    index.remove(&id)?;
+                }
                 let ledger = tx.table(&self.ledger)?;
                 for (key, entry) in &new_entries {
                     match ledger.get(key)? {

@@ -157,6 +157,14 @@ impl Config {
                 "centavos, 0 or more",
             ));
         }
+        if rental.auto_end_after_min == 0 || rental.auto_end_after_min > 24 * 60 {
+            return Err(value_error(
+                "rental.auto_end_after_min",
+                "",
+                "a rental must end on its own, at the latest a day after its end",
+                "minutes, 1 to 1440",
+            ));
+        }
         let server = &self.server;
         if server.max_body_bytes < 1024
             || server.request_timeout_s == 0

@@ -146,6 +146,10 @@ pub struct RentalConfig {
     pub late_fee_cents: i64,
     /// Hours of the hourly rate charged when a car is never unlocked.
     pub no_show_fee_hours: u32,
+    /// Minutes after the end of a rental still under way at which the system ends it: locks
+    /// the car if it can, settles what is due and completes the reservation, so that no rental
+    /// keeps a car (and its access) forever.
+    pub auto_end_after_min: u32,
 }
 
 impl Default for RentalConfig {
@@ -159,6 +163,7 @@ impl Default for RentalConfig {
             overtime_block_min: 15,
             late_fee_cents: 5_000,
             no_show_fee_hours: 1,
+            auto_end_after_min: 60,
         }
     }
 }

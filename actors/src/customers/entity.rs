@@ -8,9 +8,10 @@ use storage::{StorageError, Store, Table, TxError, UniqueIndex};
 use super::error::CustomersError;
 use super::model::{Change, Customer, CustomerRecord, StoredStatus};
 use super::rules;
+use crate::billing::{BillingError, BillingHandle};
 use crate::clock::SharedClock;
 use crate::entity::{Activation, ActorProcessingErr, Entity};
-use crate::ids::CustomerId;
+use crate::ids::{CustomerId, ReservationId};
 
 /// Where a customer answers.
 pub(crate) type Reply = RpcReplyPort<Result<Customer, CustomersError>>;
@@ -26,6 +27,14 @@ pub(crate) enum CustomerMsg {
     Update { change: Change, reply: Reply },
     /// Anonymises the account.
     Erase { reply: Reply },
+    /// Records what the card refused of a reservation's cost.
+    RecordOutstanding {
+        reservation: ReservationId,
+        cents: i64,
+        reply: Reply,
+    },
+    /// Charges the card for the outstanding balance.
+    PayOutstanding { reply: Reply },
 }
 
 /// The customers store's tables.
@@ -107,6 +116,7 @@ impl Tables {
 pub(crate) struct CustomersContext {
     pub(crate) tables: Tables,
     pub(crate) clock: SharedClock,
+    pub(crate) billing: BillingHandle,
 }
 
 /// One account; `record` is `None` only between activation for a registration and the
@@ -143,6 +153,15 @@ impl Entity for CustomerEntity {
             CustomerMsg::Create { record, reply } => (self.create(record, context).await, reply),
             CustomerMsg::Update { change, reply } => (self.update(change, context).await, reply),
             CustomerMsg::Erase { reply } => (self.erase(context).await, reply),
+            CustomerMsg::RecordOutstanding {
+                reservation,
+                cents,
+                reply,
+            } => (
+                self.record_outstanding(reservation, cents, context).await,
+                reply,
+            ),
+            CustomerMsg::PayOutstanding { reply } => (self.pay_outstanding(context).await, reply),
         };
         // After a store failure the memory may disagree with the disk: restart from the store.
         let store_failed = matches!(result, Err(CustomersError::Storage(_)));
@@ -198,5 +217,64 @@ impl CustomerEntity {
         self.record = Some(next);
         tracing::info!(customer = %self.id, "customer erased");
         Ok(view)
+    }
+
+    async fn record_outstanding(
+        &mut self,
+        reservation: ReservationId,
+        cents: i64,
+        context: &CustomersContext,
+    ) -> Result<Customer, CustomersError> {
+        let current = self.record.as_ref().ok_or(CustomersError::NotFound)?;
+        let mut next = current.clone();
+        next.outstanding.retain(|(id, _)| *id != reservation);
+        if cents > 0 {
+            next.outstanding.push((reservation, cents));
+        }
+        if next.outstanding == current.outstanding {
+            return Ok(rules::view(current));
+        }
+        next.updated_at = context.clock.now();
+        context.tables.write(Some(current), &next).await?;
+        let view = rules::view(&next);
+        self.record = Some(next);
+        Ok(view)
+    }
+
+    async fn pay_outstanding(
+        &mut self,
+        context: &CustomersContext,
+    ) -> Result<Customer, CustomersError> {
+        let current = self.record.clone().ok_or(CustomersError::NotFound)?;
+        let token = current
+            .card
+            .as_ref()
+            .map(|card| card.token.clone())
+            .ok_or(CustomersError::NoCard)?;
+        let mut refused = None;
+        for (reservation, _) in current.outstanding.clone() {
+            let left = match context
+                .billing
+                .collect_outstanding(reservation, token.clone())
+                .await
+            {
+                Ok(_) => 0,
+                Err(BillingError::SettlementIncomplete {
+                    outstanding_cents, ..
+                }) => outstanding_cents,
+                Err(error) => return Err(error.into()),
+            };
+            if left > 0 {
+                refused = Some(left);
+            }
+            self.record_outstanding(reservation, left, context).await?;
+        }
+        let record = self.record.as_ref().ok_or(CustomersError::NotFound)?;
+        match refused {
+            Some(_) => Err(CustomersError::OutstandingBalance {
+                outstanding_cents: record.outstanding_cents(),
+            }),
+            None => Ok(rules::view(record)),
+        }
     }
 }

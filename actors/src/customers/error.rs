@@ -34,6 +34,12 @@ pub enum CustomersError {
     /// The customer has no card on file.
     #[error("the customer has no card on file")]
     NoCard,
+    /// The customer owes money from earlier rentals (the card refused it).
+    #[error("an outstanding balance of {outstanding_cents} centavos must be paid first")]
+    OutstandingBalance {
+        /// What is owed.
+        outstanding_cents: i64,
+    },
     /// The refresh token is malformed, unknown, expired, of a revoked session (logout or
     /// detected reuse) or of an erased customer. The gateway answers 401: log in again.
     #[error("invalid refresh token")]

@@ -34,7 +34,7 @@ use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::domain::Email;
 use crate::entity::{EntityRef, SupervisorConfig, start_entities};
-use crate::ids::CustomerId;
+use crate::ids::{CustomerId, ReservationId};
 use crate::ports::{LateBound, ReservationLookup};
 
 pub use error::CustomersError;
@@ -90,6 +90,7 @@ pub async fn start(
     let context = CustomersContext {
         tables: tables.clone(),
         clock: clock.clone(),
+        billing: billing.clone(),
     };
     let customers =
         start_entities::<CustomerEntity>(context, SupervisorConfig::from_config(config), parent)
@@ -163,6 +164,7 @@ impl CustomersHandle {
             password_hash: Some(password_hash?),
             card: Some(card?),
             status: StoredStatus::Active,
+            outstanding: Vec::new(),
             created_at: now,
             updated_at: now,
         };
@@ -205,6 +207,22 @@ impl CustomersHandle {
             None
         };
         Ok(Page { items, next_cursor })
+    }
+
+    /// How many customers owe money and how much together (for the audit): walks the whole
+    /// store, so not for request paths.
+    pub fn outstanding_balances(&self) -> Result<(u64, i64), CustomersError> {
+        let mut owing = 0;
+        let mut owed = 0;
+        for entry in self.tables.customers.iter() {
+            let (_, record) = entry?;
+            let cents = record.outstanding_cents();
+            if cents > 0 {
+                owing += 1;
+                owed += cents;
+            }
+        }
+        Ok((owing, owed))
     }
 
     /// The account registered under `email` (compared as normalised: lower case, trimmed).
@@ -310,16 +328,45 @@ impl CustomersHandle {
             .await?
     }
 
-    /// The card token reservations place holds with.
+    /// The card token reservations place holds with; refused while the customer owes money.
     pub async fn payment_token(&self, id: CustomerId) -> Result<String, CustomersError> {
         let record = self.record(id)?;
         if record.status == StoredStatus::Erased {
             return Err(CustomersError::Erased);
         }
+        let outstanding_cents = record.outstanding_cents();
+        if outstanding_cents > 0 {
+            return Err(CustomersError::OutstandingBalance { outstanding_cents });
+        }
         record
             .card
             .map(|card| card.token)
             .ok_or(CustomersError::NoCard)
+    }
+
+    /// Records what the card refused of `reservation`'s cost as owed by the customer
+    /// (idempotent per reservation: the latest amount stands).
+    pub async fn record_outstanding(
+        &self,
+        id: CustomerId,
+        reservation: ReservationId,
+        cents: i64,
+    ) -> Result<Customer, CustomersError> {
+        self.customers
+            .call(id, |reply| CustomerMsg::RecordOutstanding {
+                reservation,
+                cents,
+                reply,
+            })
+            .await?
+    }
+
+    /// Charges the card on file for the outstanding balance, reservation by reservation;
+    /// what is paid leaves the balance. Refused again: `OutstandingBalance` with what is left.
+    pub async fn pay_outstanding(&self, id: CustomerId) -> Result<Customer, CustomersError> {
+        self.customers
+            .call(id, |reply| CustomerMsg::PayOutstanding { reply })
+            .await?
     }
 
     /// Whether the service's supervisor runs (readiness).

@@ -5,7 +5,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::CustomerId;
+use crate::ids::{CustomerId, ReservationId};
 
 /// A card as typed in a form: raw, validated by the service.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
@@ -131,6 +131,9 @@ pub struct Customer {
     pub card: Option<CardView>,
     /// Active or erased.
     pub status: CustomerStatus,
+    /// What the customer owes from rentals whose cost the card refused beyond the hold;
+    /// booking is refused until it is paid.
+    pub outstanding_cents: i64,
     /// When the account was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -175,8 +178,19 @@ pub(crate) struct CustomerRecord {
     pub(crate) password_hash: Option<String>,
     pub(crate) card: Option<StoredCard>,
     pub(crate) status: StoredStatus,
+    /// What the card refused, per reservation (the customer's outstanding balance). Written
+    /// only by the customer's actor, so concurrent settlements and payments cannot lose an
+    /// amount.
+    pub(crate) outstanding: Vec<(ReservationId, i64)>,
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) updated_at: DateTime<Utc>,
+}
+
+impl CustomerRecord {
+    /// The outstanding balance, in centavos.
+    pub(crate) fn outstanding_cents(&self) -> i64 {
+        self.outstanding.iter().map(|(_, cents)| cents).sum()
+    }
 }
 
 /// A validated change, ready to store: the password already hashed, the card tokenized.

@@ -249,6 +249,7 @@ pub(crate) fn view(record: &CustomerRecord) -> Customer {
             StoredStatus::Active => CustomerStatus::Active,
             StoredStatus::Erased => CustomerStatus::Erased,
         },
+        outstanding_cents: record.outstanding_cents(),
         created_at: record.created_at,
         updated_at: record.updated_at,
     }
@@ -293,6 +294,8 @@ pub(crate) fn anonymised(record: &CustomerRecord, now: DateTime<Utc>) -> Custome
         password_hash: None,
         card: None,
         status: StoredStatus::Erased,
+        // A debt is not personal data: it stays with the pseudonymous id.
+        outstanding: record.outstanding.clone(),
         created_at: record.created_at,
         updated_at: now,
     }

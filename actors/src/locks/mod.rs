@@ -1,13 +1,14 @@
-//! Locks: unlocking and locking a car for the customer who holds it.
+//! Locks: carrying out unlock and lock commands on a car's unit, and keeping the command log.
 //!
-//! A command goes to the car's unit only for the customer holding the car's reservation inside
-//! its window (asked from reservations), is persisted before it is sent, and completes only
-//! with the unit's acknowledgement before the command expires. An acknowledgement after the
-//! expiry never turns it into `done`: the requester was already told it failed. The first
-//! unlock makes the reservation active. Lock is refused while the car is moving.
+//! Locks does not decide who may open a car: the car's rentals actor (reservations) does, and
+//! sends orders through the [`CarCommands`] port, each with the reservation and the fencing
+//! number of its decision. A command is persisted before it is sent and completes only with the
+//! unit's acknowledgement before it expires. An acknowledgement after the expiry never turns it
+//! into `done`: the requester was already told it failed, so an unlock reported that late is
+//! undone by locking the car again, and recorded as an incident. Lock is refused while the car
+//! is moving when the order asks for it.
 
 mod entity;
-mod error;
 mod model;
 mod rules;
 #[cfg(test)]
@@ -23,20 +24,17 @@ use storage::{Store, Table};
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::entity::{EntityRef, EntityStats, SupervisorConfig, start_entities};
-use crate::ids::{CommandId, CustomerId, VehicleId};
+use crate::ids::{CommandId, IncidentId, VehicleId};
+use crate::incident::Incident;
 use crate::location::LocationHandle;
-use crate::reservations::{ReservationsError, ReservationsHandle};
+use crate::ports::{BoxFuture, CarCommands};
 
-use entity::{LockContext, LockMsg, VehicleLock};
-pub use error::LocksError;
-pub use model::{
-    AckOutcome, CommandRecord, CommandStatus, DoorState, LockAction, UnitCommand, UnitResult,
+pub use crate::commands::{
+    AckOutcome, CommandError, CommandOrder, CommandOrigin, CommandRecord, CommandStatus,
+    DoorState, LockAction, UnitCommand, UnitResult,
 };
+use entity::{Issued, LockContext, LockMsg, VehicleLock, Watched};
 pub use unit_link::{InProcessUnits, UnitBehaviour, UnitLink};
-
-/// How many times the first unlock is reported to reservations before giving up (and logging):
-/// the car is open by then, so the renter is not made to wait on it.
-const UNLOCK_REPORT_ATTEMPTS: usize = 3;
 
 /// The locks service's API.
 #[derive(Clone)]
@@ -47,7 +45,7 @@ pub struct LocksHandle {
 struct Inner {
     entities: EntityRef<VehicleLock>,
     log: Table<(VehicleId, CommandId), CommandRecord>,
-    reservations: ReservationsHandle,
+    incidents: Table<IncidentId, Incident>,
     location: LocationHandle,
     clock: SharedClock,
 }
@@ -56,7 +54,6 @@ struct Inner {
 pub async fn start(
     store: Store,
     link: Arc<dyn UnitLink>,
-    reservations: ReservationsHandle,
     location: LocationHandle,
     clock: SharedClock,
     config: &Config,
@@ -66,12 +63,13 @@ pub async fn start(
     let context = LockContext {
         states: store.table("lock_states").map_err(startup)?,
         log: store.table("command_log").map_err(startup)?,
+        incidents: store.table("incidents").map_err(startup)?,
         store,
         link,
         clock: clock.clone(),
         command_timeout: TimeDelta::seconds(config.fleet.command_timeout_s as i64),
     };
-    let log = context.log.clone();
+    let (log, incidents) = (context.log.clone(), context.incidents.clone());
     let entities =
         start_entities::<VehicleLock>(context, SupervisorConfig::from_config(config), parent)
             .await?;
@@ -79,7 +77,7 @@ pub async fn start(
         inner: Arc::new(Inner {
             entities,
             log,
-            reservations,
+            incidents,
             location,
             clock,
         }),
@@ -87,124 +85,86 @@ pub async fn start(
 }
 
 impl LocksHandle {
-    /// Unlocks the car for `customer`; resolves once the unit has done it.
-    pub async fn unlock(
-        &self,
-        vehicle: VehicleId,
-        customer: CustomerId,
-    ) -> Result<CommandRecord, LocksError> {
-        self.command(vehicle, customer, LockAction::Unlock).await
-    }
-
-    /// Locks the car for `customer`; refused while it moves.
-    pub async fn lock(
-        &self,
-        vehicle: VehicleId,
-        customer: CustomerId,
-    ) -> Result<CommandRecord, LocksError> {
-        self.command(vehicle, customer, LockAction::Lock).await
-    }
-
-    async fn command(
-        &self,
-        vehicle: VehicleId,
-        customer: CustomerId,
-        action: LockAction,
-    ) -> Result<CommandRecord, LocksError> {
+    /// Logs and sends `order`, then waits for the unit's answer until the command expires.
+    /// Answers the settled record; a failed or expired command is an answer too, not an error.
+    pub async fn execute(&self, order: CommandOrder) -> Result<CommandRecord, CommandError> {
         let inner = &self.inner;
-        let reservation = inner
-            .reservations
-            .authorize_access(vehicle, customer)
-            .map_err(|error| match error {
-                ReservationsError::Access(denied) => LocksError::Access(denied),
-                other => LocksError::Upstream {
-                    service: "reservations",
-                    reason: other.to_string(),
-                },
-            })?;
-        if action == LockAction::Lock {
-            let latest =
-                inner
-                    .location
-                    .latest(vehicle)
-                    .await
-                    .map_err(|error| LocksError::Upstream {
-                        service: "location",
-                        reason: error.to_string(),
-                    })?;
+        if order.action == LockAction::Lock && order.refuse_if_moving {
+            let latest = inner
+                .location
+                .latest(order.vehicle_id)
+                .await
+                .map_err(|error| CommandError::Location(error.to_string()))?;
             if let Some(fix) = latest
                 && rules::is_moving(fix.recorded_at, fix.speed_kmh, inner.clock.now())
             {
-                return Err(LocksError::Moving);
+                return Err(CommandError::Moving);
             }
         }
+        let vehicle = order.vehicle_id;
         let issued = inner
             .entities
             .call_or_create(vehicle, |reply| LockMsg::Issue {
-                action,
-                customer,
-                reservation,
+                order: order.clone(),
                 reply,
             })
-            .await?;
-        let issued = issued?;
+            .await??;
+        self.wait(vehicle, issued).await
+    }
+
+    /// The outcome of a command sent earlier, waiting while it is pending.
+    pub async fn outcome(
+        &self,
+        vehicle: VehicleId,
+        command: CommandId,
+    ) -> Result<Option<CommandRecord>, CommandError> {
+        let watched = self
+            .inner
+            .entities
+            .call_or_create(vehicle, |reply| LockMsg::Watch { command, reply })
+            .await??;
+        match watched {
+            Watched::Unknown => Ok(None),
+            Watched::Settled(record) => Ok(Some(record)),
+            Watched::Pending(issued) => self.wait(vehicle, issued).await.map(Some),
+        }
+    }
+
+    /// Waits for an issued command's outcome until its expiry, then closes it as expired.
+    async fn wait(
+        &self,
+        vehicle: VehicleId,
+        issued: Issued,
+    ) -> Result<CommandRecord, CommandError> {
+        if issued.command.status != CommandStatus::Pending {
+            return Ok(issued.command);
+        }
         let command_id = issued.command.id;
         let settled = tokio::select! {
             settled = issued.outcome => settled.ok(),
-            () = inner.clock.sleep_until(issued.command.expires_at) => None,
+            () = self.inner.clock.sleep_until(issued.command.expires_at) => None,
         };
-        let settled = match settled {
-            Some(settled) => settled,
-            None => {
-                inner
-                    .entities
-                    .call(vehicle, |reply| LockMsg::Expire {
-                        command: command_id,
-                        reply,
-                    })
-                    .await??
-            }
-        };
-        match settled.status {
-            CommandStatus::Done => {
-                if action == LockAction::Unlock {
-                    self.report_unlock(&settled).await;
-                }
-                Ok(settled)
-            }
-            CommandStatus::Failed => Err(LocksError::UnitFailed(
-                settled.reason.unwrap_or_else(|| "no reason given".into()),
-            )),
-            CommandStatus::Expired | CommandStatus::Pending => Err(LocksError::UnitTimeout),
-        }
-    }
-
-    async fn report_unlock(&self, command: &CommandRecord) {
-        let at = command.answered_at.unwrap_or(command.issued_at);
-        for attempt in 1..=UNLOCK_REPORT_ATTEMPTS {
-            match self
+        match settled {
+            Some(settled) => Ok(settled),
+            None => Ok(self
                 .inner
-                .reservations
-                .record_unlock(command.reservation_id, at)
-                .await
-            {
-                Ok(_) => return,
-                Err(error) => tracing::warn!(
-                    reservation = %command.reservation_id, attempt, %error,
-                    "could not record the first unlock"
-                ),
-            }
+                .entities
+                .call(vehicle, |reply| LockMsg::Expire {
+                    command: command_id,
+                    reply,
+                })
+                .await??),
         }
-        tracing::error!(reservation = %command.reservation_id, "first unlock not recorded; the reservation may be taken for a no-show");
     }
 
-    /// A unit's answer to a command. Repeated answers count once; late ones not at all.
+    /// A unit's answer to a command. Repeated answers count once; late ones not at all (a
+    /// late unlock is undone).
     pub async fn acknowledge(
         &self,
         vehicle: VehicleId,
         command: CommandId,
         result: UnitResult,
-    ) -> Result<AckOutcome, LocksError> {
+    ) -> Result<AckOutcome, CommandError> {
         self.inner
             .entities
             .call_or_create(vehicle, |reply| LockMsg::Acknowledge {
@@ -219,7 +179,7 @@ impl LocksHandle {
     pub async fn pending_commands(
         &self,
         vehicle: VehicleId,
-    ) -> Result<Vec<UnitCommand>, LocksError> {
+    ) -> Result<Vec<UnitCommand>, CommandError> {
         Ok(self
             .inner
             .entities
@@ -228,7 +188,7 @@ impl LocksHandle {
     }
 
     /// The car's command log, oldest first.
-    pub fn commands(&self, vehicle: VehicleId) -> Result<Vec<CommandRecord>, LocksError> {
+    pub fn commands(&self, vehicle: VehicleId) -> Result<Vec<CommandRecord>, CommandError> {
         let commands = self
             .inner
             .log
@@ -238,8 +198,8 @@ impl LocksHandle {
         Ok(commands)
     }
 
-    /// Every logged command of every car (for the simulator's audit).
-    pub fn all_commands(&self) -> Result<Vec<CommandRecord>, LocksError> {
+    /// Every logged command of every car (for the audit).
+    pub fn all_commands(&self) -> Result<Vec<CommandRecord>, CommandError> {
         let commands = self
             .inner
             .log
@@ -247,6 +207,17 @@ impl LocksHandle {
             .map(|entry| entry.map(|(_, command)| command))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(commands)
+    }
+
+    /// The incidents locks recorded, oldest first.
+    pub fn incidents(&self) -> Result<Vec<Incident>, CommandError> {
+        let incidents = self
+            .inner
+            .incidents
+            .iter()
+            .map(|entry| entry.map(|(_, incident)| incident))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(incidents)
     }
 
     /// Counters of the car locks, for metrics.
@@ -257,5 +228,19 @@ impl LocksHandle {
     /// Whether the supervisor runs.
     pub fn ping(&self) -> Result<(), crate::ask::AskError> {
         self.inner.entities.ping()
+    }
+}
+
+impl CarCommands for LocksHandle {
+    fn execute(&self, order: CommandOrder) -> BoxFuture<'_, Result<CommandRecord, CommandError>> {
+        Box::pin(LocksHandle::execute(self, order))
+    }
+
+    fn outcome(
+        &self,
+        vehicle: VehicleId,
+        command: CommandId,
+    ) -> BoxFuture<'_, Result<Option<CommandRecord>, CommandError>> {
+        Box::pin(LocksHandle::outcome(self, vehicle, command))
     }
 }

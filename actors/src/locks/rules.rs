@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::model::{CommandRecord, CommandStatus, DoorState, LockAction, UnitResult};
+use crate::commands::{CommandRecord, CommandStatus, DoorState, LockAction, UnitResult};
 
 /// A fix younger than this tells where the car is going now.
 pub(crate) const FRESH_FIX: TimeDelta = TimeDelta::seconds(60);
@@ -55,6 +55,7 @@ pub(crate) fn doors_after(current: DoorState, command: &CommandRecord) -> DoorSt
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::commands::CommandOrigin;
     use crate::ids::{CommandId, CustomerId, ReservationId, VehicleId};
 
     fn at(seconds: i64) -> DateTime<Utc> {
@@ -69,6 +70,8 @@ mod tests {
             status: CommandStatus::Pending,
             customer_id: CustomerId::new(),
             reservation_id: ReservationId::new(),
+            fence: 1,
+            origin: CommandOrigin::Renter,
             issued_at: at(0),
             expires_at: at(10),
             answered_at: None,

@@ -26,8 +26,8 @@ async fn a_pending_command_is_offered_to_a_reconnecting_unit_and_expires_after_a
         .units()
         .set_behaviour(vehicle, UnitBehaviour::Offline);
 
-    let locks = services.locks.clone();
-    let waiting = tokio::spawn(async move { locks.unlock(vehicle, customer).await });
+    let reservations = services.reservations.clone();
+    let waiting = tokio::spawn(async move { reservations.unlock(vehicle, customer).await });
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     let pending = services.locks.pending_commands(vehicle).await.unwrap();
     assert_eq!(

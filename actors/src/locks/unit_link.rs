@@ -13,7 +13,7 @@ use crate::ids::VehicleId;
 use crate::ports::LateBound;
 
 use super::LocksHandle;
-use super::model::{UnitCommand, UnitResult};
+use crate::commands::{UnitCommand, UnitResult};
 
 /// Delivery of commands to car units.
 pub trait UnitLink: Send + Sync + 'static {

@@ -1,31 +1,23 @@
-//! The two serialisation points of booking: a customer's schedule, then a car's calendar.
+//! The first serialisation point of booking: a customer's schedule (the second is the car's
+//! rentals actor, `car.rs`).
 //!
 //! Overlap checks read the calendars and then write, so two bookings checked at the same time
 //! could both pass. Each check therefore runs inside an entity actor: `CustomerSchedule` (one
 //! per customer) serialises a customer's bookings and, while it holds its turn, asks the car's
-//! `CarCalendar` (one per car), which serialises that car's bookings and writes the reservation,
-//! both calendar entries and the idempotency key in one transaction. Asks only go from customer
-//! to car, never back, so the two can never wait on each other.
+//! `CarRentals` (one per car), which serialises that car's bookings, places the hold and writes
+//! the reservation, both calendar entries and the idempotency key in one transaction. Asks only
+//! go from customer to car, never back, so the two can never wait on each other.
 
-use chrono::{DateTime, Utc};
 use ractor::RpcReplyPort;
 
 use crate::entity::{Activation, ActorProcessingErr, Entity, EntityRef};
-use crate::ids::{CustomerId, ReservationId, VehicleId};
+use crate::ids::{CustomerId, ReservationId};
 
+use super::car::{Booking, CarMsg, CarRentals};
 use super::error::ReservationsError;
-use super::model::{DeadlineKind, IdempotencyRecord, ReservationRecord};
+use super::model::ReservationRecord;
 use super::rules::first_overlap;
-use super::tables::{Tables, tx_storage};
-
-/// A booking ready to be written: the new record (pending payment), its idempotency key, and
-/// the deadlines that come with it.
-#[derive(Debug, Clone)]
-pub(crate) struct Booking {
-    pub(crate) record: ReservationRecord,
-    pub(crate) idempotency: Option<(String, IdempotencyRecord)>,
-    pub(crate) deadlines: Vec<(DateTime<Utc>, DeadlineKind)>,
-}
+use super::tables::Tables;
 
 /// What a booking attempt came to.
 #[derive(Debug)]
@@ -34,69 +26,6 @@ pub(crate) enum Booked {
     New(ReservationRecord),
     /// The idempotency key already names a reservation made with the same request.
     Replay(ReservationId),
-}
-
-/// Messages of a car's calendar.
-pub(crate) enum CarCalendarMsg {
-    Book {
-        booking: Booking,
-        reply: RpcReplyPort<Result<ReservationRecord, ReservationsError>>,
-    },
-}
-
-/// A car's calendar: the only writer of new bookings for that car.
-pub(crate) struct CarCalendar {
-    vehicle: VehicleId,
-}
-
-impl Entity for CarCalendar {
-    type Id = VehicleId;
-    type Msg = CarCalendarMsg;
-    type Context = Tables;
-    const KIND: &'static str = "car calendar";
-
-    async fn activate(
-        id: VehicleId,
-        _: Activation,
-        _: &Tables,
-    ) -> Result<Option<Self>, ActorProcessingErr> {
-        // The calendar lives in the store; the actor only takes turns.
-        Ok(Some(CarCalendar { vehicle: id }))
-    }
-
-    async fn handle(
-        &mut self,
-        message: CarCalendarMsg,
-        tables: &Tables,
-    ) -> Result<(), ActorProcessingErr> {
-        match message {
-            CarCalendarMsg::Book { booking, reply } => {
-                let result = self.book(&booking, tables).await;
-                let _ = reply.send(result);
-            }
-        }
-        Ok(())
-    }
-}
-
-impl CarCalendar {
-    async fn book(
-        &self,
-        booking: &Booking,
-        tables: &Tables,
-    ) -> Result<ReservationRecord, ReservationsError> {
-        let record = &booking.record;
-        debug_assert_eq!(record.vehicle_id, self.vehicle);
-        let entries = tables.car_entries(self.vehicle)?;
-        if first_overlap(&entries, record.start_at, record.end_at).is_some() {
-            return Err(ReservationsError::VehicleBusy);
-        }
-        tables
-            .insert_booking(record, booking.idempotency.as_ref(), &booking.deadlines)
-            .map_err(tx_storage)?;
-        tables.store.commit().await?;
-        Ok(record.clone())
-    }
 }
 
 /// Messages of a customer's schedule.
@@ -111,7 +40,7 @@ pub(crate) enum ScheduleMsg {
 #[derive(Clone)]
 pub(crate) struct ScheduleContext {
     pub(crate) tables: Tables,
-    pub(crate) cars: EntityRef<CarCalendar>,
+    pub(crate) cars: EntityRef<CarRentals>,
 }
 
 /// A customer's schedule: takes the customer's bookings one at a time.
@@ -174,7 +103,7 @@ impl CustomerSchedule {
         let vehicle = record.vehicle_id;
         let booked = context
             .cars
-            .call_or_create(vehicle, |reply| CarCalendarMsg::Book {
+            .call_or_create(vehicle, |reply| CarMsg::Book {
                 booking: booking.clone(),
                 reply,
             })

@@ -3,9 +3,9 @@
 //! Timers live in memory only, so a deadline that only lived in a timer would be lost with the
 //! process. Each deadline is therefore a row of the store, written in the same transaction as
 //! the state that needs it; this scheduler loads the rows at start, sleeps on the service's
-//! clock until the earliest, and asks the reservation to act. The reservation removes the row
-//! in the transaction that handles it, so a deadline fires at least once, and its handler is
-//! idempotent. A deadline that fails (billing down) is retried a little later.
+//! clock until the earliest, and asks the reservation's car to act. The car removes the row
+//! once it has handled it, so a deadline fires at least once, and its handler is idempotent. A
+//! deadline that fails (billing down) is retried a little later.
 
 use std::collections::BTreeSet;
 
@@ -17,8 +17,8 @@ use crate::clock::SharedClock;
 use crate::entity::EntityRef;
 use crate::ids::ReservationId;
 
-use super::entity::{ReservationEntity, ReservationMsg};
-use super::model::{DeadlineKind, ReservationStatus};
+use super::car::{CarMsg, CarRentals};
+use super::model::DeadlineKind;
 use super::tables::Tables;
 
 /// Pause before a failed deadline is tried again.
@@ -66,21 +66,12 @@ pub(crate) fn start(
     receiver: DeadlineReceiver,
     tables: &Tables,
     clock: SharedClock,
-    reservations: EntityRef<ReservationEntity>,
+    cars: EntityRef<CarRentals>,
 ) {
     let mut pending = BTreeSet::new();
     for row in tables.deadlines.iter() {
         match row {
             Ok(((at, reservation, code), ())) => match DeadlineKind::from_code(code) {
-                // A booking whose payment step was cut short by the stop resumes right away
-                // rather than waiting out its retry delay.
-                Some(DeadlineKind::ResumePayment) => {
-                    pending.insert((
-                        at.min(clock.now()),
-                        reservation,
-                        DeadlineKind::ResumePayment,
-                    ));
-                }
                 Some(kind) => {
                     pending.insert((at, reservation, kind));
                 }
@@ -95,7 +86,8 @@ pub(crate) fn start(
         receiver.0,
         RetrySender(sender.0.downgrade()),
         clock,
-        reservations,
+        tables.clone(),
+        cars,
     ));
 }
 
@@ -104,7 +96,8 @@ async fn run(
     mut receiver: mpsc::UnboundedReceiver<Due>,
     retry: RetrySender,
     clock: SharedClock,
-    reservations: EntityRef<ReservationEntity>,
+    tables: Tables,
+    cars: EntityRef<CarRentals>,
 ) {
     loop {
         let next = pending.first().copied();
@@ -123,8 +116,8 @@ async fn run(
             },
             () = sleep => {
                 let Some(due) = pending.pop_first() else { continue };
-                let (reservations, clock, retry) = (reservations.clone(), clock.clone(), retry.clone());
-                tokio::spawn(async move { fire(due, reservations, clock, retry).await });
+                let (tables, cars, clock, retry) = (tables.clone(), cars.clone(), clock.clone(), retry.clone());
+                tokio::spawn(async move { fire(due, &tables, cars, clock, retry).await });
             }
         }
     }
@@ -132,33 +125,42 @@ async fn run(
 
 async fn fire(
     due: Due,
-    reservations: EntityRef<ReservationEntity>,
+    tables: &Tables,
+    cars: EntityRef<CarRentals>,
     clock: SharedClock,
     retry: RetrySender,
 ) {
     let (at, reservation, kind) = due;
-    let outcome = reservations
-        .call(reservation, |reply| ReservationMsg::Deadline {
+    let vehicle = match tables.reservations.get(&reservation) {
+        Ok(Some(record)) => record.vehicle_id,
+        Ok(None) => {
+            tracing::error!(%reservation, ?kind, "deadline of an unknown reservation; dropped");
+            return;
+        }
+        Err(error) => {
+            tracing::error!(%reservation, %error, "deadline's reservation unreadable; retrying later");
+            retry.arm(clock.now().max(at) + RETRY_AFTER, reservation, kind);
+            return;
+        }
+    };
+    let outcome = cars
+        .call_or_create(vehicle, |reply| CarMsg::Deadline {
+            reservation,
+            at,
             kind,
             reply,
         })
         .await;
     let later = clock.now().max(at) + RETRY_AFTER;
     let again = match outcome {
-        // A no-show that woke before its time (the clock was set back) waits for its time.
-        Ok(Ok(record))
-            if record.status == ReservationStatus::Confirmed
-                && kind == DeadlineKind::NoShow
-                && clock.now() < at =>
-        {
-            Some(at)
-        }
-        Ok(Ok(_)) | Err(AskError::NotFound { .. }) => None,
+        Ok(Ok(None)) | Err(AskError::NotFound { .. }) => None,
+        // Woken before its time (the clock was set back): wait for its time.
+        Ok(Ok(Some(when))) => Some(when),
         Ok(Err(error)) => {
             tracing::warn!(%reservation, ?kind, %error, "deadline failed; retrying later");
             Some(later)
         }
-        // Usually the reservation's actor passivating at that very moment: routine, retried.
+        // Usually the car's actor passivating at that very moment: routine, retried.
         Err(error @ AskError::Unavailable { .. }) => {
             tracing::info!(%reservation, ?kind, %error, "deadline not delivered; retrying later");
             Some(later)

@@ -1,6 +1,7 @@
 //! What the reservations service can refuse or fail with.
 
 use crate::ask::AskError;
+use crate::commands::CommandError;
 use crate::domain::InvalidField;
 use crate::ids::ReservationId;
 use storage::StorageError;
@@ -16,6 +17,10 @@ pub enum AccessDenied {
     /// The reservation exists but its window has not opened yet (or has closed).
     #[error("outside the reservation's window")]
     OutsideWindow,
+    /// The reservation's window is open, but the previous renter's rental is still under way:
+    /// the car is not back yet.
+    #[error("the car is not back yet: the previous rental is still under way")]
+    CarNotReturned,
 }
 
 /// Errors of the reservations service.
@@ -62,10 +67,17 @@ pub enum ReservationsError {
     /// Unlock or lock refused.
     #[error(transparent)]
     Access(#[from] AccessDenied),
-    /// The car could not be locked at release (no acknowledgement, moving, …): the
-    /// reservation stays active and the renter can retry.
-    #[error("the car could not be locked: {0}")]
-    Lock(Box<crate::locks::LocksError>),
+    /// A command to the car could not be carried out (unit silent or refusing, car moving,
+    /// another command in progress). At release the reservation stays active and the renter
+    /// can retry.
+    #[error("the car could not do it: {0}")]
+    Command(#[from] CommandError),
+    /// The customer owes money from an earlier rental and may not book until it is paid.
+    #[error("an outstanding balance of {outstanding_cents} centavos must be paid first")]
+    OutstandingBalance {
+        /// What is owed.
+        outstanding_cents: i64,
+    },
     /// Another service failed to answer.
     #[error("{service} failed: {reason}")]
     Upstream {

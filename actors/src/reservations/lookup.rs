@@ -100,6 +100,34 @@ impl AccessWindow {
     }
 }
 
+/// A span in which a reservation's renter had the car open to them: from the first unlock
+/// to the release (`until` is `None` while the rental is under way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Occupancy {
+    /// The reservation.
+    pub reservation_id: ReservationId,
+    /// The renter.
+    pub customer_id: CustomerId,
+    /// The car.
+    pub vehicle_id: VehicleId,
+    /// The first unlock.
+    pub from: DateTime<Utc>,
+    /// The release, if any.
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl Occupancy {
+    /// Whether `at` falls inside the span.
+    pub fn contains(&self, at: DateTime<Utc>) -> bool {
+        at >= self.from && self.until.is_none_or(|until| at < until)
+    }
+
+    fn overlaps(&self, other: &Occupancy) -> bool {
+        let ends_after = |until: Option<DateTime<Utc>>, start| until.is_none_or(|end| end > start);
+        ends_after(self.until, other.from) && ends_after(other.until, self.from)
+    }
+}
+
 /// What the invariant audit found.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ReservationsAudit {
@@ -107,6 +135,29 @@ pub struct ReservationsAudit {
     pub by_status: BTreeMap<&'static str, u64>,
     /// Broken invariants, in words; empty when all hold.
     pub violations: Vec<String>,
+    /// Every span in which a renter had a car, by car then time (for the unlock check).
+    #[serde(skip)]
+    pub occupancy: Vec<Occupancy>,
+}
+
+/// Reports every pair of one car's occupancy spans that share an instant: two customers who
+/// could open the car at the same time. `spans` is sorted by car, then start.
+pub(crate) fn shared_access(spans: &[Occupancy]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (index, first) in spans.iter().enumerate() {
+        for second in spans[index + 1..]
+            .iter()
+            .take_while(|second| second.vehicle_id == first.vehicle_id)
+        {
+            if first.overlaps(second) && first.customer_id != second.customer_id {
+                problems.push(format!(
+                    "car {} was open to two customers at once: reservations {} and {}",
+                    first.vehicle_id, first.reservation_id, second.reservation_id
+                ));
+            }
+        }
+    }
+    problems
 }
 
 impl ReservationsHandle {
@@ -164,13 +215,37 @@ impl ReservationsHandle {
         let tables = &self.inner.tables;
         let mut audit = ReservationsAudit::default();
         let mut open = HashSet::new();
+        let now = self.inner.clock.now();
+        // The automatic end fires at its time and retries failures every 30 s: a minute's
+        // slack keeps a deadline being handled right now from reading as a violation.
+        let overdue_after = self.inner.rules.auto_end_after + chrono::TimeDelta::minutes(1);
         for entry in tables.reservations.iter() {
             let (id, record) = entry?;
             *audit.by_status.entry(record.status.as_str()).or_default() += 1;
             if record.status.is_open() {
                 open.insert(id);
             }
+            if record.status == ReservationStatus::Active && now > record.end_at + overdue_after {
+                audit.violations.push(format!(
+                    "rental {id} of car {} is still under way {} minutes after its end",
+                    record.vehicle_id,
+                    (now - record.end_at).num_minutes()
+                ));
+            }
+            if let Some(from) = record.unlocked_at {
+                audit.occupancy.push(Occupancy {
+                    reservation_id: id,
+                    customer_id: record.customer_id,
+                    vehicle_id: record.vehicle_id,
+                    from,
+                    until: record.released_at,
+                });
+            }
         }
+        audit
+            .occupancy
+            .sort_by_key(|span| (span.vehicle_id, span.from));
+        audit.violations.extend(shared_access(&audit.occupancy));
         let mut per_car: BTreeMap<VehicleId, Vec<CalendarEntry>> = BTreeMap::new();
         let mut on_calendar = HashSet::new();
         for entry in tables.car_calendar.iter() {

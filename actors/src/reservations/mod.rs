@@ -1,47 +1,59 @@
-//! Reservations: who has which car when, and the rental saga that ties the booking to billing
-//! and the car's locks.
+//! Reservations: who has which car when, who may open it, and the rental workflow that ties
+//! the booking to billing and the car's commands.
 //!
-//! Booking is serialised per customer and then per car (see `calendar`), so no car and no
-//! customer is ever booked twice for the same instant, across any number of concurrent
-//! requests. The saga then runs in the reservation's own actor: hold the rental amount on the
-//! card (`confirmed`) or give the interval back (`rejected`). Unlocking makes it `active`;
-//! releasing locks the car, settles the charge and makes it `completed`; a reservation never
-//! unlocked by its end becomes a `no_show`. Every state and every deadline is durable, so a
-//! restart resumes exactly where the saga stood.
+//! This service is the home of the rental workflow: it depends on customers, vehicles and
+//! billing through their handles and on locks through the [`CarCommands`] port, and none of
+//! them depends on it (customers and vehicles ask it questions through a late-bound port).
+//! Booking is serialised per customer and then per car (see `calendar` and `car`), so no car and
+//! no customer is ever booked twice for the same instant. Every later change to a car's
+//! reservations (unlock, lock, cancel, release, no-show, automatic end) goes through the car's
+//! one rentals actor, which is therefore the single writer of who may open the car. Every state
+//! and every deadline is durable, so a restart resumes exactly where the workflow stood.
 
+mod access;
 mod calendar;
+mod car;
+mod car_booking;
+mod car_commands;
+mod car_endings;
 mod deadlines;
-mod entity;
 mod error;
+mod faults;
 mod lookup;
 mod model;
 mod pricing;
+mod recovery;
 mod rules;
 mod tables;
 #[cfg(test)]
 mod tests;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use ractor::ActorCell;
 use storage::Store;
 
+use crate::ask::ASK_TIMEOUT;
 use crate::billing::{BillingHandle, ChargeSummary, LedgerEntry};
 use crate::clock::SharedClock;
+use crate::commands::{CommandRecord, LockAction};
 use crate::config::Config;
-use crate::customers::CustomersHandle;
+use crate::customers::{CustomersError, CustomersHandle};
 use crate::entity::{EntityRef, EntityStats, SupervisorConfig, start_entities};
 use crate::ids::{CustomerId, ReservationId, VehicleId};
-use crate::locks::LocksHandle;
-use crate::ports::LateBound;
+use crate::incident::Incident;
+use crate::ports::CarCommands;
 use crate::vehicles::{VehicleStatus, VehiclesHandle};
 
-use calendar::{Booked, Booking, CarCalendar, CustomerSchedule, ScheduleContext, ScheduleMsg};
-use entity::{ReservationContext, ReservationEntity, ReservationMsg};
+use calendar::{Booked, CustomerSchedule, ScheduleContext, ScheduleMsg};
+use car::{Booking, CarContext, CarMsg, CarRentals};
 pub use error::{AccessDenied, ReservationsError};
-pub use lookup::{AccessWindow, RentalWindow, ReservationsAudit};
+pub use lookup::{AccessWindow, Occupancy, RentalWindow, ReservationsAudit};
 use model::{IdempotencyRecord, ReservationRecord};
-pub use model::{Money, NewReservation, Page, Requester, Reservation, ReservationStatus};
+pub use model::{
+    EndedBy, Money, NewReservation, Page, Requester, Reservation, ReservationStatus,
+};
 pub use rules::RentalRules;
 use tables::Tables;
 
@@ -69,26 +81,37 @@ struct Inner {
     vehicles: VehiclesHandle,
     customers: CustomersHandle,
     billing: BillingHandle,
-    locks: LateBound<LocksHandle>,
     schedules: EntityRef<CustomerSchedule>,
-    cars: EntityRef<CarCalendar>,
-    reservations: EntityRef<ReservationEntity>,
-    deadlines: deadlines::DeadlineSender,
+    cars: EntityRef<CarRentals>,
+    #[cfg_attr(not(test), allow(dead_code))]
+    faults: faults::Faults,
 }
 
 /// The services reservations asks.
 pub struct ReservationsDeps {
     /// To check cars and read their rates.
     pub vehicles: VehiclesHandle,
-    /// To check customers and fetch their card token.
+    /// To check customers, fetch their card token and record what they owe.
     pub customers: CustomersHandle,
     /// To hold, settle and void.
     pub billing: BillingHandle,
-    /// To lock the car at release (bound once locks runs, as locks asks reservations).
-    pub locks: LateBound<LocksHandle>,
+    /// To send commands to the car units (the locks service).
+    pub commands: Arc<dyn CarCommands>,
 }
 
-/// Starts the service on its store.
+/// How long one car's turn may take: a card hold (billing's own bound), a command to the unit
+/// until it expires (real seconds never exceed the configured ones, the clock being at least
+/// real time), and a settlement.
+fn car_turn_bound(config: &Config) -> Duration {
+    let billing = ASK_TIMEOUT
+        + Duration::from_secs(config.billing.provider_timeout_s.max(1))
+            * crate::billing::PROVIDER_CALLS_PER_ASK;
+    let command = Duration::from_secs(config.fleet.command_timeout_s) + ASK_TIMEOUT;
+    billing * 2 + command
+}
+
+/// Starts the service on its store. Before it answers anything it voids holds left by a
+/// booking a crash interrupted, and resolves commands left in flight.
 pub async fn start(
     store: Store,
     deps: ReservationsDeps,
@@ -96,38 +119,44 @@ pub async fn start(
     config: &Config,
     parent: Option<ActorCell>,
 ) -> Result<ReservationsHandle, ractor::SpawnErr> {
-    let tables =
-        Tables::open(store).map_err(|error| ractor::SpawnErr::StartupFailed(Box::new(error)))?;
+    let startup = |error: storage::StorageError| ractor::SpawnErr::StartupFailed(Box::new(error));
+    let tables = Tables::open(store).map_err(startup)?;
     let supervision = SupervisorConfig::from_config(config);
     let rules = RentalRules::from_config(&config.rental);
-    let cars = start_entities::<CarCalendar>(tables.clone(), supervision, parent.clone()).await?;
-    let schedule_context = ScheduleContext {
-        tables: tables.clone(),
-        cars: cars.clone(),
-    };
-    let schedules =
-        start_entities::<CustomerSchedule>(schedule_context, supervision, parent.clone()).await?;
+    recovery::void_orphan_holds(&tables, &deps.billing)
+        .await
+        .map_err(|error| ractor::SpawnErr::StartupFailed(error.into()))?;
     let (deadline_sender, deadline_receiver) = deadlines::channel();
-    let reservation_context = ReservationContext {
+    let car_context = CarContext {
         tables: tables.clone(),
         clock: clock.clone(),
         rules: rules.clone(),
         billing: deps.billing.clone(),
         customers: deps.customers.clone(),
+        commands: deps.commands,
         deadlines: deadline_sender.clone(),
+        faults: faults::Faults::default(),
     };
-    // Asks to a reservation may wait on billing, which has its own timeout inside.
-    let reservations =
-        start_entities::<ReservationEntity>(reservation_context, supervision, parent)
-            .await?
-            .with_timeout(crate::ask::ASK_TIMEOUT * 3);
+    let faults = car_context.faults.clone();
+    let turn = car_turn_bound(config);
+    let cars = start_entities::<CarRentals>(car_context, supervision, parent.clone())
+        .await?
+        .with_timeout(turn);
+    let schedule_context = ScheduleContext {
+        tables: tables.clone(),
+        cars: cars.clone(),
+    };
+    let schedules = start_entities::<CustomerSchedule>(schedule_context, supervision, parent)
+        .await?
+        .with_timeout(turn + ASK_TIMEOUT);
     deadlines::start(
         &deadline_sender,
         deadline_receiver,
         &tables,
         clock.clone(),
-        reservations.clone(),
+        cars.clone(),
     );
+    recovery::reconcile_in_flight(&tables, &cars);
     Ok(ReservationsHandle {
         inner: Arc::new(Inner {
             tables,
@@ -136,11 +165,9 @@ pub async fn start(
             vehicles: deps.vehicles,
             customers: deps.customers,
             billing: deps.billing,
-            locks: deps.locks,
             schedules,
             cars,
-            reservations,
-            deadlines: deadline_sender,
+            faults,
         }),
     })
 }
@@ -183,14 +210,18 @@ impl ReservationsHandle {
         if vehicle.status != VehicleStatus::Available {
             return Err(ReservationsError::VehicleUnavailable);
         }
-        // Fails early for an erased customer or one without a card, before anything is booked.
-        if let Err(error) = inner.customers.payment_token(customer_id).await {
-            return Err(if error.is_transient() {
-                ReservationsError::upstream("customers", error)
-            } else {
-                ReservationsError::CustomerCannotBook(error.to_string())
-            });
-        }
+        // Fails early for an erased customer, one without a card or one who owes money,
+        // before anything is booked.
+        let card_token = match inner.customers.payment_token(customer_id).await {
+            Ok(token) => token,
+            Err(CustomersError::OutstandingBalance { outstanding_cents }) => {
+                return Err(ReservationsError::OutstandingBalance { outstanding_cents });
+            }
+            Err(error) if error.is_transient() => {
+                return Err(ReservationsError::upstream("customers", error));
+            }
+            Err(error) => return Err(ReservationsError::CustomerCannotBook(error.to_string())),
+        };
         let record = ReservationRecord {
             id: ReservationId::new(),
             vehicle_id: request.vehicle_id,
@@ -208,10 +239,13 @@ impl ReservationsHandle {
             unlocked_at: None,
             released_at: None,
             rejection: None,
+            ended_by: None,
+            overtime_cents: 0,
+            outstanding_cents: 0,
+            settlement_pending: false,
             created_at: now,
             updated_at: now,
         };
-        let payment_deadline = entity::payment_deadline(&record);
         let booking = Booking {
             idempotency: idempotency_key.map(|key| {
                 let value = IdempotencyRecord {
@@ -220,8 +254,8 @@ impl ReservationsHandle {
                 };
                 (key, value)
             }),
-            deadlines: vec![payment_deadline],
             record,
+            card_token,
         };
         let booked = inner
             .schedules
@@ -230,33 +264,15 @@ impl ReservationsHandle {
                 reply,
             })
             .await??;
-        let record = match booked {
-            Booked::New(record) => record,
-            Booked::Replay(id) => return self.replay(id).await,
-        };
-        inner
-            .deadlines
-            .arm(payment_deadline.0, record.id, payment_deadline.1);
-        let record = inner
-            .reservations
-            .call(record.id, |reply| ReservationMsg::ConfirmPayment { reply })
-            .await??;
-        outcome(record)
+        match booked {
+            Booked::New(record) => outcome(record),
+            Booked::Replay(id) => self.replay(id).await,
+        }
     }
 
     /// The answer an earlier request with the same idempotency key got, from its current state.
     async fn replay(&self, id: ReservationId) -> Result<Reservation, ReservationsError> {
-        let mut record = self.record(id)?;
-        if record.status == ReservationStatus::PendingPayment {
-            // The first request may still be in the saga; finish it rather than report a
-            // half-done booking.
-            record = self
-                .inner
-                .reservations
-                .call(id, |reply| ReservationMsg::ConfirmPayment { reply })
-                .await??;
-        }
-        outcome(record)
+        outcome(self.record(id)?)
     }
 
     fn record(&self, id: ReservationId) -> Result<ReservationRecord, ReservationsError> {
@@ -364,11 +380,15 @@ impl ReservationsHandle {
         requester: Requester,
         id: ReservationId,
     ) -> Result<Reservation, ReservationsError> {
-        self.visible_record(requester, id)?;
+        let record = self.visible_record(requester, id)?;
         let record = self
             .inner
-            .reservations
-            .call(id, |reply| ReservationMsg::Cancel { requester, reply })
+            .cars
+            .call_or_create(record.vehicle_id, |reply| CarMsg::Cancel {
+                requester,
+                reservation: id,
+                reply,
+            })
             .await??;
         Ok(Reservation::from(&record))
     }
@@ -381,19 +401,14 @@ impl ReservationsHandle {
         id: ReservationId,
     ) -> Result<(Reservation, ChargeSummary), ReservationsError> {
         let record = self.visible_record(Requester::Customer(customer_id), id)?;
-        if record.status != ReservationStatus::Completed {
-            rules::check_finish(&record)?;
-            let locks = self.inner.locks.get()?;
-            locks
-                .lock(record.vehicle_id, customer_id)
-                .await
-                .map_err(|error| ReservationsError::Lock(Box::new(error)))?;
-        }
-        let released_at = self.inner.clock.now();
         let record = self
             .inner
-            .reservations
-            .call(id, |reply| ReservationMsg::Complete { released_at, reply })
+            .cars
+            .call_or_create(record.vehicle_id, |reply| CarMsg::Finish {
+                customer: customer_id,
+                reservation: id,
+                reply,
+            })
             .await??;
         let charge = self
             .inner
@@ -405,6 +420,49 @@ impl ReservationsHandle {
                 ReservationsError::upstream("billing", "no charge for a completed reservation")
             })?;
         Ok((Reservation::from(&record), charge))
+    }
+
+    /// Unlocks `vehicle` for `customer`, who must be the one entitled to it now; resolves once
+    /// the unit has done it. The first unlock makes the reservation active.
+    pub async fn unlock(
+        &self,
+        vehicle: VehicleId,
+        customer: CustomerId,
+    ) -> Result<CommandRecord, ReservationsError> {
+        self.command(vehicle, customer, LockAction::Unlock).await
+    }
+
+    /// Locks `vehicle` for the customer entitled to it now; refused while it moves.
+    pub async fn lock(
+        &self,
+        vehicle: VehicleId,
+        customer: CustomerId,
+    ) -> Result<CommandRecord, ReservationsError> {
+        self.command(vehicle, customer, LockAction::Lock).await
+    }
+
+    async fn command(
+        &self,
+        vehicle: VehicleId,
+        customer: CustomerId,
+        action: LockAction,
+    ) -> Result<CommandRecord, ReservationsError> {
+        let answer = self
+            .inner
+            .cars
+            .call(vehicle, |reply| CarMsg::Command {
+                customer,
+                action,
+                reply,
+            })
+            .await;
+        match answer {
+            // A car nobody ever booked.
+            Err(crate::ask::AskError::NotFound { .. }) => {
+                Err(ReservationsError::Access(AccessDenied::NoReservation))
+            }
+            other => other?,
+        }
     }
 
     /// The hold, capture, void and refund records of a reservation the requester may see.
@@ -421,53 +479,29 @@ impl ReservationsHandle {
             .map_err(|error| ReservationsError::upstream("billing", error))
     }
 
-    /// The reservation through which `customer` may unlock or lock `vehicle` now.
-    pub fn authorize_access(
-        &self,
-        vehicle: VehicleId,
-        customer: CustomerId,
-    ) -> Result<ReservationId, ReservationsError> {
-        let now = self.inner.clock.now();
-        let mut denied = AccessDenied::NoReservation;
-        for entry in self.inner.tables.car_entries(vehicle)? {
-            if entry.counterpart != customer.as_uuid() {
-                continue;
-            }
-            let record = self.record(entry.reservation_id)?;
-            match self.inner.rules.check_access(&record, now) {
-                Ok(()) => return Ok(record.id),
-                Err(reason) => denied = reason,
-            }
-        }
-        Err(denied.into())
-    }
-
-    /// The renter unlocked the car: a confirmed reservation becomes active.
-    pub async fn record_unlock(
-        &self,
-        id: ReservationId,
-        at: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Reservation, ReservationsError> {
-        let record = self
+    /// The incidents this service recorded (rentals ended without a lock, charges refused),
+    /// oldest first.
+    pub fn incidents(&self) -> Result<Vec<Incident>, ReservationsError> {
+        let incidents = self
             .inner
-            .reservations
-            .call(id, |reply| ReservationMsg::RecordUnlock { at, reply })
-            .await??;
-        Ok(Reservation::from(&record))
+            .tables
+            .incidents
+            .iter()
+            .map(|entry| entry.map(|(_, incident)| incident))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(incidents)
     }
 
     /// Counters of the service's entity kinds, for metrics.
-    pub fn stats(&self) -> [(&'static str, EntityStats); 3] {
+    pub fn stats(&self) -> [(&'static str, EntityStats); 2] {
         [
-            ("reservation", self.inner.reservations.stats()),
-            ("car_calendar", self.inner.cars.stats()),
+            ("car_rentals", self.inner.cars.stats()),
             ("customer_schedule", self.inner.schedules.stats()),
         ]
     }
 
     /// Whether the service's supervisors run.
     pub fn ping(&self) -> Result<(), crate::ask::AskError> {
-        self.inner.reservations.ping()?;
         self.inner.cars.ping()?;
         self.inner.schedules.ping()
     }

@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{CustomerId, ReservationId, VehicleId};
+use crate::commands::LockAction;
+use crate::ids::{CommandId, CustomerId, ReservationId, VehicleId};
 
 /// Where a reservation is in its life.
 ///
@@ -94,10 +95,58 @@ pub struct ReservationRecord {
     pub released_at: Option<DateTime<Utc>>,
     /// Why it was rejected, for the renter.
     pub rejection: Option<String>,
+    /// Who ended the rental (completed reservations).
+    pub ended_by: Option<EndedBy>,
+    /// What the late return added to the reserved time: the started overtime blocks at the
+    /// hourly rate and the late fee.
+    pub overtime_cents: i64,
+    /// What the card refused of the total: owed by the customer (their outstanding balance).
+    pub outstanding_cents: i64,
+    /// The end was recorded but billing has not confirmed the settlement, or the refused part
+    /// has not reached the customer's balance yet: a `Settle` deadline keeps trying.
+    pub settlement_pending: bool,
     /// When it was booked.
     pub created_at: DateTime<Utc>,
     /// Its last change.
     pub updated_at: DateTime<Utc>,
+}
+
+/// Who ended a rental.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndedBy {
+    /// The renter released the car.
+    Customer,
+    /// The system ended it `rental.auto_end_after_min` after its end.
+    System,
+    /// An operator forced the end.
+    Admin,
+}
+
+impl EndedBy {
+    /// As the API spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndedBy::Customer => "customer",
+            EndedBy::System => "system",
+            EndedBy::Admin => "admin",
+        }
+    }
+}
+
+/// A command a car's rentals actor ordered and has not seen the outcome of yet. Written
+/// before the order leaves and cleared with its outcome, so a restart in between finds it and
+/// asks locks what became of the command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct InFlight {
+    /// The command's id (chosen here, so it can be looked up after a restart).
+    pub command_id: CommandId,
+    /// Under which reservation.
+    pub reservation_id: ReservationId,
+    /// What it asks.
+    pub action: LockAction,
+    /// Its fencing number.
+    pub fence: u64,
 }
 
 /// An interval on a car's or a customer's calendar.
@@ -125,25 +174,30 @@ pub(crate) struct IdempotencyRecord {
 /// Deadlines persisted so that they survive restarts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub(crate) enum DeadlineKind {
-    /// Shortly after booking: a reservation still `pending_payment` (billing did not answer)
-    /// gets one more try, then is rejected, so no interval stays blocked by a lost saga.
-    ResumePayment,
     /// At the end of the window: a reservation still `confirmed` is a no-show.
     NoShow,
+    /// `rental.auto_end_after_min` after the end: a rental still `active` is ended by the
+    /// system.
+    AutoEnd,
+    /// Soon after an end whose settlement billing did not confirm (or whose refused part has
+    /// not reached the customer's balance): try again.
+    Settle,
 }
 
 impl DeadlineKind {
     pub(crate) fn code(self) -> u8 {
         match self {
-            DeadlineKind::ResumePayment => 1,
             DeadlineKind::NoShow => 2,
+            DeadlineKind::AutoEnd => 3,
+            DeadlineKind::Settle => 4,
         }
     }
 
     pub(crate) fn from_code(code: u8) -> Option<Self> {
         match code {
-            1 => Some(DeadlineKind::ResumePayment),
             2 => Some(DeadlineKind::NoShow),
+            3 => Some(DeadlineKind::AutoEnd),
+            4 => Some(DeadlineKind::Settle),
             _ => None,
         }
     }
@@ -202,6 +256,12 @@ pub struct Reservation {
     pub unlocked_at: Option<DateTime<Utc>>,
     /// When the car was released.
     pub released_at: Option<DateTime<Utc>>,
+    /// Who ended the rental.
+    pub ended_by: Option<EndedBy>,
+    /// What the late return added (overtime blocks and the late fee), in centavos.
+    pub overtime_cents: i64,
+    /// What the card refused and the customer owes, in centavos.
+    pub outstanding_cents: i64,
     /// When it was booked.
     pub created_at: DateTime<Utc>,
     /// Its last change.
@@ -221,6 +281,9 @@ impl From<&ReservationRecord> for Reservation {
             total: record.total_cents.map(Money::brl),
             unlocked_at: record.unlocked_at,
             released_at: record.released_at,
+            ended_by: record.ended_by,
+            overtime_cents: record.overtime_cents,
+            outstanding_cents: record.outstanding_cents,
             created_at: record.created_at,
             updated_at: record.updated_at,
         }

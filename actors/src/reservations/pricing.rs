@@ -74,6 +74,10 @@ mod tests {
             unlocked_at: None,
             released_at: None,
             rejection: None,
+            ended_by: None,
+            overtime_cents: 0,
+            outstanding_cents: 0,
+            settlement_pending: false,
             created_at: at(0),
             updated_at: at(0),
         }

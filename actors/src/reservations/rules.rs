@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 use crate::config::RentalConfig;
 use crate::domain::InvalidField;
 
-use super::error::{AccessDenied, ReservationsError};
+use super::error::ReservationsError;
 use super::model::{CalendarEntry, NewReservation, ReservationRecord, ReservationStatus};
 
 /// The rental rules from the configuration, as durations.
@@ -28,6 +28,8 @@ pub struct RentalRules {
     pub late_fee_cents: i64,
     /// Hours of the rate charged for a no-show.
     pub no_show_fee_hours: i64,
+    /// How long after its end a rental still under way is ended by the system.
+    pub auto_end_after: TimeDelta,
 }
 
 impl RentalRules {
@@ -42,6 +44,7 @@ impl RentalRules {
             overtime_block: TimeDelta::minutes(i64::from(config.overtime_block_min)),
             late_fee_cents: config.late_fee_cents,
             no_show_fee_hours: i64::from(config.no_show_fee_hours),
+            auto_end_after: TimeDelta::minutes(i64::from(config.auto_end_after_min)),
         }
     }
 
@@ -83,28 +86,6 @@ impl RentalRules {
             Ok(())
         } else {
             Err(ReservationsError::Invalid(errors))
-        }
-    }
-
-    /// Whether the renter of `record` may unlock or lock the car at `now`: a confirmed
-    /// reservation from `start - grace` to its end; an active one until it is released, so a
-    /// renter running late can still lock the car and return it (and pay overtime).
-    pub fn check_access(
-        &self,
-        record: &ReservationRecord,
-        now: DateTime<Utc>,
-    ) -> Result<(), AccessDenied> {
-        match record.status {
-            ReservationStatus::Active if now >= record.start_at - self.unlock_grace => Ok(()),
-            ReservationStatus::Confirmed
-                if now >= record.start_at - self.unlock_grace && now < record.end_at =>
-            {
-                Ok(())
-            }
-            ReservationStatus::Confirmed | ReservationStatus::Active => {
-                Err(AccessDenied::OutsideWindow)
-            }
-            _ => Err(AccessDenied::NoReservation),
         }
     }
 }
@@ -215,6 +196,10 @@ mod tests {
             unlocked_at: None,
             released_at: None,
             rejection: None,
+            ended_by: None,
+            overtime_cents: 0,
+            outstanding_cents: 0,
+            settlement_pending: false,
             created_at: start,
             updated_at: start,
         }
@@ -291,45 +276,6 @@ mod tests {
         assert!(overlaps(at(0), at(2), at(1), at(3)));
         assert!(overlaps(at(1), at(2), at(0), at(3)), "inside");
         assert!(overlaps(at(0), at(3), at(1), at(2)), "around");
-    }
-
-    #[test]
-    fn access_window_follows_status() {
-        let r = rules();
-        let confirmed = record(ReservationStatus::Confirmed, at(10), at(12));
-        assert_eq!(
-            r.check_access(&confirmed, at(10) - TimeDelta::minutes(16)),
-            Err(AccessDenied::OutsideWindow)
-        );
-        assert_eq!(
-            r.check_access(&confirmed, at(10) - TimeDelta::minutes(15)),
-            Ok(())
-        );
-        assert_eq!(r.check_access(&confirmed, at(11)), Ok(()));
-        assert_eq!(
-            r.check_access(&confirmed, at(12)),
-            Err(AccessDenied::OutsideWindow)
-        );
-
-        let active = record(ReservationStatus::Active, at(10), at(12));
-        assert_eq!(
-            r.check_access(&active, at(13)),
-            Ok(()),
-            "late renters can still lock and return"
-        );
-
-        for status in [
-            ReservationStatus::Completed,
-            ReservationStatus::Cancelled,
-            ReservationStatus::NoShow,
-            ReservationStatus::Rejected,
-            ReservationStatus::PendingPayment,
-        ] {
-            assert_eq!(
-                r.check_access(&record(status, at(10), at(12)), at(11)),
-                Err(AccessDenied::NoReservation)
-            );
-        }
     }
 
     #[test]

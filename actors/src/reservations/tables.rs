@@ -8,9 +8,10 @@
 use chrono::{DateTime, Utc};
 use storage::{StorageResult, Store, Table, TxAbort, TxError};
 
-use crate::ids::{CustomerId, ReservationId, VehicleId};
+use crate::ids::{CustomerId, IncidentId, ReservationId, VehicleId};
+use crate::incident::Incident;
 
-use super::model::{CalendarEntry, DeadlineKind, IdempotencyRecord, ReservationRecord};
+use super::model::{CalendarEntry, DeadlineKind, IdempotencyRecord, InFlight, ReservationRecord};
 
 /// Key of a calendar entry: owner, start, reservation (so entries sort by start).
 pub(crate) type CarSlot = (VehicleId, DateTime<Utc>, ReservationId);
@@ -29,6 +30,24 @@ pub(crate) struct Tables {
     pub(crate) by_customer: Table<(CustomerId, ReservationId), ()>,
     pub(crate) idempotency: Table<(CustomerId, String), IdempotencyRecord>,
     pub(crate) deadlines: Table<DeadlineKey, ()>,
+    /// Each car's fencing number (see `car`).
+    pub(crate) car_fences: Table<VehicleId, u64>,
+    /// Commands ordered and not yet reported back, by car: scanned at start.
+    pub(crate) in_flight: Table<VehicleId, InFlight>,
+    pub(crate) incidents: Table<IncidentId, Incident>,
+}
+
+/// A change to one car's reservations, written in one transaction: the record (its calendar
+/// entries freed when it closes), deadlines added and removed, the car's access state and an
+/// incident.
+#[derive(Default)]
+pub(crate) struct Change<'a> {
+    pub(crate) record: Option<&'a ReservationRecord>,
+    pub(crate) add_deadlines: &'a [(DateTime<Utc>, DeadlineKind)],
+    pub(crate) remove_deadlines: &'a [(DateTime<Utc>, DeadlineKind)],
+    /// The car's fence and in-flight command (`None` inside: cleared).
+    pub(crate) access: Option<(VehicleId, u64, Option<&'a InFlight>)>,
+    pub(crate) incident: Option<&'a Incident>,
 }
 
 impl Tables {
@@ -40,6 +59,9 @@ impl Tables {
             by_customer: store.table("by_customer")?,
             idempotency: store.table("idempotency")?,
             deadlines: store.table("deadlines")?,
+            car_fences: store.table("car_fences")?,
+            in_flight: store.table("in_flight")?,
+            incidents: store.table("incidents")?,
             store,
         })
     }
@@ -63,8 +85,8 @@ impl Tables {
             .collect()
     }
 
-    /// Writes a new reservation with its calendar entries, listing, idempotency key and
-    /// deadlines, all or nothing.
+    /// Writes a new reservation with its calendar entries (when it is open), listing,
+    /// idempotency key and deadlines, all or nothing.
     pub(crate) fn insert_booking(
         &self,
         record: &ReservationRecord,
@@ -84,10 +106,12 @@ impl Tables {
             ],
             |tx| {
                 tx.table(&self.reservations)?.insert(&record.id, record)?;
-                tx.table(&self.car_calendar)?
-                    .insert(&car_slot, &car_entry)?;
-                tx.table(&self.customer_calendar)?
-                    .insert(&customer_slot, &customer_entry)?;
+                if record.status.is_open() {
+                    tx.table(&self.car_calendar)?
+                        .insert(&car_slot, &car_entry)?;
+                    tx.table(&self.customer_calendar)?
+                        .insert(&customer_slot, &customer_entry)?;
+                }
                 tx.table(&self.by_customer)?
                     .insert(&(record.customer_id, record.id), &())?;
                 if let Some((key, value)) = idempotency {
@@ -103,34 +127,45 @@ impl Tables {
         )
     }
 
-    /// Saves a changed record; when it is no longer open, frees its calendar entries. Adds
-    /// and removes deadlines in the same transaction.
-    pub(crate) fn update(
-        &self,
-        record: &ReservationRecord,
-        add_deadlines: &[(DateTime<Utc>, DeadlineKind)],
-        remove_deadlines: &[(DateTime<Utc>, DeadlineKind)],
-    ) -> Result<(), TxError<()>> {
-        let (car_slot, customer_slot) = slots(record);
+    /// Writes `change` in one transaction (not yet durable: the caller commits when the
+    /// change must survive a crash before it is acted on).
+    pub(crate) fn write(&self, change: &Change<'_>) -> Result<(), TxError<()>> {
         self.store.transaction(
             &[
                 &self.reservations,
                 &self.car_calendar,
                 &self.customer_calendar,
                 &self.deadlines,
+                &self.car_fences,
+                &self.in_flight,
+                &self.incidents,
             ],
             |tx| {
-                tx.table(&self.reservations)?.insert(&record.id, record)?;
-                if !record.status.is_open() {
-                    tx.table(&self.car_calendar)?.remove(&car_slot)?;
-                    tx.table(&self.customer_calendar)?.remove(&customer_slot)?;
+                if let Some(record) = change.record {
+                    tx.table(&self.reservations)?.insert(&record.id, record)?;
+                    if !record.status.is_open() {
+                        let (car_slot, customer_slot) = slots(record);
+                        tx.table(&self.car_calendar)?.remove(&car_slot)?;
+                        tx.table(&self.customer_calendar)?.remove(&customer_slot)?;
+                    }
+                    let deadline_table = tx.table(&self.deadlines)?;
+                    for (at, kind) in change.remove_deadlines {
+                        deadline_table.remove(&(*at, record.id, kind.code()))?;
+                    }
+                    for (at, kind) in change.add_deadlines {
+                        deadline_table.insert(&(*at, record.id, kind.code()), &())?;
+                    }
                 }
-                let deadline_table = tx.table(&self.deadlines)?;
-                for (at, kind) in remove_deadlines {
-                    deadline_table.remove(&(*at, record.id, kind.code()))?;
+                if let Some((vehicle, fence, in_flight)) = change.access {
+                    tx.table(&self.car_fences)?.insert(&vehicle, &fence)?;
+                    let table = tx.table(&self.in_flight)?;
+                    match in_flight {
+                        Some(in_flight) => table.insert(&vehicle, in_flight)?,
+                        None => table.remove(&vehicle)?,
+                    }
                 }
-                for (at, kind) in add_deadlines {
-                    deadline_table.insert(&(*at, record.id, kind.code()), &())?;
+                if let Some(incident) = change.incident {
+                    tx.table(&self.incidents)?.insert(&incident.id, incident)?;
                 }
                 Ok::<(), TxAbort<()>>(())
             },

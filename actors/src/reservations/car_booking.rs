@@ -1,0 +1,82 @@
+//! Booking a car: the overlap check, the card hold and the one write that records the outcome,
+//! all in the car's turn.
+//!
+//! The hold is placed before anything is written here, and the reservation is written once,
+//! confirmed (or rejected), with its calendar entries, idempotency key and no-show deadline:
+//! one durable commit in this store instead of a pending record and a confirmation. While the
+//! hold is placed the car's actor (and the customer's schedule) hold their turn, so no other
+//! booking can take the interval meanwhile. A crash between the hold and the write leaves a
+//! hold for a reservation that does not exist; the start-up sweep (`recovery.rs`) voids it.
+
+use crate::billing::{BillingError, HoldRequest};
+
+use super::car::{CarContext, CarRentals, no_show_deadline};
+use super::error::ReservationsError;
+use super::faults::FaultPoint;
+use super::model::{ReservationRecord, ReservationStatus};
+use super::rules::first_overlap;
+use super::tables::tx_storage;
+
+impl CarRentals {
+    pub(super) async fn book(
+        &mut self,
+        booking: super::car::Booking,
+        context: &CarContext,
+    ) -> Result<ReservationRecord, ReservationsError> {
+        let mut record = booking.record;
+        debug_assert_eq!(record.vehicle_id, self.vehicle);
+        let taken = self.open.iter().map(|open| super::model::CalendarEntry {
+            reservation_id: open.id,
+            counterpart: open.customer_id.as_uuid(),
+            start_at: open.start_at,
+            end_at: open.end_at,
+        });
+        if first_overlap(&taken.collect::<Vec<_>>(), record.start_at, record.end_at).is_some() {
+            return Err(ReservationsError::VehicleBusy);
+        }
+        let request = HoldRequest {
+            reservation_id: record.id,
+            customer_id: record.customer_id,
+            card_token: booking.card_token,
+            amount_cents: record.hold_cents,
+        };
+        let refusal = match context.billing.hold(request).await {
+            Ok(_) => None,
+            Err(BillingError::Declined { reason }) => Some(reason),
+            Err(BillingError::InsufficientFunds) => Some("insufficient funds".into()),
+            Err(BillingError::UnknownCard) => Some("the card on file is not usable".into()),
+            Err(error) => {
+                // Nothing is written, so the interval stays free; a hold billing may still
+                // have placed is given back now, or by the start-up sweep.
+                if let Err(void_error) = context.billing.void(record.id).await
+                    && !matches!(void_error, BillingError::NoHold | BillingError::NotFound)
+                {
+                    tracing::warn!(reservation = %record.id, %void_error, "could not void after a failed hold");
+                }
+                return Err(ReservationsError::upstream("billing", error));
+            }
+        };
+        context.faults.hit(FaultPoint::AfterHold).await;
+        let now = context.clock.now();
+        record.updated_at = now;
+        let deadlines = match refusal {
+            None => {
+                record.status = ReservationStatus::Confirmed;
+                vec![no_show_deadline(&record)]
+            }
+            Some(reason) => {
+                record.status = ReservationStatus::Rejected;
+                record.rejection = Some(reason);
+                Vec::new()
+            }
+        };
+        context
+            .tables
+            .insert_booking(&record, booking.idempotency.as_ref(), &deadlines)
+            .map_err(tx_storage)?;
+        context.tables.store.commit().await?;
+        self.arm(record.id, &deadlines, context);
+        self.adopt(record.clone());
+        Ok(record)
+    }
+}

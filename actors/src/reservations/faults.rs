@@ -1,0 +1,85 @@
+//! Injected crashes, for the tests that stop the rental workflow between two of its steps.
+//!
+//! Outside tests a fault point is an empty function. In tests, a point armed with
+//! [`Faults::arm`] stops the car's actor there: the test learns that it was reached, drops the
+//! request that led there (its client is gone), and then lets the actor die with a panic, as a
+//! crashed process would, before it restarts the system on the same data.
+
+/// Where the workflow can be stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FaultPoint {
+    /// A booking's hold is placed; the reservation is not written.
+    AfterHold,
+    /// A command is marked in flight; it has not left.
+    AfterCommandMarked,
+    /// The unit answered a command; the answer is not recorded here.
+    AfterCommandAnswered,
+    /// A release's lock is done; nothing is settled.
+    AfterReleaseLock,
+    /// A release is settled with billing; the completion is not written.
+    AfterSettlement,
+}
+
+#[cfg(not(test))]
+mod inert {
+    use super::FaultPoint;
+
+    /// No faults outside tests.
+    #[derive(Debug, Clone, Default)]
+    pub(crate) struct Faults;
+
+    impl Faults {
+        #[inline]
+        pub(crate) async fn hit(&self, _point: FaultPoint) {}
+    }
+}
+#[cfg(not(test))]
+pub(crate) use inert::Faults;
+
+#[cfg(test)]
+mod armed {
+    use std::sync::{Arc, Mutex};
+
+    use tokio::sync::Notify;
+
+    use super::FaultPoint;
+
+    /// The fault armed, if any, and the two signals of a crash: reached, then die.
+    #[derive(Debug, Clone, Default)]
+    pub(crate) struct Faults {
+        armed: Arc<Mutex<Option<FaultPoint>>>,
+        reached: Arc<Notify>,
+        die: Arc<Notify>,
+    }
+
+    impl Faults {
+        pub(crate) async fn hit(&self, point: FaultPoint) {
+            let fire = {
+                let mut armed = self.armed.lock().unwrap_or_else(|e| e.into_inner());
+                (*armed == Some(point)).then(|| armed.take()).is_some()
+            };
+            if fire {
+                self.reached.notify_one();
+                self.die.notified().await;
+                panic!("injected crash at {point:?}");
+            }
+        }
+
+        /// Stops the next actor that reaches `point`.
+        pub(crate) fn arm(&self, point: FaultPoint) {
+            *self.armed.lock().unwrap_or_else(|e| e.into_inner()) = Some(point);
+        }
+
+        /// Waits until an actor stopped at the armed point.
+        pub(crate) async fn reached(&self) {
+            self.reached.notified().await;
+        }
+
+        /// Lets the stopped actor die.
+        pub(crate) fn crash(&self) {
+            self.die.notify_one();
+        }
+    }
+}
+#[cfg(test)]
+pub(crate) use armed::Faults;

@@ -1,0 +1,130 @@
+//! A crash between two steps of booking, unlocking and releasing: after a restart the rental
+//! continues where it stood and the audit holds.
+
+use chrono::TimeDelta;
+
+use super::*;
+use crate::billing::ChargeStatus;
+use crate::reservations::faults::FaultPoint;
+use crate::reservations::{ReservationStatus, Requester};
+
+/// Runs `request` until the car's actor reaches `point`, drops the request (its client is
+/// gone), kills the actor there and restarts the whole system on the same data.
+async fn crash_at<T: Send + 'static>(
+    fixture: Fixture,
+    point: FaultPoint,
+    request: impl std::future::Future<Output = T> + Send + 'static,
+) -> Fixture {
+    let faults = fixture.system.services().reservations.inner.faults.clone();
+    faults.arm(point);
+    let running = tokio::spawn(request);
+    faults.reached().await;
+    running.abort();
+    let _ = running.await;
+    faults.crash();
+    settle_in().await;
+    fixture.restart().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_after_the_hold_leaves_no_hold_and_the_car_bookable() {
+    let fixture = Fixture::start().await;
+    let (customer, vehicle) = (fixture.customer().await, fixture.vehicle().await);
+    let reservations = fixture.system.services().reservations.clone();
+    let start = t0() + TimeDelta::hours(1);
+    let request = NewReservation {
+        vehicle_id: vehicle,
+        start_at: start,
+        end_at: start + TimeDelta::hours(2),
+    };
+    let again = request.clone();
+    let fixture = crash_at(fixture, FaultPoint::AfterHold, async move {
+        reservations.create(customer, request, None).await
+    })
+    .await;
+    let services = fixture.system.services().clone();
+    assert!(services.billing.unresolved().unwrap().is_empty(), "the orphan hold was voided");
+    assert_audit_clean(&fixture).await;
+    let booked = services
+        .reservations
+        .create(customer, again, None)
+        .await
+        .unwrap();
+    assert_eq!(booked.status, ReservationStatus::Confirmed);
+    assert_audit_clean(&fixture).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_before_an_unlock_leaves_is_forgotten_and_the_renter_unlocks_again() {
+    let fixture = Fixture::start().await;
+    let (customer, vehicle) = (fixture.customer().await, fixture.vehicle().await);
+    let reservation = book(&fixture, customer, vehicle, 0, 2).await;
+    let reservations = fixture.system.services().reservations.clone();
+    let fixture = crash_at(fixture, FaultPoint::AfterCommandMarked, async move {
+        reservations.unlock(vehicle, customer).await
+    })
+    .await;
+    assert!(fixture.units().delivered().is_empty());
+    let services = fixture.system.services().clone();
+    services.reservations.unlock(vehicle, customer).await.unwrap();
+    let now = services.reservations.get(Requester::Admin, reservation.id).unwrap();
+    assert_eq!(now.status, ReservationStatus::Active);
+    assert_audit_clean(&fixture).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_after_the_unit_unlocked_is_reconciled_from_the_command_log() {
+    let fixture = Fixture::start().await;
+    let (customer, vehicle) = (fixture.customer().await, fixture.vehicle().await);
+    let reservation = book(&fixture, customer, vehicle, 0, 2).await;
+    let reservations = fixture.system.services().reservations.clone();
+    let fixture = crash_at(fixture, FaultPoint::AfterCommandAnswered, async move {
+        reservations.unlock(vehicle, customer).await
+    })
+    .await;
+    let services = fixture.system.services().clone();
+    // The car's next message reconciles first (start-up also asks it to, in the background).
+    services.reservations.lock(vehicle, customer).await.unwrap();
+    let now = services.reservations.get(Requester::Admin, reservation.id).unwrap();
+    assert_eq!(now.status, ReservationStatus::Active, "the unlock the car did counts");
+    assert!(now.unlocked_at.is_some());
+    assert_audit_clean(&fixture).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_during_a_release_lets_the_renter_release_again_and_pays_once() {
+    for point in [FaultPoint::AfterReleaseLock, FaultPoint::AfterSettlement] {
+        let fixture = Fixture::start().await;
+        let (customer, vehicle) = (fixture.customer().await, fixture.vehicle().await);
+        let reservation = book(&fixture, customer, vehicle, 0, 2).await;
+        let services = fixture.system.services().clone();
+        services.reservations.unlock(vehicle, customer).await.unwrap();
+        fixture.clock.advance(TimeDelta::minutes(150));
+        let reservations = services.reservations.clone();
+        let id = reservation.id;
+        drop(services);
+        let fixture = crash_at(fixture, point, async move {
+            reservations.finish(customer, id).await
+        })
+        .await;
+        let services = fixture.system.services().clone();
+        let still = services.reservations.get(Requester::Admin, id).unwrap();
+        assert_eq!(still.status, ReservationStatus::Active, "{point:?}");
+        let (finished, charge) = services.reservations.finish(customer, id).await.unwrap();
+        assert_eq!(finished.status, ReservationStatus::Completed, "{point:?}");
+        assert_eq!(charge.status, ChargeStatus::Captured);
+        let expected = 2 * 3_000 + 2 * 3_000 / 4 + 5_000;
+        assert_eq!(
+            charge.captured_cents + charge.charged_cents,
+            expected,
+            "{point:?}: captured once"
+        );
+        let ledger = services.billing.ledger(id).await.unwrap();
+        let captures = ledger
+            .iter()
+            .filter(|entry| entry.kind == crate::billing::EntryKind::Capture)
+            .count();
+        assert_eq!(captures, 1, "{point:?}");
+        assert_audit_clean(&fixture).await;
+    }
+}

@@ -1,0 +1,232 @@
+//! A command in flight against the reservation's other changes: whatever arrives while the
+//! unit has not answered waits for the answer, so the car is never open under a reservation
+//! that no longer holds it.
+
+use chrono::TimeDelta;
+
+use super::*;
+use crate::commands::AckOutcome;
+use crate::incident::IncidentKind;
+use crate::reservations::{AccessDenied, ReservationStatus, ReservationsError, Requester};
+use crate::billing::ChargeStatus;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_before_the_unlock_leaves_nothing_to_open() {
+    let fixture = Fixture::start().await;
+    let (customer, vehicle) = (fixture.customer().await, fixture.vehicle().await);
+    let services = fixture.system.services().clone();
+    let reservation = book(&fixture, customer, vehicle, 5, 2).await;
+    services
+        .reservations
+        .cancel(Requester::Customer(customer), reservation.id)
+        .await
+        .unwrap();
+    let unlock = services.reservations.unlock(vehicle, customer).await;
+    assert!(
+        matches!(
+            unlock,
+            Err(ReservationsError::Access(AccessDenied::NoReservation))
+        ),
+        "{unlock:?}"
+    );
+    assert!(fixture.units().delivered().is_empty(), "nothing reached the car");
+    assert_audit_clean(&fixture).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_during_an_unlock_waits_for_the_unit_and_finds_the_rental_started() {
+    let fixture = Fixture::start().await;
+    let (customer, vehicle) = (fixture.customer().await, fixture.vehicle().await);
+    let services = fixture.system.services().clone();
+    let reservation = book(&fixture, customer, vehicle, 5, 2).await;
+    script_unit(&fixture, vehicle);
+
+    let reservations = services.reservations.clone();
+    let unlock = tokio::spawn(async move { reservations.unlock(vehicle, customer).await });
+    let command = delivered(&fixture, vehicle, 1).await;
+    let reservations = services.reservations.clone();
+    let cancel = tokio::spawn(async move {
+        reservations
+            .cancel(Requester::Customer(customer), reservation.id)
+            .await
+    });
+    settle_in().await;
+    assert!(!cancel.is_finished(), "the cancel waits for the unit's answer");
+    answer(&fixture, vehicle, &command, UnitResult::Done).await;
+
+    assert_eq!(unlock.await.unwrap().unwrap().status, CommandStatus::Done);
+    let cancelled = cancel.await.unwrap();
+    assert!(
+        matches!(
+            cancelled,
+            Err(ReservationsError::InvalidState {
+                status: ReservationStatus::Active,
+                ..
+            })
+        ),
+        "{cancelled:?}"
+    );
+    let charge = services.billing.summary(reservation.id).await.unwrap().unwrap();
+    assert_eq!(charge.status, ChargeStatus::Held, "the hold stays for the rental");
+    assert_audit_clean(&fixture).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_no_show_deadline_during_an_unlock_waits_and_finds_the_rental_started() {
+    let fixture = Fixture::start().await;
+    let (customer, vehicle) = (fixture.customer().await, fixture.vehicle().await);
+    let services = fixture.system.services().clone();
+    let reservation = book(&fixture, customer, vehicle, 0, 2).await;
+    script_unit(&fixture, vehicle);
+    // Five seconds before the end, inside the window.
+    fixture
+        .clock
+        .advance(TimeDelta::hours(2) - TimeDelta::seconds(5));
+    let reservations = services.reservations.clone();
+    let unlock = tokio::spawn(async move { reservations.unlock(vehicle, customer).await });
+    let command = delivered(&fixture, vehicle, 1).await;
+    // The no-show deadline comes due while the unit has not answered.
+    fixture.clock.advance(TimeDelta::seconds(5));
+    settle_in().await;
+    answer(&fixture, vehicle, &command, UnitResult::Done).await;
+    assert_eq!(unlock.await.unwrap().unwrap().status, CommandStatus::Done);
+
+    settle_in().await;
+    let now = services
+        .reservations
+        .get(Requester::Admin, reservation.id)
+        .unwrap();
+    assert_eq!(now.status, ReservationStatus::Active, "not a no-show");
+    let charge = services.billing.summary(reservation.id).await.unwrap().unwrap();
+    assert_eq!(charge.status, ChargeStatus::Held);
+    assert_audit_clean(&fixture).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unlock_during_a_release_finds_the_car_released() {
+    let fixture = Fixture::start().await;
+    let (customer, vehicle) = (fixture.customer().await, fixture.vehicle().await);
+    let services = fixture.system.services().clone();
+    let reservation = book(&fixture, customer, vehicle, 0, 2).await;
+    services.reservations.unlock(vehicle, customer).await.unwrap();
+    script_unit(&fixture, vehicle);
+    fixture.clock.advance(TimeDelta::hours(1));
+
+    let reservations = services.reservations.clone();
+    let id = reservation.id;
+    let finish = tokio::spawn(async move { reservations.finish(customer, id).await });
+    let lock = delivered(&fixture, vehicle, 2).await;
+    assert_eq!(lock.action, LockAction::Lock);
+    let reservations = services.reservations.clone();
+    let unlock = tokio::spawn(async move { reservations.unlock(vehicle, customer).await });
+    settle_in().await;
+    assert!(!unlock.is_finished(), "the unlock waits for the release");
+    answer(&fixture, vehicle, &lock, UnitResult::Done).await;
+
+    let (finished, _) = finish.await.unwrap().unwrap();
+    assert_eq!(finished.status, ReservationStatus::Completed);
+    let unlock = unlock.await.unwrap();
+    assert!(
+        matches!(
+            unlock,
+            Err(ReservationsError::Access(AccessDenied::NoReservation))
+        ),
+        "{unlock:?}"
+    );
+    assert_eq!(
+        command_log(&fixture, vehicle),
+        [
+            (LockAction::Unlock, CommandStatus::Done),
+            (LockAction::Lock, CommandStatus::Done)
+        ],
+        "no unlock after the release"
+    );
+    assert_audit_clean(&fixture).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unlock_answered_after_the_reservation_ended_relocks_the_car_and_is_an_incident() {
+    let fixture = Fixture::start().await;
+    let (customer, vehicle) = (fixture.customer().await, fixture.vehicle().await);
+    let services = fixture.system.services().clone();
+    let reservation = book(&fixture, customer, vehicle, 5, 2).await;
+    script_unit(&fixture, vehicle);
+
+    let reservations = services.reservations.clone();
+    let unlock = tokio::spawn(async move { reservations.unlock(vehicle, customer).await });
+    let command = delivered(&fixture, vehicle, 1).await;
+    fixture.clock.advance(TimeDelta::seconds(11));
+    let unlocked = unlock.await.unwrap();
+    assert!(
+        matches!(
+            unlocked,
+            Err(ReservationsError::Command(crate::commands::CommandError::UnitTimeout))
+        ),
+        "{unlocked:?}"
+    );
+    services
+        .reservations
+        .cancel(Requester::Customer(customer), reservation.id)
+        .await
+        .unwrap();
+
+    // The unit's answer finally arrives: it did open the doors.
+    let outcome = services
+        .locks
+        .acknowledge(vehicle, command.command_id, UnitResult::Done)
+        .await
+        .unwrap();
+    assert_eq!(outcome, AckOutcome::Late);
+    let relock = delivered(&fixture, vehicle, 2).await;
+    assert_eq!(relock.action, LockAction::Lock, "the car is locked again at once");
+    let incidents = services.locks.incidents().unwrap();
+    assert_eq!(incidents.len(), 1);
+    assert_eq!(incidents[0].kind, IncidentKind::LateUnlockRelocked);
+    assert_eq!(incidents[0].reservation_id, Some(reservation.id));
+    let audit = assert_audit_clean(&fixture).await;
+    assert_eq!(audit.incidents.get("late_unlock_relocked"), Some(&1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn back_to_back_the_next_renter_waits_until_the_late_rental_ends() {
+    let fixture = Fixture::start().await;
+    let vehicle = fixture.vehicle().await;
+    let ana = fixture.customer_with(1, "4111111111111111").await;
+    let bia = fixture.customer_with(2, "4111111111111111").await;
+    let services = fixture.system.services().clone();
+    let first = book(&fixture, ana, vehicle, 0, 2).await;
+    let second = book(&fixture, bia, vehicle, 120, 2).await;
+    services.reservations.unlock(vehicle, ana).await.unwrap();
+
+    // 11:46: Bia's grace has begun, Ana's window has not ended.
+    fixture.clock.advance(TimeDelta::minutes(106));
+    let early = services.reservations.unlock(vehicle, bia).await;
+    assert!(
+        matches!(
+            early,
+            Err(ReservationsError::Access(AccessDenied::CarNotReturned))
+        ),
+        "{early:?}"
+    );
+    // 12:20: Ana is late; Bia's window is open but the car is not back.
+    fixture.clock.advance(TimeDelta::minutes(34));
+    let late = services.reservations.unlock(vehicle, bia).await;
+    assert!(
+        matches!(
+            late,
+            Err(ReservationsError::Access(AccessDenied::CarNotReturned))
+        ),
+        "{late:?}"
+    );
+    services.reservations.lock(vehicle, ana).await.unwrap();
+    let (finished, _) = services.reservations.finish(ana, first.id).await.unwrap();
+    assert_eq!(finished.status, ReservationStatus::Completed);
+    assert!(finished.overtime_cents > 0);
+
+    services.reservations.unlock(vehicle, bia).await.unwrap();
+    let second = services.reservations.get(Requester::Admin, second.id).unwrap();
+    assert_eq!(second.status, ReservationStatus::Active);
+    let again = services.reservations.unlock(vehicle, ana).await;
+    assert!(again.is_err(), "Ana's access ended with her rental");
+    assert_audit_clean(&fixture).await;
+}
