@@ -266,14 +266,23 @@ mod tests {
             from: at(from),
             until: until.map(at),
         };
-        assert!(unlock_while_held(&unlock, &[held(100, None)]).is_some(), "late renter");
+        assert!(
+            unlock_while_held(&unlock, &[held(100, None)]).is_some(),
+            "late renter"
+        );
         assert!(unlock_while_held(&unlock, &[held(100, Some(151))]).is_some());
-        assert!(unlock_while_held(&unlock, &[held(100, Some(150))]).is_none(), "released");
+        assert!(
+            unlock_while_held(&unlock, &[held(100, Some(150))]).is_none(),
+            "released"
+        );
         let own = Occupancy {
             reservation_id: unlock.reservation_id,
             ..held(100, None)
         };
-        assert!(unlock_while_held(&unlock, &[own]).is_none(), "its own rental");
+        assert!(
+            unlock_while_held(&unlock, &[own]).is_none(),
+            "its own rental"
+        );
     }
 
     #[test]

@@ -322,15 +322,10 @@ impl RentalSystem {
             billing: billing.clone(),
             commands: Arc::new(locks.clone()),
         };
-        let reservations = reservations::start(
-            store("reservations")?,
-            deps,
-            clock.clone(),
-            config,
-            parent,
-        )
-        .await
-        .map_err(spawn_error("reservations"))?;
+        let reservations =
+            reservations::start(store("reservations")?, deps, clock.clone(), config, parent)
+                .await
+                .map_err(spawn_error("reservations"))?;
         let bound_lookup: Arc<dyn ReservationLookup> = Arc::new(reservations.clone());
         let bound_locks = Arc::new(locks.clone());
         reservation_lookup.bind(&bound_lookup);

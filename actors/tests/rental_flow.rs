@@ -51,7 +51,10 @@ async fn a_whole_rental_from_registration_to_capture() {
 
     // Too early: the window opens 15 minutes before the start.
     let early = services.reservations.unlock(car, customer).await;
-    assert!(matches!(early, Err(ReservationsError::Access(_))), "{early:?}");
+    assert!(
+        matches!(early, Err(ReservationsError::Access(_))),
+        "{early:?}"
+    );
 
     test.advance(TimeDelta::minutes(50));
     services.reservations.unlock(car, customer).await.unwrap();
@@ -381,7 +384,10 @@ async fn an_unanswered_unlock_expires_and_a_late_answer_does_not_count() {
     test.advance(TimeDelta::seconds(11));
     let outcome = unlock.await.unwrap();
     assert!(
-        matches!(outcome, Err(ReservationsError::Command(CommandError::UnitTimeout))),
+        matches!(
+            outcome,
+            Err(ReservationsError::Command(CommandError::UnitTimeout))
+        ),
         "{outcome:?}"
     );
 

@@ -58,26 +58,26 @@ impl Tables {
             super::settlement::summary(record).status,
             super::model::ChargeStatus::Held | super::model::ChargeStatus::Pending
         );
-        let written = self
-            .store
-            .transaction(&[&self.charges, &self.ledger, &self.unresolved], |tx| {
-                tx.table(&self.charges)?.insert(&id, &record.header)?;
-                let index = tx.table(&self.unresolved)?;
-                if unresolved {
-                    index.insert(&id, &())?;
-                } else {
-                    index.remove(&id)?;
-                }
-                let ledger = tx.table(&self.ledger)?;
-                for (key, entry) in &new_entries {
-                    match ledger.get(key)? {
-                        Some(stored) if stored != *entry => return Err(TxAbort::abort(key.1)),
-                        Some(_) => {}
-                        None => ledger.insert(key, entry)?,
+        let written =
+            self.store
+                .transaction(&[&self.charges, &self.ledger, &self.unresolved], |tx| {
+                    tx.table(&self.charges)?.insert(&id, &record.header)?;
+                    let index = tx.table(&self.unresolved)?;
+                    if unresolved {
+                        index.insert(&id, &())?;
+                    } else {
+                        index.remove(&id)?;
                     }
-                }
-                Ok(())
-            });
+                    let ledger = tx.table(&self.ledger)?;
+                    for (key, entry) in &new_entries {
+                        match ledger.get(key)? {
+                            Some(stored) if stored != *entry => return Err(TxAbort::abort(key.1)),
+                            Some(_) => {}
+                            None => ledger.insert(key, entry)?,
+                        }
+                    }
+                    Ok(())
+                });
         match written {
             Ok(()) => {}
             Err(TxError::Storage(error)) => return Err(error),

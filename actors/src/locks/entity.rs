@@ -159,19 +159,17 @@ impl VehicleLock {
     ) -> Result<(), CommandError> {
         context
             .store
-            .transaction::<(), ()>(
-                &[&context.states, &context.log, &context.incidents],
-                |tx| {
-                    tx.table(&context.states)?
-                        .insert(&self.vehicle, &self.record)?;
-                    tx.table(&context.log)?
-                        .insert(&(self.vehicle, command.id), command)?;
-                    if let Some(incident) = incident {
-                        tx.table(&context.incidents)?.insert(&incident.id, incident)?;
-                    }
-                    Ok(())
-                },
-            )
+            .transaction::<(), ()>(&[&context.states, &context.log, &context.incidents], |tx| {
+                tx.table(&context.states)?
+                    .insert(&self.vehicle, &self.record)?;
+                tx.table(&context.log)?
+                    .insert(&(self.vehicle, command.id), command)?;
+                if let Some(incident) = incident {
+                    tx.table(&context.incidents)?
+                        .insert(&incident.id, incident)?;
+                }
+                Ok(())
+            })
             .map_err(|error| match error {
                 storage::TxError::Storage(error) => CommandError::Storage(error),
                 storage::TxError::Aborted(()) => CommandError::UnknownCommand(command.id),

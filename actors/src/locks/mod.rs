@@ -30,8 +30,8 @@ use crate::location::LocationHandle;
 use crate::ports::{BoxFuture, CarCommands};
 
 pub use crate::commands::{
-    AckOutcome, CommandError, CommandOrder, CommandOrigin, CommandRecord, CommandStatus,
-    DoorState, LockAction, UnitCommand, UnitResult,
+    AckOutcome, CommandError, CommandOrder, CommandOrigin, CommandRecord, CommandStatus, DoorState,
+    LockAction, UnitCommand, UnitResult,
 };
 use entity::{Issued, LockContext, LockMsg, VehicleLock, Watched};
 pub use unit_link::{InProcessUnits, UnitBehaviour, UnitLink};

@@ -164,7 +164,10 @@ mod tests {
         assert_eq!(check_access(&open, ana, at(260), GRACE), Ok(&late));
         assert_eq!(entitled(&open, at(260), GRACE), Some(&late));
         // Once Ana's rental has ended it leaves the open set, and Bia's window is hers.
-        assert_eq!(check_access(&[next.clone()], bia, at(260), GRACE), Ok(&next));
+        assert_eq!(
+            check_access(&[next.clone()], bia, at(260), GRACE),
+            Ok(&next)
+        );
     }
 
     #[test]
@@ -180,7 +183,10 @@ mod tests {
                 .iter()
                 .filter(|customer| check_access(&open, **customer, at(minute), GRACE).is_ok())
                 .count();
-            assert!(allowed <= 1, "{allowed} customers may open the car at {minute}");
+            assert!(
+                allowed <= 1,
+                "{allowed} customers may open the car at {minute}"
+            );
         }
     }
 }

@@ -27,13 +27,13 @@ use crate::entity::{Activation, ActorProcessingErr, Entity};
 use crate::ids::{CustomerId, ReservationId, VehicleId};
 use crate::ports::CarCommands;
 
+use super::Requester;
 use super::deadlines::DeadlineSender;
-use super::faults::Faults;
 use super::error::ReservationsError;
+use super::faults::Faults;
 use super::model::{DeadlineKind, IdempotencyRecord, InFlight, ReservationRecord};
 use super::rules::RentalRules;
 use super::tables::{Change, Tables, tx_storage};
-use super::Requester;
 
 type Reply<T> = RpcReplyPort<Result<T, ReservationsError>>;
 
@@ -96,6 +96,47 @@ pub(crate) struct CarContext {
     pub(crate) commands: Arc<dyn CarCommands>,
     pub(crate) deadlines: DeadlineSender,
     pub(crate) faults: Faults,
+    pub(crate) busy: CommandsUnderWay,
+}
+
+/// The cars whose rentals actor is waiting on a unit right now, so that another command for
+/// the car can be refused at once instead of queueing behind it (memory only: after a restart
+/// nothing is under way).
+#[derive(Clone, Default)]
+pub(crate) struct CommandsUnderWay(Arc<std::sync::Mutex<std::collections::HashSet<VehicleId>>>);
+
+impl CommandsUnderWay {
+    fn set(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<VehicleId>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether a command to `vehicle` is with its unit.
+    pub(crate) fn contains(&self, vehicle: VehicleId) -> bool {
+        self.set().contains(&vehicle)
+    }
+
+    /// Marks `vehicle` busy until the guard is dropped.
+    pub(crate) fn enter(&self, vehicle: VehicleId) -> UnderWay {
+        self.set().insert(vehicle);
+        UnderWay {
+            set: self.clone(),
+            vehicle,
+        }
+    }
+}
+
+/// A command under way; dropping it (whatever the outcome, even a panic) clears the mark.
+pub(crate) struct UnderWay {
+    set: CommandsUnderWay,
+    vehicle: VehicleId,
+}
+
+impl Drop for UnderWay {
+    fn drop(&mut self) {
+        self.set.set().remove(&self.vehicle);
+    }
 }
 
 /// A car's rentals while active.

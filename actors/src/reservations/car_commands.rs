@@ -80,7 +80,10 @@ impl CarRentals {
             origin,
             refuse_if_moving,
         };
-        match context.commands.execute(order).await {
+        let under_way = context.busy.enter(self.vehicle);
+        let executed = context.commands.execute(order).await;
+        drop(under_way);
+        match executed {
             Ok(settled) => {
                 context.faults.hit(FaultPoint::AfterCommandAnswered).await;
                 self.apply_outcome(&in_flight, Some(&settled), context)
@@ -159,7 +162,10 @@ impl CarRentals {
 
     /// Resolves a command left in flight (by a restart, or by locks not answering): asks
     /// locks for its outcome, waiting while the unit may still answer, and applies it.
-    pub(super) async fn reconcile(&mut self, context: &CarContext) -> Result<(), ReservationsError> {
+    pub(super) async fn reconcile(
+        &mut self,
+        context: &CarContext,
+    ) -> Result<(), ReservationsError> {
         let Some(in_flight) = self.in_flight.clone() else {
             return Ok(());
         };

@@ -50,10 +50,8 @@ use calendar::{Booked, CustomerSchedule, ScheduleContext, ScheduleMsg};
 use car::{Booking, CarContext, CarMsg, CarRentals};
 pub use error::{AccessDenied, ReservationsError};
 pub use lookup::{AccessWindow, Occupancy, RentalWindow, ReservationsAudit};
+pub use model::{EndedBy, Money, NewReservation, Page, Requester, Reservation, ReservationStatus};
 use model::{IdempotencyRecord, ReservationRecord};
-pub use model::{
-    EndedBy, Money, NewReservation, Page, Requester, Reservation, ReservationStatus,
-};
 pub use rules::RentalRules;
 use tables::Tables;
 
@@ -85,6 +83,7 @@ struct Inner {
     cars: EntityRef<CarRentals>,
     #[cfg_attr(not(test), allow(dead_code))]
     faults: faults::Faults,
+    busy: car::CommandsUnderWay,
 }
 
 /// The services reservations asks.
@@ -136,8 +135,9 @@ pub async fn start(
         commands: deps.commands,
         deadlines: deadline_sender.clone(),
         faults: faults::Faults::default(),
+        busy: car::CommandsUnderWay::default(),
     };
-    let faults = car_context.faults.clone();
+    let (faults, busy) = (car_context.faults.clone(), car_context.busy.clone());
     let turn = car_turn_bound(config);
     let cars = start_entities::<CarRentals>(car_context, supervision, parent.clone())
         .await?
@@ -168,6 +168,7 @@ pub async fn start(
             schedules,
             cars,
             faults,
+            busy,
         }),
     })
 }
@@ -447,6 +448,12 @@ impl ReservationsHandle {
         customer: CustomerId,
         action: LockAction,
     ) -> Result<CommandRecord, ReservationsError> {
+        // A command already with the unit: answer at once rather than queue behind it (the
+        // car's actor would refuse nothing meanwhile, only wait). A cancel or a release is
+        // not refused this way: it waits for the answer, which decides what it finds.
+        if self.inner.busy.contains(vehicle) {
+            return Err(crate::commands::CommandError::CommandInProgress.into());
+        }
         let answer = self
             .inner
             .cars

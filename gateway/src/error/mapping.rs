@@ -59,6 +59,15 @@ impl From<CustomersError> for ApiError {
                 "finish or cancel your open reservations first",
             ),
             CustomersError::NoCard => ApiError::conflict("no-card", "add a card first"),
+            CustomersError::OutstandingBalance { outstanding_cents } => ApiError::new(
+                StatusCode::PAYMENT_REQUIRED,
+                "outstanding-balance",
+                "Outstanding balance",
+                format!(
+                    "the card refused {outstanding_cents} centavos; update the card and try again"
+                ),
+            )
+            .with_extra(serde_json::json!({ "outstanding_cents": outstanding_cents })),
             CustomersError::Billing(error) => error.into(),
             CustomersError::Ask(error) => error.into(),
             CustomersError::Storage(error) => error.into(),
@@ -180,10 +189,25 @@ impl From<ReservationsError> for ApiError {
             ReservationsError::InvalidState { .. } => {
                 ApiError::conflict("invalid-state", error.to_string())
             }
+            ReservationsError::Access(AccessDenied::CarNotReturned) => ApiError::conflict(
+                "car-not-returned",
+                "the car is not back yet: the previous renter's rental is still under way; \
+                 try again later or book another car",
+            ),
             ReservationsError::Access(denied) => {
                 ApiError::conflict("no-access", denied.to_string())
             }
-            ReservationsError::Lock(error) => (*error).into(),
+            ReservationsError::OutstandingBalance { outstanding_cents } => ApiError::new(
+                StatusCode::PAYMENT_REQUIRED,
+                "outstanding-balance",
+                "Outstanding balance",
+                format!(
+                    "{outstanding_cents} centavos from an earlier rental are unpaid; pay them \
+                     (POST /v1/customers/me/balance/pay) before booking"
+                ),
+            )
+            .with_extra(serde_json::json!({ "outstanding_cents": outstanding_cents })),
+            ReservationsError::Command(error) => error.into(),
             ReservationsError::Upstream { .. } => {
                 tracing::warn!(%error, "upstream service failed");
                 ApiError::unavailable("a service needed for this is not available; try again", 5)
@@ -194,34 +218,35 @@ impl From<ReservationsError> for ApiError {
     }
 }
 
-impl From<LocksError> for ApiError {
-    fn from(error: LocksError) -> Self {
+impl From<CommandError> for ApiError {
+    fn from(error: CommandError) -> Self {
         match error {
-            LocksError::Access(denied) => ApiError::conflict("no-access", denied.to_string()),
-            LocksError::Moving => ApiError::conflict("moving", "the car is moving"),
-            LocksError::CommandInProgress => ApiError::conflict(
-                "command-in-progress",
-                "another command to this car is in progress",
-            ),
-            LocksError::UnitTimeout => ApiError::new(
+            CommandError::Moving => ApiError::conflict("moving", "the car is moving"),
+            CommandError::CommandInProgress | CommandError::StaleFence { .. } => {
+                ApiError::conflict(
+                    "command-in-progress",
+                    "another command to this car is in progress",
+                )
+            }
+            CommandError::UnitTimeout => ApiError::new(
                 StatusCode::GATEWAY_TIMEOUT,
                 "car-timeout",
                 "The car did not answer",
                 "the car did not confirm in time; try again",
             ),
-            LocksError::UnitFailed(reason) => ApiError::new(
+            CommandError::UnitFailed(reason) => ApiError::new(
                 StatusCode::BAD_GATEWAY,
                 "car-failed",
                 "The car could not do it",
                 reason,
             ),
-            LocksError::UnknownCommand(_) => ApiError::not_found("no such command"),
-            LocksError::Upstream { .. } => {
+            CommandError::UnknownCommand(_) => ApiError::not_found("no such command"),
+            CommandError::Location(_) => {
                 tracing::warn!(%error, "upstream service failed");
                 ApiError::unavailable("a service needed for this is not available; try again", 5)
             }
-            LocksError::Ask(error) => error.into(),
-            LocksError::Storage(error) => error.into(),
+            CommandError::Ask(error) => error.into(),
+            CommandError::Storage(error) => error.into(),
         }
     }
 }

@@ -12,11 +12,11 @@ use std::collections::BTreeMap;
 use actors::AskError;
 use actors::StorageError;
 use actors::billing::BillingError;
+use actors::commands::CommandError;
 use actors::customers::CustomersError;
 use actors::domain::InvalidField;
 use actors::location::LocationError;
-use actors::locks::LocksError;
-use actors::reservations::ReservationsError;
+use actors::reservations::{AccessDenied, ReservationsError};
 use actors::vehicles::VehiclesError;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -324,7 +324,10 @@ mod tests {
                 .into(),
                 StatusCode::PAYMENT_REQUIRED,
             ),
-            (LocksError::UnitTimeout.into(), StatusCode::GATEWAY_TIMEOUT),
+            (
+                CommandError::UnitTimeout.into(),
+                StatusCode::GATEWAY_TIMEOUT,
+            ),
             (
                 CustomersError::BadCredentials.into(),
                 StatusCode::UNAUTHORIZED,

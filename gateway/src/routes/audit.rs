@@ -30,6 +30,13 @@ pub struct AuditDto {
     pub open_holds: u64,
     /// Executed unlocks checked against their reservation's window.
     pub unlocks_checked: u64,
+    /// Customers who owe money their card refused (a figure, not a violation).
+    pub customers_with_outstanding: u64,
+    /// What they owe together, in centavos.
+    pub outstanding_cents: i64,
+    /// Incidents by kind (`late_unlock_relocked`, `auto_end_not_locked`, `auto_end_moving`,
+    /// `charge_refused`): the system acting on its own where something outside it went wrong.
+    pub incidents: BTreeMap<String, u64>,
     /// Broken invariants, one sentence each.
     pub violations: Vec<String>,
 }
@@ -41,14 +48,18 @@ impl From<actors::audit::SystemAudit> for AuditDto {
             charges: audit.charges,
             open_holds: audit.open_holds,
             unlocks_checked: audit.unlocks_checked,
+            customers_with_outstanding: audit.customers_with_outstanding,
+            outstanding_cents: audit.outstanding_cents,
+            incidents: audit.incidents,
             violations: audit.violations,
         }
     }
 }
 
 /// Checks, across the services, that no car is booked twice, every ledger balances (captured
-/// never above held), no hold stays open on a finished reservation and every executed unlock
-/// fell inside its renter's reservation window (admin). It reads whole stores: run it for
+/// never above held), no hold stays open on a finished reservation, every executed unlock fell
+/// inside its renter's reservation window while no other rental held the car, no car was open
+/// to two customers at once, and no rental is still under way past its automatic end (admin). It reads whole stores: run it for
 /// audits, not on a tight schedule.
 #[utoipa::path(
     get, path = "/v1/audit", tag = "operations",

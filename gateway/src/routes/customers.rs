@@ -7,7 +7,7 @@ use actors::ids::CustomerId;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
             "/v1/customers/me",
             get(me).patch(update_me).delete(erase_me),
         )
+        .route("/v1/customers/me/balance/pay", post(pay_balance))
         .route("/v1/customers/{id}", get(read))
 }
 
@@ -125,6 +126,9 @@ pub struct CustomerDto {
     pub card: Option<CardDto>,
     /// `active` or `erased`.
     pub status: &'static str,
+    /// What the customer owes from rentals whose cost the card refused beyond the hold, in
+    /// centavos. While it is above 0, bookings answer 402 `outstanding-balance`.
+    pub outstanding_cents: i64,
     /// Registered at.
     pub created_at: DateTime<Utc>,
     /// Last changed at.
@@ -150,6 +154,7 @@ impl From<CustomerView> for CustomerDto {
                 CustomerStatus::Active => "active",
                 CustomerStatus::Erased => "erased",
             },
+            outstanding_cents: customer.outstanding_cents,
             created_at: customer.created_at,
             updated_at: customer.updated_at,
         }
@@ -235,6 +240,29 @@ pub async fn update_me(
     ))
 }
 
+/// Pay the outstanding balance: the card on file is charged for what it refused earlier
+/// (update the card first if it keeps refusing).
+#[utoipa::path(
+    post, path = "/v1/customers/me/balance/pay", tag = "customers",
+    responses(
+        (status = 200, description = "Paid; the profile with `outstanding_cents` 0", body = CustomerDto),
+        (status = 401, description = "No valid token", body = Problem),
+        (status = 402, description = "The card refused again (`outstanding-balance`)", body = Problem),
+        (status = 403, description = "Not a customer token", body = Problem),
+        (status = 404, description = "The account was erased", body = Problem),
+        (status = 503, description = "The payment provider is not available", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn pay_balance(
+    State(state): State<AppState>,
+    Customer(id): Customer,
+) -> Result<ApiJson<CustomerDto>, ApiError> {
+    Ok(ApiJson(
+        state.services.customers.pay_outstanding(id).await?.into(),
+    ))
+}
+
 /// Erase the caller's personal data (LGPD). The account cannot be used afterwards.
 #[utoipa::path(
     delete, path = "/v1/customers/me", tag = "customers",
@@ -304,7 +332,7 @@ pub async fn read(
 /// The OpenAPI part of these routes.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(register, me, update_me, erase_me, list, read),
+    paths(register, me, update_me, erase_me, pay_balance, list, read),
     components(schemas(Registration, CardBody, ProfileChanges, CustomerDto, CardDto, Page<CustomerDto>))
 )]
 pub struct CustomersApi;

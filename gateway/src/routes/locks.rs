@@ -117,7 +117,7 @@ pub struct VehiclePath {
         (status = 400, description = "The id is not a UUID", body = Problem),
         (status = 401, description = "No or invalid access token", body = Problem),
         (status = 403, description = "Not a customer token", body = Problem),
-        (status = 409, description = "No reservation of this car, outside its window, or another command in progress", body = Problem),
+        (status = 409, description = "No reservation of this car, outside its window (`no-access`), the previous renter's rental still under way (`car-not-returned`), or another command in progress", body = Problem),
         (status = 502, description = "The unit answered that it could not do it", body = Problem),
         (status = 503, description = "A service needed is not available", body = Problem),
         (status = 504, description = "The unit did not acknowledge before the command expired", body = Problem),
@@ -131,7 +131,7 @@ pub async fn unlock_vehicle(
 ) -> Result<ApiJson<LockCommandDto>, ApiError> {
     let command = state
         .services
-        .locks
+        .reservations
         .unlock(VehicleId(path.id), customer)
         .await?;
     Ok(ApiJson(command.into()))
@@ -149,7 +149,7 @@ pub async fn unlock_vehicle(
         (status = 400, description = "The id is not a UUID", body = Problem),
         (status = 401, description = "No or invalid access token", body = Problem),
         (status = 403, description = "Not a customer token", body = Problem),
-        (status = 409, description = "No reservation of this car, outside its window, the car is moving, or another command in progress", body = Problem),
+        (status = 409, description = "No reservation of this car, outside its window, the previous renter's rental still under way (`car-not-returned`), the car is moving, or another command in progress", body = Problem),
         (status = 502, description = "The unit answered that it could not do it", body = Problem),
         (status = 503, description = "A service needed is not available", body = Problem),
         (status = 504, description = "The unit did not acknowledge before the command expired", body = Problem),
@@ -163,7 +163,7 @@ pub async fn lock_vehicle(
 ) -> Result<ApiJson<LockCommandDto>, ApiError> {
     let command = state
         .services
-        .locks
+        .reservations
         .lock(VehicleId(path.id), customer)
         .await?;
     Ok(ApiJson(command.into()))

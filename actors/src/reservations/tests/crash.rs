@@ -6,7 +6,7 @@ use chrono::TimeDelta;
 use super::*;
 use crate::billing::ChargeStatus;
 use crate::reservations::faults::FaultPoint;
-use crate::reservations::{ReservationStatus, Requester};
+use crate::reservations::{Requester, ReservationStatus};
 
 /// Runs `request` until the car's actor reaches `point`, drops the request (its client is
 /// gone), kills the actor there and restarts the whole system on the same data.
@@ -43,7 +43,10 @@ async fn a_crash_after_the_hold_leaves_no_hold_and_the_car_bookable() {
     })
     .await;
     let services = fixture.system.services().clone();
-    assert!(services.billing.unresolved().unwrap().is_empty(), "the orphan hold was voided");
+    assert!(
+        services.billing.unresolved().unwrap().is_empty(),
+        "the orphan hold was voided"
+    );
     assert_audit_clean(&fixture).await;
     let booked = services
         .reservations
@@ -66,8 +69,15 @@ async fn a_crash_before_an_unlock_leaves_is_forgotten_and_the_renter_unlocks_aga
     .await;
     assert!(fixture.units().delivered().is_empty());
     let services = fixture.system.services().clone();
-    services.reservations.unlock(vehicle, customer).await.unwrap();
-    let now = services.reservations.get(Requester::Admin, reservation.id).unwrap();
+    services
+        .reservations
+        .unlock(vehicle, customer)
+        .await
+        .unwrap();
+    let now = services
+        .reservations
+        .get(Requester::Admin, reservation.id)
+        .unwrap();
     assert_eq!(now.status, ReservationStatus::Active);
     assert_audit_clean(&fixture).await;
 }
@@ -85,8 +95,15 @@ async fn a_crash_after_the_unit_unlocked_is_reconciled_from_the_command_log() {
     let services = fixture.system.services().clone();
     // The car's next message reconciles first (start-up also asks it to, in the background).
     services.reservations.lock(vehicle, customer).await.unwrap();
-    let now = services.reservations.get(Requester::Admin, reservation.id).unwrap();
-    assert_eq!(now.status, ReservationStatus::Active, "the unlock the car did counts");
+    let now = services
+        .reservations
+        .get(Requester::Admin, reservation.id)
+        .unwrap();
+    assert_eq!(
+        now.status,
+        ReservationStatus::Active,
+        "the unlock the car did counts"
+    );
     assert!(now.unlocked_at.is_some());
     assert_audit_clean(&fixture).await;
 }
@@ -98,7 +115,11 @@ async fn a_crash_during_a_release_lets_the_renter_release_again_and_pays_once() 
         let (customer, vehicle) = (fixture.customer().await, fixture.vehicle().await);
         let reservation = book(&fixture, customer, vehicle, 0, 2).await;
         let services = fixture.system.services().clone();
-        services.reservations.unlock(vehicle, customer).await.unwrap();
+        services
+            .reservations
+            .unlock(vehicle, customer)
+            .await
+            .unwrap();
         fixture.clock.advance(TimeDelta::minutes(150));
         let reservations = services.reservations.clone();
         let id = reservation.id;

@@ -7,7 +7,7 @@ use super::*;
 use crate::billing::ChargeStatus;
 use crate::customers::CustomerPatch;
 use crate::incident::IncidentKind;
-use crate::reservations::{EndedBy, ReservationStatus, ReservationsError, Requester};
+use crate::reservations::{EndedBy, Requester, ReservationStatus, ReservationsError};
 
 /// The rate of the fixture's car, in centavos per hour.
 const RATE: i64 = 3_000;
@@ -53,7 +53,10 @@ async fn a_rental_never_released_is_ended_by_the_system_with_its_overtime() {
     assert_eq!(ended.ended_by, Some(EndedBy::System));
     assert_eq!(ended.overtime_cents, HOUR_LATE);
     let hold = 2 * RATE;
-    assert_eq!(ended.total.map(|total| total.amount_cents), Some(hold + HOUR_LATE));
+    assert_eq!(
+        ended.total.map(|total| total.amount_cents),
+        Some(hold + HOUR_LATE)
+    );
     let charge = fixture
         .system
         .services()
@@ -63,7 +66,10 @@ async fn a_rental_never_released_is_ended_by_the_system_with_its_overtime() {
         .unwrap()
         .unwrap();
     assert_eq!(charge.status, ChargeStatus::Captured);
-    assert_eq!((charge.captured_cents, charge.charged_cents), (hold, HOUR_LATE));
+    assert_eq!(
+        (charge.captured_cents, charge.charged_cents),
+        (hold, HOUR_LATE)
+    );
     assert_eq!(
         command_log(&fixture, vehicle).last(),
         Some(&(LockAction::Lock, CommandStatus::Done)),
@@ -104,7 +110,11 @@ async fn overtime_the_card_refuses_becomes_a_balance_that_blocks_booking_until_p
     // This card approves holds and refuses every charge beyond them.
     let (customer, vehicle, reservation) = started(&fixture, "4000000000000341").await;
     let ended = past_auto_end(&fixture, &reservation).await;
-    assert_eq!(ended.status, ReservationStatus::Completed, "never stuck active");
+    assert_eq!(
+        ended.status,
+        ReservationStatus::Completed,
+        "never stuck active"
+    );
     assert_eq!(ended.outstanding_cents, HOUR_LATE);
     let services = fixture.system.services().clone();
     let profile = services.customers.get(customer).await.unwrap();
@@ -142,7 +152,12 @@ async fn overtime_the_card_refuses_becomes_a_balance_that_blocks_booking_until_p
     services.customers.update(customer, patch).await.unwrap();
     let paid = services.customers.pay_outstanding(customer).await.unwrap();
     assert_eq!(paid.outstanding_cents, 0);
-    let charge = services.billing.summary(reservation.id).await.unwrap().unwrap();
+    let charge = services
+        .billing
+        .summary(reservation.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(charge.charged_cents, HOUR_LATE, "collected once");
 
     services

@@ -5,10 +5,10 @@
 use chrono::TimeDelta;
 
 use super::*;
+use crate::billing::ChargeStatus;
 use crate::commands::AckOutcome;
 use crate::incident::IncidentKind;
-use crate::reservations::{AccessDenied, ReservationStatus, ReservationsError, Requester};
-use crate::billing::ChargeStatus;
+use crate::reservations::{AccessDenied, Requester, ReservationStatus, ReservationsError};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancel_before_the_unlock_leaves_nothing_to_open() {
@@ -29,7 +29,10 @@ async fn a_cancel_before_the_unlock_leaves_nothing_to_open() {
         ),
         "{unlock:?}"
     );
-    assert!(fixture.units().delivered().is_empty(), "nothing reached the car");
+    assert!(
+        fixture.units().delivered().is_empty(),
+        "nothing reached the car"
+    );
     assert_audit_clean(&fixture).await;
 }
 
@@ -51,7 +54,10 @@ async fn a_cancel_during_an_unlock_waits_for_the_unit_and_finds_the_rental_start
             .await
     });
     settle_in().await;
-    assert!(!cancel.is_finished(), "the cancel waits for the unit's answer");
+    assert!(
+        !cancel.is_finished(),
+        "the cancel waits for the unit's answer"
+    );
     answer(&fixture, vehicle, &command, UnitResult::Done).await;
 
     assert_eq!(unlock.await.unwrap().unwrap().status, CommandStatus::Done);
@@ -66,8 +72,17 @@ async fn a_cancel_during_an_unlock_waits_for_the_unit_and_finds_the_rental_start
         ),
         "{cancelled:?}"
     );
-    let charge = services.billing.summary(reservation.id).await.unwrap().unwrap();
-    assert_eq!(charge.status, ChargeStatus::Held, "the hold stays for the rental");
+    let charge = services
+        .billing
+        .summary(reservation.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        charge.status,
+        ChargeStatus::Held,
+        "the hold stays for the rental"
+    );
     assert_audit_clean(&fixture).await;
 }
 
@@ -97,7 +112,12 @@ async fn the_no_show_deadline_during_an_unlock_waits_and_finds_the_rental_starte
         .get(Requester::Admin, reservation.id)
         .unwrap();
     assert_eq!(now.status, ReservationStatus::Active, "not a no-show");
-    let charge = services.billing.summary(reservation.id).await.unwrap().unwrap();
+    let charge = services
+        .billing
+        .summary(reservation.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(charge.status, ChargeStatus::Held);
     assert_audit_clean(&fixture).await;
 }
@@ -108,7 +128,11 @@ async fn an_unlock_during_a_release_finds_the_car_released() {
     let (customer, vehicle) = (fixture.customer().await, fixture.vehicle().await);
     let services = fixture.system.services().clone();
     let reservation = book(&fixture, customer, vehicle, 0, 2).await;
-    services.reservations.unlock(vehicle, customer).await.unwrap();
+    services
+        .reservations
+        .unlock(vehicle, customer)
+        .await
+        .unwrap();
     script_unit(&fixture, vehicle);
     fixture.clock.advance(TimeDelta::hours(1));
 
@@ -117,15 +141,21 @@ async fn an_unlock_during_a_release_finds_the_car_released() {
     let finish = tokio::spawn(async move { reservations.finish(customer, id).await });
     let lock = delivered(&fixture, vehicle, 2).await;
     assert_eq!(lock.action, LockAction::Lock);
-    let reservations = services.reservations.clone();
-    let unlock = tokio::spawn(async move { reservations.unlock(vehicle, customer).await });
-    settle_in().await;
-    assert!(!unlock.is_finished(), "the unlock waits for the release");
+    let during = services.reservations.unlock(vehicle, customer).await;
+    assert!(
+        matches!(
+            during,
+            Err(ReservationsError::Command(
+                crate::commands::CommandError::CommandInProgress
+            ))
+        ),
+        "{during:?}"
+    );
     answer(&fixture, vehicle, &lock, UnitResult::Done).await;
 
     let (finished, _) = finish.await.unwrap().unwrap();
     assert_eq!(finished.status, ReservationStatus::Completed);
-    let unlock = unlock.await.unwrap();
+    let unlock = services.reservations.unlock(vehicle, customer).await;
     assert!(
         matches!(
             unlock,
@@ -160,7 +190,9 @@ async fn an_unlock_answered_after_the_reservation_ended_relocks_the_car_and_is_a
     assert!(
         matches!(
             unlocked,
-            Err(ReservationsError::Command(crate::commands::CommandError::UnitTimeout))
+            Err(ReservationsError::Command(
+                crate::commands::CommandError::UnitTimeout
+            ))
         ),
         "{unlocked:?}"
     );
@@ -178,7 +210,11 @@ async fn an_unlock_answered_after_the_reservation_ended_relocks_the_car_and_is_a
         .unwrap();
     assert_eq!(outcome, AckOutcome::Late);
     let relock = delivered(&fixture, vehicle, 2).await;
-    assert_eq!(relock.action, LockAction::Lock, "the car is locked again at once");
+    assert_eq!(
+        relock.action,
+        LockAction::Lock,
+        "the car is locked again at once"
+    );
     let incidents = services.locks.incidents().unwrap();
     assert_eq!(incidents.len(), 1);
     assert_eq!(incidents[0].kind, IncidentKind::LateUnlockRelocked);
@@ -224,7 +260,10 @@ async fn back_to_back_the_next_renter_waits_until_the_late_rental_ends() {
     assert!(finished.overtime_cents > 0);
 
     services.reservations.unlock(vehicle, bia).await.unwrap();
-    let second = services.reservations.get(Requester::Admin, second.id).unwrap();
+    let second = services
+        .reservations
+        .get(Requester::Admin, second.id)
+        .unwrap();
     assert_eq!(second.status, ReservationStatus::Active);
     let again = services.reservations.unlock(vehicle, ana).await;
     assert!(again.is_err(), "Ana's access ended with her rental");

@@ -115,10 +115,40 @@ pub struct ReservationDto {
     pub unlocked_at: Option<DateTime<Utc>>,
     /// When the car was released.
     pub released_at: Option<DateTime<Utc>>,
+    /// Who ended the rental: the renter, the system (`rental.auto_end_after_min` after its
+    /// end) or an operator.
+    pub ended_by: Option<EndedByDto>,
+    /// What the late return added to the reserved time (started overtime blocks at the
+    /// hourly rate and the late fee), in centavos.
+    pub overtime_cents: i64,
+    /// What the card refused of the total and the customer owes, in centavos.
+    pub outstanding_cents: i64,
     /// When it was booked.
     pub created_at: DateTime<Utc>,
     /// Its last change.
     pub updated_at: DateTime<Utc>,
+}
+
+/// Who ended a rental.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EndedByDto {
+    /// The renter released the car.
+    Customer,
+    /// The system ended it after `rental.auto_end_after_min`.
+    System,
+    /// An operator.
+    Admin,
+}
+
+impl From<actors::reservations::EndedBy> for EndedByDto {
+    fn from(by: actors::reservations::EndedBy) -> Self {
+        match by {
+            actors::reservations::EndedBy::Customer => EndedByDto::Customer,
+            actors::reservations::EndedBy::System => EndedByDto::System,
+            actors::reservations::EndedBy::Admin => EndedByDto::Admin,
+        }
+    }
 }
 
 impl From<Reservation> for ReservationDto {
@@ -134,6 +164,9 @@ impl From<Reservation> for ReservationDto {
             total: reservation.total.map(MoneyDto::from),
             unlocked_at: reservation.unlocked_at,
             released_at: reservation.released_at,
+            ended_by: reservation.ended_by.map(EndedByDto::from),
+            overtime_cents: reservation.overtime_cents,
+            outstanding_cents: reservation.outstanding_cents,
             created_at: reservation.created_at,
             updated_at: reservation.updated_at,
         }

@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use actors::audit::SystemAudit;
 use actors::clock::{AcceleratedClock, SharedClock};
+use actors::commands::CommandError;
 use actors::config::Config;
 use actors::customers::{CardInput, CustomersError, NewCustomer};
 use actors::ids::{CustomerId, ReservationId, VehicleId};
 use actors::location::{FixInput, LocationError};
-use actors::locks::LocksError;
+use actors::reservations::AccessDenied;
 use actors::reservations::{NewReservation, Requester, ReservationsError};
 use actors::system::{RentalSystem, SystemOptions};
 use actors::vehicles::{NewVehicle, VehiclesError};
@@ -175,20 +176,20 @@ impl Backend for InProcess {
     }
 
     async fn unlock(&self, who: &CustomerId, car: Uuid) -> Result<(), OpError> {
-        let locks = &self.services().locks;
-        locks
+        let reservations = &self.services().reservations;
+        reservations
             .unlock(VehicleId(car), *who)
             .await
-            .map_err(locks_error)?;
+            .map_err(reservations_error)?;
         Ok(())
     }
 
     async fn lock(&self, who: &CustomerId, car: Uuid) -> Result<(), OpError> {
-        let locks = &self.services().locks;
-        locks
+        let reservations = &self.services().reservations;
+        reservations
             .lock(VehicleId(car), *who)
             .await
-            .map_err(locks_error)?;
+            .map_err(reservations_error)?;
         Ok(())
     }
 
@@ -278,8 +279,8 @@ fn location_error(error: LocationError) -> OpError {
 }
 
 fn reservations_error(error: ReservationsError) -> OpError {
-    if let ReservationsError::Lock(inner) = error {
-        return locks_error(*inner);
+    if let ReservationsError::Command(inner) = error {
+        return command_error(inner);
     }
     let kind = match &error {
         ReservationsError::Invalid(_) => "invalid",
@@ -291,23 +292,24 @@ fn reservations_error(error: ReservationsError) -> OpError {
         ReservationsError::CustomerBusy => "customer-busy",
         ReservationsError::PaymentDeclined { .. } => "payment-declined",
         ReservationsError::InvalidState { .. } => "invalid-state",
+        ReservationsError::Access(AccessDenied::CarNotReturned) => "car-not-returned",
         ReservationsError::Access(_) => "no-access",
+        ReservationsError::OutstandingBalance { .. } => "outstanding-balance",
         ReservationsError::Upstream { .. } | ReservationsError::Ask(_) => "unavailable",
         _ => "internal",
     };
     OpError::new(kind, error.to_string())
 }
 
-fn locks_error(error: LocksError) -> OpError {
+fn command_error(error: CommandError) -> OpError {
     let kind = match &error {
-        LocksError::Access(_) => "no-access",
-        LocksError::Moving => "moving",
-        LocksError::CommandInProgress => "command-in-progress",
-        LocksError::UnitTimeout => "car-timeout",
-        LocksError::UnitFailed(_) => "car-failed",
-        LocksError::UnknownCommand(_) => "not-found",
-        LocksError::Upstream { .. } | LocksError::Ask(_) => "unavailable",
-        LocksError::Storage(_) => "internal",
+        CommandError::Moving => "moving",
+        CommandError::CommandInProgress | CommandError::StaleFence { .. } => "command-in-progress",
+        CommandError::UnitTimeout => "car-timeout",
+        CommandError::UnitFailed(_) => "car-failed",
+        CommandError::UnknownCommand(_) => "not-found",
+        CommandError::Location(_) | CommandError::Ask(_) => "unavailable",
+        CommandError::Storage(_) => "internal",
     };
     OpError::new(kind, error.to_string())
 }
