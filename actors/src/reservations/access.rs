@@ -165,7 +165,7 @@ mod tests {
         assert_eq!(entitled(&open, at(260), GRACE), Some(&late));
         // Once Ana's rental has ended it leaves the open set, and Bia's window is hers.
         assert_eq!(
-            check_access(&[next.clone()], bia, at(260), GRACE),
+            check_access(std::slice::from_ref(&next), bia, at(260), GRACE),
             Ok(&next)
         );
     }

@@ -104,7 +104,7 @@ impl CustomerSchedule {
         let booked = context
             .cars
             .call_or_create(vehicle, |reply| CarMsg::Book {
-                booking: booking.clone(),
+                booking: Box::new(booking.clone()),
                 reply,
             })
             .await??;

@@ -53,7 +53,7 @@ pub(crate) type DeadlineOutcome = Option<DateTime<Utc>>;
 pub(crate) enum CarMsg {
     /// Book the car, holding the amount on the card (confirmed or rejected, written once).
     Book {
-        booking: Booking,
+        booking: Box<Booking>,
         reply: Reply<ReservationRecord>,
     },
     /// The renter unlocks or locks the car.
@@ -196,7 +196,7 @@ impl Entity for CarRentals {
             }};
         }
         let store_failed = match message {
-            CarMsg::Book { booking, reply } => answer!(reply, self.book(booking, context).await),
+            CarMsg::Book { booking, reply } => answer!(reply, self.book(*booking, context).await),
             CarMsg::Command {
                 customer,
                 action,

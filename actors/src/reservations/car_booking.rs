@@ -56,7 +56,7 @@ impl CarRentals {
                 return Err(ReservationsError::upstream("billing", error));
             }
         };
-        context.faults.hit(FaultPoint::AfterHold).await;
+        context.faults.hit(FaultPoint::HoldPlaced).await;
         let now = context.clock.now();
         record.updated_at = now;
         let deadlines = match refusal {

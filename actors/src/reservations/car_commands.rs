@@ -69,7 +69,7 @@ impl CarRentals {
         .await?;
         self.fence = fence;
         self.in_flight = Some(in_flight.clone());
-        context.faults.hit(FaultPoint::AfterCommandMarked).await;
+        context.faults.hit(FaultPoint::CommandMarked).await;
         let order = CommandOrder {
             id: in_flight.command_id,
             vehicle_id: self.vehicle,
@@ -85,7 +85,7 @@ impl CarRentals {
         drop(under_way);
         match executed {
             Ok(settled) => {
-                context.faults.hit(FaultPoint::AfterCommandAnswered).await;
+                context.faults.hit(FaultPoint::CommandAnswered).await;
                 self.apply_outcome(&in_flight, Some(&settled), context)
                     .await?;
                 Ok(settled)

@@ -92,7 +92,7 @@ impl CarRentals {
         if let Some(error) = CommandError::from_settled(&locked) {
             return Err(error.into());
         }
-        context.faults.hit(FaultPoint::AfterReleaseLock).await;
+        context.faults.hit(FaultPoint::ReleaseLocked).await;
         let released_at = context.clock.now();
         self.end(record, released_at, EndedBy::Customer, None, context)
             .await
@@ -225,7 +225,7 @@ impl CarRentals {
         next.overtime_cents = (total - next.hold_cents).max(0);
         next.total_cents = Some(total);
         let refused = self.settle(&mut next, total, context).await;
-        context.faults.hit(FaultPoint::AfterSettlement).await;
+        context.faults.hit(FaultPoint::ReleaseSettled).await;
         let incident = incident.or(refused);
         let removed = [
             no_show_deadline(&next),

@@ -9,15 +9,15 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FaultPoint {
     /// A booking's hold is placed; the reservation is not written.
-    AfterHold,
+    HoldPlaced,
     /// A command is marked in flight; it has not left.
-    AfterCommandMarked,
+    CommandMarked,
     /// The unit answered a command; the answer is not recorded here.
-    AfterCommandAnswered,
+    CommandAnswered,
     /// A release's lock is done; nothing is settled.
-    AfterReleaseLock,
+    ReleaseLocked,
     /// A release is settled with billing; the completion is not written.
-    AfterSettlement,
+    ReleaseSettled,
 }
 
 #[cfg(not(test))]
@@ -29,6 +29,10 @@ mod inert {
     pub(crate) struct Faults;
 
     impl Faults {
+        pub(crate) fn new() -> Self {
+            Faults
+        }
+
         #[inline]
         pub(crate) async fn hit(&self, _point: FaultPoint) {}
     }
@@ -37,7 +41,9 @@ mod inert {
 pub(crate) use inert::Faults;
 
 #[cfg(test)]
-mod armed {
+pub(crate) use injected::Faults;
+#[cfg(test)]
+mod injected {
     use std::sync::{Arc, Mutex};
 
     use tokio::sync::Notify;
@@ -53,6 +59,10 @@ mod armed {
     }
 
     impl Faults {
+        pub(crate) fn new() -> Self {
+            Faults::default()
+        }
+
         pub(crate) async fn hit(&self, point: FaultPoint) {
             let fire = {
                 let mut armed = self.armed.lock().unwrap_or_else(|e| e.into_inner());
@@ -81,5 +91,3 @@ mod armed {
         }
     }
 }
-#[cfg(test)]
-pub(crate) use armed::Faults;

@@ -134,7 +134,7 @@ pub async fn start(
         customers: deps.customers.clone(),
         commands: deps.commands,
         deadlines: deadline_sender.clone(),
-        faults: faults::Faults::default(),
+        faults: faults::Faults::new(),
         busy: car::CommandsUnderWay::default(),
     };
     let (faults, busy) = (car_context.faults.clone(), car_context.busy.clone());

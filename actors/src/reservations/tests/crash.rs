@@ -38,7 +38,7 @@ async fn a_crash_after_the_hold_leaves_no_hold_and_the_car_bookable() {
         end_at: start + TimeDelta::hours(2),
     };
     let again = request.clone();
-    let fixture = crash_at(fixture, FaultPoint::AfterHold, async move {
+    let fixture = crash_at(fixture, FaultPoint::HoldPlaced, async move {
         reservations.create(customer, request, None).await
     })
     .await;
@@ -63,7 +63,7 @@ async fn a_crash_before_an_unlock_leaves_is_forgotten_and_the_renter_unlocks_aga
     let (customer, vehicle) = (fixture.customer().await, fixture.vehicle().await);
     let reservation = book(&fixture, customer, vehicle, 0, 2).await;
     let reservations = fixture.system.services().reservations.clone();
-    let fixture = crash_at(fixture, FaultPoint::AfterCommandMarked, async move {
+    let fixture = crash_at(fixture, FaultPoint::CommandMarked, async move {
         reservations.unlock(vehicle, customer).await
     })
     .await;
@@ -88,7 +88,7 @@ async fn a_crash_after_the_unit_unlocked_is_reconciled_from_the_command_log() {
     let (customer, vehicle) = (fixture.customer().await, fixture.vehicle().await);
     let reservation = book(&fixture, customer, vehicle, 0, 2).await;
     let reservations = fixture.system.services().reservations.clone();
-    let fixture = crash_at(fixture, FaultPoint::AfterCommandAnswered, async move {
+    let fixture = crash_at(fixture, FaultPoint::CommandAnswered, async move {
         reservations.unlock(vehicle, customer).await
     })
     .await;
@@ -110,7 +110,7 @@ async fn a_crash_after_the_unit_unlocked_is_reconciled_from_the_command_log() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_during_a_release_lets_the_renter_release_again_and_pays_once() {
-    for point in [FaultPoint::AfterReleaseLock, FaultPoint::AfterSettlement] {
+    for point in [FaultPoint::ReleaseLocked, FaultPoint::ReleaseSettled] {
         let fixture = Fixture::start().await;
         let (customer, vehicle) = (fixture.customer().await, fixture.vehicle().await);
         let reservation = book(&fixture, customer, vehicle, 0, 2).await;
