@@ -246,6 +246,9 @@ impl CustomerEntity {
         context: &CustomersContext,
     ) -> Result<Customer, CustomersError> {
         let current = self.record.clone().ok_or(CustomersError::NotFound)?;
+        if current.outstanding.is_empty() {
+            return Ok(rules::view(&current));
+        }
         let token = current
             .card
             .as_ref()

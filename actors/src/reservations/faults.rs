@@ -3,7 +3,9 @@
 //! Outside tests a fault point is an empty function. In tests, a point armed with
 //! [`Faults::arm`] stops the car's actor there: the test learns that it was reached, drops the
 //! request that led there (its client is gone), and then lets the actor die with a panic, as a
-//! crashed process would, before it restarts the system on the same data.
+//! crashed process would, before it restarts the system on the same data. From the crash on,
+//! every fault point of that system panics at once: a dead process takes no further step, even
+//! one an actor's retried ask would otherwise take before the restart.
 
 /// Where the workflow can be stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +46,7 @@ pub(crate) use inert::Faults;
 pub(crate) use injected::Faults;
 #[cfg(test)]
 mod injected {
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, Mutex};
 
     use tokio::sync::Notify;
@@ -56,6 +59,7 @@ mod injected {
         armed: Arc<Mutex<Option<FaultPoint>>>,
         reached: Arc<Notify>,
         die: Arc<Notify>,
+        dead: Arc<AtomicBool>,
     }
 
     impl Faults {
@@ -64,6 +68,9 @@ mod injected {
         }
 
         pub(crate) async fn hit(&self, point: FaultPoint) {
+            if self.dead.load(Ordering::SeqCst) {
+                panic!("the process crashed before {point:?}");
+            }
             let fire = {
                 let mut armed = self.armed.lock().unwrap_or_else(|e| e.into_inner());
                 (*armed == Some(point)).then(|| armed.take()).is_some()
@@ -87,6 +94,7 @@ mod injected {
 
         /// Lets the stopped actor die.
         pub(crate) fn crash(&self) {
+            self.dead.store(true, Ordering::SeqCst);
             self.die.notify_one();
         }
     }

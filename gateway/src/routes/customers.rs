@@ -250,6 +250,7 @@ pub async fn update_me(
         (status = 402, description = "The card refused again (`outstanding-balance`)", body = Problem),
         (status = 403, description = "Not a customer token", body = Problem),
         (status = 404, description = "The account was erased", body = Problem),
+        (status = 409, description = "Something is owed and there is no card on file (`no-card`)", body = Problem),
         (status = 503, description = "The payment provider is not available", body = Problem),
     ),
     security(("bearer" = []))
