@@ -25,11 +25,18 @@ impl CarRentals {
     ) -> Result<ReservationRecord, ReservationsError> {
         let mut record = booking.record;
         debug_assert_eq!(record.vehicle_id, self.vehicle);
+        // A rental running past its end holds the car until it is released, at the latest
+        // until its automatic end: no booking may start before then.
+        let now = context.clock.now();
         let taken = self.open.iter().map(|open| super::model::CalendarEntry {
             reservation_id: open.id,
             counterpart: open.customer_id.as_uuid(),
             start_at: open.start_at,
-            end_at: open.end_at,
+            end_at: if open.status == ReservationStatus::Active && now >= open.end_at {
+                open.end_at + context.rules.auto_end_after
+            } else {
+                open.end_at
+            },
         });
         if first_overlap(&taken.collect::<Vec<_>>(), record.start_at, record.end_at).is_some() {
             return Err(ReservationsError::VehicleBusy);
@@ -57,8 +64,7 @@ impl CarRentals {
             }
         };
         context.faults.hit(FaultPoint::HoldPlaced).await;
-        let now = context.clock.now();
-        record.updated_at = now;
+        record.updated_at = context.clock.now();
         let deadlines = match refusal {
             None => {
                 record.status = ReservationStatus::Confirmed;

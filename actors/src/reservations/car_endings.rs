@@ -40,15 +40,25 @@ impl CarRentals {
         if record.status == ReservationStatus::Cancelled {
             return Ok(record);
         }
-        let now = context.clock.now();
-        check_cancel(&record, now)?;
-        match context.billing.void(id).await {
+        check_cancel(&record, context.clock.now())?;
+        self.void_and_cancel(record, context).await
+    }
+
+    /// Voids the hold and cancels: at the renter's request before the start, or by the
+    /// system when the car was never back for the renter (no fee for a car that was not
+    /// there).
+    async fn void_and_cancel(
+        &mut self,
+        record: ReservationRecord,
+        context: &CarContext,
+    ) -> Result<ReservationRecord, ReservationsError> {
+        match context.billing.void(record.id).await {
             Ok(_) | Err(BillingError::NoHold) | Err(BillingError::NotFound) => {}
             Err(error) => return Err(ReservationsError::upstream("billing", error)),
         }
         let mut next = record;
         next.status = ReservationStatus::Cancelled;
-        next.updated_at = now;
+        next.updated_at = context.clock.now();
         let removed = [no_show_deadline(&next)];
         self.save(
             &Change {
@@ -121,6 +131,9 @@ impl CarRentals {
         }
         if applies {
             match kind {
+                DeadlineKind::NoShow if self.kept_from(&record) => {
+                    self.void_and_cancel(record, context).await?;
+                }
                 DeadlineKind::NoShow => {
                     self.close(record, ReservationStatus::NoShow, None, None, context)
                         .await?;
@@ -131,6 +144,16 @@ impl CarRentals {
         }
         context.tables.deadlines.remove(&(at, id, kind.code()))?;
         Ok(None)
+    }
+
+    /// Whether the previous renter kept the car from `record`'s renter: it came back after
+    /// the start, or is still out.
+    fn kept_from(&self, record: &ReservationRecord) -> bool {
+        record.delayed_until.is_some()
+            || self
+                .open
+                .iter()
+                .any(|other| other.id != record.id && other.status == ReservationStatus::Active)
     }
 
     /// The rental was not released in time: lock the car if it can be (parked, unit
@@ -231,25 +254,44 @@ impl CarRentals {
             no_show_deadline(&next),
             auto_end_deadline(&next, &context.rules),
         ];
-        let added: Vec<_> = next
-            .settlement_pending
-            .then_some((now + SETTLE_RETRY, DeadlineKind::Settle))
-            .into_iter()
-            .collect();
-        self.save(
-            &Change {
-                record: Some(&next),
-                add_deadlines: &added,
-                remove_deadlines: &removed,
-                incident: incident.as_ref(),
-                ..Change::default()
-            },
-            context,
-        )
-        .await?;
-        self.arm(next.id, &added, context);
-        self.adopt(next.clone());
+        self.save_settlement(&next, &removed, incident.as_ref(), context)
+            .await?;
+        if let Some(released) = next.released_at.filter(|released| *released > next.end_at) {
+            self.mark_delayed(released, context).await?;
+        }
         Ok(next)
+    }
+
+    /// The car came back late at `released`: the reservations that should have had it by
+    /// then learn so (a renter it was kept from owes no no-show fee).
+    async fn mark_delayed(
+        &mut self,
+        released: DateTime<Utc>,
+        context: &CarContext,
+    ) -> Result<(), ReservationsError> {
+        let kept: Vec<_> = self
+            .open
+            .iter()
+            .filter(|other| {
+                other.status == ReservationStatus::Confirmed
+                    && other.start_at < released
+                    && other.delayed_until.is_none()
+            })
+            .cloned()
+            .collect();
+        for mut other in kept {
+            other.delayed_until = Some(released);
+            self.save(
+                &Change {
+                    record: Some(&other),
+                    ..Change::default()
+                },
+                context,
+            )
+            .await?;
+            self.adopt(other);
+        }
+        Ok(())
     }
 
     /// Asks billing to settle `total` and the customers service to carry what the card
@@ -312,24 +354,39 @@ impl CarRentals {
         let mut next = record;
         let total = next.total_cents.unwrap_or(0) + next.outstanding_cents;
         let incident = self.settle(&mut next, total, context).await;
-        let now = context.clock.now();
-        next.updated_at = now;
+        next.updated_at = context.clock.now();
+        self.save_settlement(&next, &[], incident.as_ref(), context)
+            .await
+    }
+
+    /// Writes a closed reservation with what its settlement came to, and a `Settle` deadline
+    /// when something is left to retry.
+    async fn save_settlement(
+        &mut self,
+        next: &ReservationRecord,
+        removed: &[(DateTime<Utc>, DeadlineKind)],
+        incident: Option<&Incident>,
+        context: &CarContext,
+    ) -> Result<(), ReservationsError> {
+        let retry = next.updated_at + SETTLE_RETRY;
         let added: Vec<_> = next
             .settlement_pending
-            .then_some((now + SETTLE_RETRY, DeadlineKind::Settle))
+            .then_some((retry, DeadlineKind::Settle))
             .into_iter()
             .collect();
         self.save(
             &Change {
-                record: Some(&next),
+                record: Some(next),
                 add_deadlines: &added,
-                incident: incident.as_ref(),
+                remove_deadlines: removed,
+                incident,
                 ..Change::default()
             },
             context,
         )
         .await?;
         self.arm(next.id, &added, context);
+        self.adopt(next.clone());
         Ok(())
     }
 }

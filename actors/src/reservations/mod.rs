@@ -244,6 +244,7 @@ impl ReservationsHandle {
             overtime_cents: 0,
             outstanding_cents: 0,
             settlement_pending: false,
+            delayed_until: None,
             created_at: now,
             updated_at: now,
         };

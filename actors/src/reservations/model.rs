@@ -105,6 +105,9 @@ pub struct ReservationRecord {
     /// The end was recorded but billing has not confirmed the settlement, or the refused part
     /// has not reached the customer's balance yet: a `Settle` deadline keeps trying.
     pub settlement_pending: bool,
+    /// When the car came back from the previous renter, if that was after this reservation's
+    /// start: the car was not there for the renter until then.
+    pub delayed_until: Option<DateTime<Utc>>,
     /// When it was booked.
     pub created_at: DateTime<Utc>,
     /// Its last change.

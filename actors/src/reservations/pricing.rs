@@ -78,6 +78,7 @@ mod tests {
             overtime_cents: 0,
             outstanding_cents: 0,
             settlement_pending: false,
+            delayed_until: None,
             created_at: at(0),
             updated_at: at(0),
         }

@@ -200,6 +200,7 @@ mod tests {
             overtime_cents: 0,
             outstanding_cents: 0,
             settlement_pending: false,
+            delayed_until: None,
             created_at: start,
             updated_at: start,
         }

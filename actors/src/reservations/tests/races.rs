@@ -269,3 +269,68 @@ async fn back_to_back_the_next_renter_waits_until_the_late_rental_ends() {
     assert!(again.is_err(), "Ana's access ended with her rental");
     assert_audit_clean(&fixture).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renter_the_car_was_kept_from_owes_no_no_show_fee() {
+    let fixture = Fixture::start().await;
+    let vehicle = fixture.vehicle().await;
+    let ana = fixture.customer_with(1, "4111111111111111").await;
+    let bia = fixture.customer_with(2, "4111111111111111").await;
+    let services = fixture.system.services().clone();
+    let first = book(&fixture, ana, vehicle, 0, 2).await;
+    let second = book(&fixture, bia, vehicle, 120, 2).await;
+    services.reservations.unlock(vehicle, ana).await.unwrap();
+    // Ana returns 20 minutes into Bia's window; Bia has given up and never unlocks.
+    fixture.clock.advance(TimeDelta::minutes(140));
+    services.reservations.finish(ana, first.id).await.unwrap();
+    fixture.clock.advance(TimeDelta::minutes(100));
+    let mut status = ReservationStatus::Confirmed;
+    for _ in 0..500 {
+        status = services
+            .reservations
+            .get(Requester::Admin, second.id)
+            .unwrap()
+            .status;
+        if status != ReservationStatus::Confirmed {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(status, ReservationStatus::Cancelled, "not a no-show");
+    let charge = services.billing.summary(second.id).await.unwrap().unwrap();
+    assert_eq!(
+        (charge.status, charge.captured_cents),
+        (ChargeStatus::Voided, 0)
+    );
+    assert_audit_clean(&fixture).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_car_running_late_is_not_booked_before_its_automatic_end() {
+    let fixture = Fixture::start().await;
+    let vehicle = fixture.vehicle().await;
+    let ana = fixture.customer_with(1, "4111111111111111").await;
+    let bia = fixture.customer_with(2, "4111111111111111").await;
+    let services = fixture.system.services().clone();
+    book(&fixture, ana, vehicle, 0, 2).await;
+    services.reservations.unlock(vehicle, ana).await.unwrap();
+    fixture.clock.advance(TimeDelta::minutes(130));
+    let now = crate::clock::Clock::now(&fixture.clock);
+    let request = |start: chrono::DateTime<chrono::Utc>| NewReservation {
+        vehicle_id: vehicle,
+        start_at: start,
+        end_at: start + TimeDelta::hours(2),
+    };
+    let refused = services.reservations.create(bia, request(now), None).await;
+    assert!(
+        matches!(refused, Err(ReservationsError::VehicleBusy)),
+        "{refused:?}"
+    );
+    // Ana's rental ends on its own at 13:00 at the latest: from then the car can be booked.
+    let later = t0() + TimeDelta::hours(3);
+    services
+        .reservations
+        .create(bia, request(later), None)
+        .await
+        .expect("booking after the automatic end");
+}
