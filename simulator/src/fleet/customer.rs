@@ -26,6 +26,8 @@ const SEARCH_RADII_M: [f64; 3] = [1_500.0, 5_000.0, 20_000.0];
 const BOOKING_TRIES: usize = 5;
 /// Attempts at a lock command the car did not confirm in time.
 const COMMAND_TRIES: usize = 3;
+/// How often a renter whose car is not back from the previous renter asks again.
+const NOT_BACK_RETRY: TimeDelta = TimeDelta::minutes(5);
 
 /// What every customer of a run shares.
 pub struct Context<B: Backend> {
@@ -42,6 +44,8 @@ pub struct Context<B: Backend> {
     /// The latest end of the reservations left to the services to close (no-shows, abandoned
     /// rentals): the run waits for it before the audit.
     pub last_open_end: Mutex<Option<DateTime<Utc>>>,
+    /// After how long past its end the services end a rental nobody released.
+    pub auto_end_after: TimeDelta,
 }
 
 impl<B: Backend> Context<B> {
@@ -132,12 +136,60 @@ async fn run<B: Backend>(
         }
         Intent::Drive { legs, usage } => {
             let release = booking.start + usage;
-            rent(context, session, &booking, legs, release, &mut rng).await
+            rent(context, session, &booking, legs, Some(release), &mut rng).await
         }
         Intent::ReturnLate { by } => {
             let legs = rng.random_range(1..=2);
-            rent(context, session, &booking, legs, booking.end + by, &mut rng).await
+            let release = Some(booking.end + by);
+            rent(context, session, &booking, legs, release, &mut rng).await
         }
+        Intent::NeverRelease { legs } => {
+            rent(context, session, &booking, legs, None, &mut rng).await
+        }
+        Intent::CancelWhileUnlocking => race_cancel(context, session, &booking, &mut rng).await,
+    }
+}
+
+/// Asks to unlock and to cancel at the same moment, in the unlock grace. The services must
+/// let exactly one of them through: the cancel (then the unlock finds no reservation) or the
+/// unlock (then the cancel finds the rental started, and the customer drives).
+async fn race_cancel<B: Backend>(
+    context: &Context<B>,
+    session: &B::Session,
+    booking: &Booking,
+    rng: &mut StdRng,
+) -> Outcome {
+    let recorder = &context.recorder;
+    let grace = booking.start - TimeDelta::minutes(10);
+    context.sleep_until(grace.max(context.now())).await;
+    if context.now() >= booking.start {
+        // Booking took so long that the start has passed: nothing left to race.
+        context.leave_open(booking.end);
+        return Outcome::NoShow;
+    }
+    let car = booking.car.id;
+    let unlock = recorder.measure(Op::Unlock, context.backend.unlock(session, car));
+    let cancel = recorder.measure(Op::Cancel, context.backend.cancel(session, booking.id));
+    match tokio::join!(unlock, cancel) {
+        (Ok(()), Err(refused)) if refused.kind == "invalid-state" => {
+            recorder.refused(Op::Cancel, &refused);
+            let release = booking.start + TimeDelta::minutes(rng.random_range(20..=60));
+            drive_and_release(context, session, booking, 1, Some(release), rng).await
+        }
+        (Err(refused), Ok(())) if refused.kind == "no-access" => {
+            recorder.refused(Op::Unlock, &refused);
+            Outcome::CancelledWhileUnlocking
+        }
+        (Ok(()), Ok(())) => {
+            let error = OpError::new(
+                "double-access",
+                "both the unlock and the cancel succeeded: the car is open under a cancelled reservation",
+            );
+            recorder.error(Op::Cancel, &error);
+            Outcome::Abandoned
+        }
+        (Err(error), _) => abandon(context, booking, Op::Unlock, &error),
+        (_, Err(error)) => abandon(context, booking, Op::Cancel, &error),
     }
 }
 
@@ -221,25 +273,88 @@ async fn book<B: Backend>(
 }
 
 /// Picks the car up, drives `legs` legs with a locked stop between two, and releases it at
-/// `release` (or as soon after as the last leg allows).
+/// `release` (or as soon after as the last leg allows); never, without a release.
 async fn rent<B: Backend>(
+    context: &Context<B>,
+    session: &B::Session,
+    booking: &Booking,
+    legs: u8,
+    release: Option<DateTime<Utc>>,
+    rng: &mut StdRng,
+) -> Outcome {
+    let walk = TimeDelta::minutes(rng.random_range(1..=6));
+    context
+        .sleep_until(booking.start.max(context.now()) + walk)
+        .await;
+    let car = booking.car.id;
+    loop {
+        match command(context, Op::Unlock, || context.backend.unlock(session, car)).await {
+            Ok(()) => break,
+            // The previous renter is late: ask again a little later, while the window lasts.
+            Err(error) if error.kind == "car-not-returned" => {
+                context.recorder.refused(Op::Unlock, &error);
+                let next = context.now() + NOT_BACK_RETRY;
+                if next >= booking.end - NOT_BACK_RETRY {
+                    context.leave_open(booking.end);
+                    return Outcome::CarNotBack;
+                }
+                context.sleep_until(next).await;
+            }
+            Err(error) => return abandon(context, booking, Op::Unlock, &error),
+        }
+    }
+    drive_and_release(context, session, booking, legs, release, rng).await
+}
+
+/// With the car unlocked: the legs, the stops, and the release (if any).
+async fn drive_and_release<B: Backend>(
+    context: &Context<B>,
+    session: &B::Session,
+    booking: &Booking,
+    legs: u8,
+    release: Option<DateTime<Utc>>,
+    rng: &mut StdRng,
+) -> Outcome {
+    let late = release.is_some_and(|release| release > booking.end);
+    // A renter who never releases drives as if the reservation's end were the release.
+    let release = match release {
+        Some(release) => release,
+        None => {
+            let planned = booking.end;
+            let outcome = drive_legs(context, session, booking, legs, planned, rng).await;
+            if let Some(outcome) = outcome {
+                return outcome;
+            }
+            context.leave_open(booking.end + context.auto_end_after);
+            return Outcome::NeverReleased;
+        }
+    };
+    if let Some(outcome) = drive_legs(context, session, booking, legs, release, rng).await {
+        return outcome;
+    }
+    context.sleep_until(release).await;
+    let finished = command(context, Op::Finish, || {
+        context.backend.finish(session, booking.id)
+    })
+    .await;
+    match finished {
+        Ok(()) if late => Outcome::ReturnedLate,
+        Ok(()) => Outcome::Completed,
+        Err(error) => abandon(context, booking, Op::Finish, &error),
+    }
+}
+
+/// Drives `legs` legs with a locked stop between two, within `release`; an outcome if a
+/// command failed on the way.
+async fn drive_legs<B: Backend>(
     context: &Context<B>,
     session: &B::Session,
     booking: &Booking,
     legs: u8,
     release: DateTime<Utc>,
     rng: &mut StdRng,
-) -> Outcome {
-    let late = release > booking.end;
-    let walk = TimeDelta::minutes(rng.random_range(1..=6));
-    context
-        .sleep_until(booking.start.max(context.now()) + walk)
-        .await;
+) -> Option<Outcome> {
     let car = booking.car.id;
-    if let Err(error) = command(context, Op::Unlock, || context.backend.unlock(session, car)).await
-    {
-        return abandon(context, booking, Op::Unlock, &error);
-    }
     let mut position = booking.car.position;
     let mut battery = rng.random_range(60.0..95.0);
     for leg in 0..legs {
@@ -274,7 +389,7 @@ async fn rent<B: Backend>(
         }
         let locked = command(context, Op::Lock, || context.backend.lock(session, car)).await;
         if let Err(error) = locked {
-            return abandon(context, booking, Op::Lock, &error);
+            return Some(abandon(context, booking, Op::Lock, &error));
         }
         let stop_left = seconds(release - context.now()) * 0.5;
         let stop = rng
@@ -285,19 +400,10 @@ async fn rent<B: Backend>(
             .await;
         let unlocked = command(context, Op::Unlock, || context.backend.unlock(session, car)).await;
         if let Err(error) = unlocked {
-            return abandon(context, booking, Op::Unlock, &error);
+            return Some(abandon(context, booking, Op::Unlock, &error));
         }
     }
-    context.sleep_until(release).await;
-    let finished = command(context, Op::Finish, || {
-        context.backend.finish(session, booking.id)
-    })
-    .await;
-    match finished {
-        Ok(()) if late => Outcome::ReturnedLate,
-        Ok(()) => Outcome::Completed,
-        Err(error) => abandon(context, booking, Op::Finish, &error),
-    }
+    None
 }
 
 /// A command to the car, tried again when the car did not confirm in time (the services

@@ -48,6 +48,8 @@ pub async fn run(options: Options, mut config: Config) -> Result<Report, RunErro
         duration: options.duration,
         seed: options.seed,
         hours: (config.rental.min_hours, config.rental.max_hours),
+        // Against a server, its configuration is taken to be the same as this one's.
+        auto_end_after: chrono::TimeDelta::minutes(i64::from(config.rental.auto_end_after_min)),
     };
     let scenario = Scenario::generate(&spec, &city);
     let mut info = RunInfo {

@@ -70,6 +70,13 @@ pub enum Outcome {
     Cancelled,
     /// Booked and never came.
     NoShow,
+    /// Drove and never released the car; the system ended the rental.
+    NeverReleased,
+    /// Tried to unlock and cancel at once: the cancel won.
+    CancelledWhileUnlocking,
+    /// The car was never back from the previous renter in the reservation's window; the
+    /// system cancels it without a fee.
+    CarNotBack,
     /// The card hold was refused.
     PaymentRefused,
     /// Found no free car (or lost every race for one).

@@ -68,6 +68,7 @@ pub async fn simulate<B: Backend>(backend: Arc<B>, spec: RunSpec) -> Report {
         t0,
         tag,
         last_open_end: Mutex::new(None),
+        auto_end_after: scenario.auto_end_after,
     });
     let bar = progress_bar(progress, horizon(&scenario));
     let mut customers = JoinSet::new();
@@ -185,7 +186,8 @@ fn horizon(scenario: &Scenario) -> TimeDelta {
                     Intent::Drive { usage, .. } => usage,
                     Intent::ReturnLate { by } => booked + by,
                     Intent::Cancel { .. } => TimeDelta::zero(),
-                    Intent::NoShow => booked,
+                    Intent::NoShow | Intent::CancelWhileUnlocking => booked,
+                    Intent::NeverRelease { .. } => booked + scenario.auto_end_after,
                 }
         })
         .max()
@@ -231,9 +233,16 @@ fn cross_check(tallies: &Tallies, before: &SystemAudit, after: &SystemAudit) -> 
     let expected = BTreeMap::from([
         (
             "completed",
-            outcome(Outcome::Completed) + outcome(Outcome::ReturnedLate),
+            outcome(Outcome::Completed)
+                + outcome(Outcome::ReturnedLate)
+                + outcome(Outcome::NeverReleased),
         ),
-        ("cancelled", outcome(Outcome::Cancelled)),
+        (
+            "cancelled",
+            outcome(Outcome::Cancelled)
+                + outcome(Outcome::CancelledWhileUnlocking)
+                + outcome(Outcome::CarNotBack),
+        ),
         ("rejected", outcome(Outcome::PaymentRefused)),
         ("no_show", outcome(Outcome::NoShow)),
     ]);

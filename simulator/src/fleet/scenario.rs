@@ -83,6 +83,15 @@ pub enum Intent {
     },
     /// Never comes to the car.
     NoShow,
+    /// Drives `legs` legs and never releases the car: the system ends the rental after
+    /// `rental.auto_end_after_min`.
+    NeverRelease {
+        /// Straight-line legs, 1 or 2.
+        legs: u8,
+    },
+    /// Asks to unlock and to cancel at the same moment, during the unlock grace: exactly one
+    /// of the two may succeed. If the unlock wins, drives and releases as planned.
+    CancelWhileUnlocking,
 }
 
 /// One customer's plan.
@@ -113,6 +122,8 @@ pub struct Scenario {
     pub cars: Vec<CarPlan>,
     /// The customers.
     pub customers: Vec<CustomerPlan>,
+    /// After how long past its end the services end a rental nobody released.
+    pub auto_end_after: TimeDelta,
 }
 
 /// Sizes and bounds of a scenario.
@@ -128,6 +139,8 @@ pub struct ScenarioSpec {
     pub seed: u64,
     /// Shortest and longest reservation, hours (the services' rule).
     pub hours: (u32, u32),
+    /// The services' `rental.auto_end_after_min`.
+    pub auto_end_after: TimeDelta,
 }
 
 const MODELS: [(&str, u16, i64, f64, f64); 5] = [
@@ -149,7 +162,11 @@ impl Scenario {
         let customers = (0..spec.customers)
             .map(|index| customer(index, spec, city, &mut rng))
             .collect();
-        Scenario { cars, customers }
+        Scenario {
+            cars,
+            customers,
+            auto_end_after: spec.auto_end_after,
+        }
     }
 }
 
@@ -212,6 +229,21 @@ fn customer(index: u64, spec: &ScenarioSpec, city: &City, rng: &mut StdRng) -> C
             let appears = minutes(rng, 0, (run - 60 * i64::from(hours)).max(10));
             (appears, Intent::ReturnLate { by })
         }
+        30..33 => {
+            // Early in the run, so that the automatic end falls soon after it.
+            hours = min_hours;
+            lead = TimeDelta::zero();
+            let latest = run - 60 * i64::from(hours) - spec.auto_end_after.num_minutes();
+            let appears = minutes(rng, 0, latest.max(10));
+            let legs = rng.random_range(1..=2);
+            (appears, Intent::NeverRelease { legs })
+        }
+        33..36 => {
+            // Books a little ahead, so that the race falls in the unlock grace.
+            lead = minutes(rng, 20, 40);
+            let appears = minutes(rng, 0, (run - lead.num_minutes() - 20).max(0));
+            (appears, Intent::CancelWhileUnlocking)
+        }
         _ => {
             // Leaves at least 20 minutes of driving before the run's end.
             let appears = minutes(rng, 0, run - lead.num_minutes() - 20);
@@ -246,6 +278,7 @@ mod tests {
             duration: TimeDelta::minutes(minutes),
             seed,
             hours: (2, 6),
+            auto_end_after: TimeDelta::minutes(60),
         }
     }
 
@@ -293,6 +326,18 @@ mod tests {
                                 <= run.max(booked) + TimeDelta::minutes(60)
                         );
                     }
+                    Intent::NeverRelease { legs } => {
+                        assert!((1..=2).contains(&legs) && plan.lead.is_zero());
+                        assert!(
+                            plan.appears_after + booked + TimeDelta::minutes(60)
+                                <= run.max(booked + TimeDelta::minutes(60))
+                                    + TimeDelta::minutes(10),
+                            "{plan:?}"
+                        );
+                    }
+                    Intent::CancelWhileUnlocking => {
+                        assert!(plan.lead >= TimeDelta::minutes(20), "{plan:?}");
+                    }
                 }
             }
         }
@@ -312,6 +357,8 @@ mod tests {
         assert!(count(|p| matches!(p.intent, Intent::ReturnLate { .. })) > 50);
         assert!(count(|p| matches!(p.intent, Intent::Cancel { .. })) > 50);
         assert!(count(|p| p.intent == Intent::NoShow) > 50);
+        assert!(count(|p| matches!(p.intent, Intent::NeverRelease { .. })) > 20);
+        assert!(count(|p| p.intent == Intent::CancelWhileUnlocking) > 20);
         assert!(count(|p| p.card == CardKind::Declines) > 20);
         assert!(count(|p| p.card == CardKind::InsufficientFunds) > 10);
         let places: std::collections::HashSet<String> = scenario
