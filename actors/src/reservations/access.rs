@@ -69,7 +69,6 @@ pub(crate) fn check_access(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{ReservationId, VehicleId};
 
     fn at(minutes: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000, 0).unwrap() + TimeDelta::minutes(minutes)
@@ -84,25 +83,8 @@ mod tests {
         end: i64,
     ) -> ReservationRecord {
         ReservationRecord {
-            id: ReservationId::new(),
-            vehicle_id: VehicleId::new(),
             customer_id: customer,
-            start_at: at(start),
-            end_at: at(end),
-            status,
-            hourly_rate_cents: 3_000,
-            hold_cents: 6_000,
-            total_cents: None,
-            unlocked_at: None,
-            released_at: None,
-            rejection: None,
-            ended_by: None,
-            overtime_cents: 0,
-            outstanding_cents: 0,
-            settlement_pending: false,
-            delayed_until: None,
-            created_at: at(0),
-            updated_at: at(0),
+            ..ReservationRecord::sample(status, at(start), at(end))
         }
     }
 

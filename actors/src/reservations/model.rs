@@ -114,6 +114,39 @@ pub struct ReservationRecord {
     pub updated_at: DateTime<Utc>,
 }
 
+#[cfg(test)]
+impl ReservationRecord {
+    /// A reservation of a new car by a new customer, at 30 BRL an hour with 60 BRL held, for
+    /// the rules' tests.
+    pub(crate) fn sample(
+        status: ReservationStatus,
+        start_at: DateTime<Utc>,
+        end_at: DateTime<Utc>,
+    ) -> Self {
+        ReservationRecord {
+            id: ReservationId::new(),
+            vehicle_id: VehicleId::new(),
+            customer_id: CustomerId::new(),
+            start_at,
+            end_at,
+            status,
+            hourly_rate_cents: 3_000,
+            hold_cents: 6_000,
+            total_cents: None,
+            unlocked_at: None,
+            released_at: None,
+            rejection: None,
+            ended_by: None,
+            overtime_cents: 0,
+            outstanding_cents: 0,
+            settlement_pending: false,
+            delayed_until: None,
+            created_at: start_at,
+            updated_at: start_at,
+        }
+    }
+}
+
 /// Who ended a rental.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -52,7 +52,6 @@ pub(crate) fn no_show_total(record: &ReservationRecord, rules: &RentalRules) -> 
 mod tests {
     use super::*;
     use crate::config::RentalConfig;
-    use crate::ids::{CustomerId, ReservationId, VehicleId};
     use crate::reservations::model::ReservationStatus;
     use chrono::TimeDelta;
 
@@ -62,25 +61,9 @@ mod tests {
 
     fn record(rate: i64, hours: i64) -> ReservationRecord {
         ReservationRecord {
-            id: ReservationId::new(),
-            vehicle_id: VehicleId::new(),
-            customer_id: CustomerId::new(),
-            start_at: at(0),
-            end_at: at(hours * 60),
-            status: ReservationStatus::Active,
             hourly_rate_cents: rate,
             hold_cents: hold_cents(rate, at(0), at(hours * 60)),
-            total_cents: None,
-            unlocked_at: None,
-            released_at: None,
-            rejection: None,
-            ended_by: None,
-            overtime_cents: 0,
-            outstanding_cents: 0,
-            settlement_pending: false,
-            delayed_until: None,
-            created_at: at(0),
-            updated_at: at(0),
+            ..ReservationRecord::sample(ReservationStatus::Active, at(0), at(hours * 60))
         }
     }
 

@@ -160,7 +160,7 @@ pub(crate) fn request_digest(request: &NewReservation) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{CustomerId, ReservationId, VehicleId};
+    use crate::ids::VehicleId;
 
     fn rules() -> RentalRules {
         RentalRules::from_config(&RentalConfig::default())
@@ -183,27 +183,7 @@ mod tests {
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     ) -> ReservationRecord {
-        ReservationRecord {
-            id: ReservationId::new(),
-            vehicle_id: VehicleId::new(),
-            customer_id: CustomerId::new(),
-            start_at: start,
-            end_at: end,
-            status,
-            hourly_rate_cents: 3_000,
-            hold_cents: 6_000,
-            total_cents: None,
-            unlocked_at: None,
-            released_at: None,
-            rejection: None,
-            ended_by: None,
-            overtime_cents: 0,
-            outstanding_cents: 0,
-            settlement_pending: false,
-            delayed_until: None,
-            created_at: start,
-            updated_at: start,
-        }
+        ReservationRecord::sample(status, start, end)
     }
 
     fn invalid_fields(result: Result<(), ReservationsError>) -> Vec<&'static str> {
