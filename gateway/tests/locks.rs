@@ -333,3 +333,44 @@ async fn finishing_with_a_refusing_unit_is_502_and_the_rental_goes_on() {
     .expect_problem(502);
     assert_eq!(status_of(&app, &token, &reservation).await, "active");
 }
+
+#[tokio::test]
+async fn the_next_renter_is_told_the_car_is_not_back_while_the_previous_rental_runs() {
+    // A start may lie an hour in the past, and the grace is almost two hours: the next
+    // renter's grace has begun while the first rental is under way.
+    let app = TestApp::spawn_with(|config| {
+        config.rental.start_tolerance_s = 3_600;
+        config.rental.unlock_grace_min = 119;
+    })
+    .await;
+    let (_, first) = app.customer(1, VISA).await;
+    let (_, second) = app.customer(2, VISA).await;
+    let (vehicle, _) = app.vehicle(1, RATE).await;
+    let window = |from: i64| json!({"vehicle_id": vehicle, "start_at": in_minutes(from), "end_at": in_minutes(from + 120)});
+    app.post("/v1/reservations", &first, window(-59))
+        .await
+        .expect(201);
+    app.post("/v1/reservations", &second, window(62))
+        .await
+        .expect(201);
+    let unlock = format!("/v1/vehicles/{vehicle}/unlock");
+    app.post(&unlock, &first, json!({})).await.expect(200);
+
+    let problem = app
+        .post(&unlock, &second, json!({}))
+        .await
+        .expect_problem(409);
+    assert_eq!(problem["type"], "urn:ev-rental:problem:car-not-returned");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("not back"),
+        "{problem}"
+    );
+    assert!(
+        app.units()
+            .delivered()
+            .iter()
+            .all(|(_, command)| command.action == actors::locks::LockAction::Unlock)
+            && app.units().delivered().len() == 1,
+        "only the first renter's unlock reached the car"
+    );
+}

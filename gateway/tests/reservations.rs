@@ -719,3 +719,31 @@ async fn finishing_a_reservation_never_unlocked_is_409() {
     // No command was sent to the car.
     assert!(app.units().delivered().is_empty());
 }
+
+#[tokio::test]
+async fn a_customer_with_an_outstanding_balance_is_told_to_pay_before_booking() {
+    let app = TestApp::spawn().await;
+    let (id, token) = app.customer(1, VISA).await;
+    let (vehicle, _) = app.vehicle(1, 3_000).await;
+    let customer: actors::ids::CustomerId = id.parse().unwrap();
+    // An earlier rental whose overtime the card refused.
+    app.system()
+        .services()
+        .customers
+        .record_outstanding(customer, actors::ids::ReservationId::new(), 7_500)
+        .await
+        .unwrap();
+    let me = app.get("/v1/customers/me", &token).await.expect(200);
+    assert_eq!(me["outstanding_cents"], 7_500);
+
+    let problem = app
+        .post(
+            "/v1/reservations",
+            &token,
+            json!({"vehicle_id": vehicle, "start_at": in_minutes(10), "end_at": in_minutes(130)}),
+        )
+        .await
+        .expect_problem(402);
+    assert_eq!(problem["type"], "urn:ev-rental:problem:outstanding-balance");
+    assert_eq!(problem["outstanding_cents"], 7_500);
+}

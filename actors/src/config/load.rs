@@ -157,6 +157,15 @@ impl Config {
                 "centavos, 0 or more",
             ));
         }
+        if u64::from(rental.unlock_grace_min) >= 60 * u64::from(rental.min_hours) {
+            return Err(value_error(
+                "rental.unlock_grace_min",
+                "",
+                "the unlock grace must be shorter than the shortest rental, or it could reach \
+                 into the previous reservation's window",
+                "minutes, below 60 × rental.min_hours",
+            ));
+        }
         if rental.auto_end_after_min == 0 || rental.auto_end_after_min > 24 * 60 {
             return Err(value_error(
                 "rental.auto_end_after_min",
