@@ -117,6 +117,18 @@ fn cross_key_rules_are_checked() {
     }
     let accelerated = load("", &[("EVR_SERVER__CLOCK_SPEEDUP", "600")]).unwrap();
     assert_eq!(accelerated.server.clock_speedup, 600);
+    let error = load("[rental]\nunlock_grace_min = 120\n", &[]).unwrap_err();
+    assert!(
+        error.to_string().starts_with("rental.unlock_grace_min"),
+        "{error}"
+    );
+    for minutes in ["0", "1441"] {
+        let error = load("", &[("EVR_RENTAL__AUTO_END_AFTER_MIN", minutes)]).unwrap_err();
+        assert!(
+            error.to_string().starts_with("rental.auto_end_after_min"),
+            "{error}"
+        );
+    }
 }
 
 #[test]
