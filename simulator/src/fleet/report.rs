@@ -225,6 +225,13 @@ impl fmt::Display for Report {
             audit.open_holds,
             audit.unlocks_checked
         )?;
+        writeln!(
+            f,
+            "incidents: {}; outstanding balances: {} customers, {} centavos",
+            join(&audit.incidents, String::clone),
+            audit.customers_with_outstanding,
+            audit.outstanding_cents
+        )?;
         if self.violations.is_empty() {
             writeln!(f, "violations: none")?;
         } else {
