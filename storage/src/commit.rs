@@ -88,6 +88,7 @@ impl Committer {
         clock: Arc<WriteClock>,
         stats: Arc<FlushStats>,
         lazy_every: Duration,
+        window: Duration,
     ) -> StorageResult<Self> {
         let (requests, inbox) = mpsc::channel();
         let worker = Worker {
@@ -96,6 +97,7 @@ impl Committer {
             stats,
             inbox,
             lazy_every,
+            window,
         };
         let thread = std::thread::Builder::new()
             .name(format!("commit-{store}"))
@@ -183,12 +185,15 @@ struct Worker {
     stats: Arc<FlushStats>,
     inbox: mpsc::Receiver<Request>,
     lazy_every: Duration,
+    /// The group-commit window (see `StorageConfig::commit_window_us`).
+    window: Duration,
 }
 
 impl Worker {
     fn run(self) {
         let mut waiting: Vec<(u64, Reply)> = Vec::new();
         let mut next_lazy_flush = Instant::now() + self.lazy_every;
+        let mut last_flush_end = Instant::now() - self.window;
         loop {
             let timeout = next_lazy_flush.saturating_duration_since(Instant::now());
             let first = match self.inbox.recv_timeout(timeout) {
@@ -201,17 +206,36 @@ impl Worker {
                 }
             };
             let mut close = None;
+            let mut take = |request: Request, waiting: &mut Vec<(u64, Reply)>| match request {
+                Request::Commit { upto, reply } => waiting.push((upto, reply)),
+                Request::Close { reply } => close = Some(reply),
+            };
             for request in first.into_iter().chain(self.inbox.try_iter()) {
-                match request {
-                    Request::Commit { upto, reply } => waiting.push((upto, reply)),
-                    Request::Close { reply } => close = Some(reply),
+                take(request, &mut waiting);
+            }
+            // Under load (the last flush ended moments ago), let more commits join this one
+            // until the window has passed: fewer, larger flushes.
+            let window_end = last_flush_end + self.window;
+            while !waiting.is_empty() && Instant::now() < window_end {
+                match self
+                    .inbox
+                    .recv_timeout(window_end.saturating_duration_since(Instant::now()))
+                {
+                    Ok(request) => take(request, &mut waiting),
+                    Err(_) => break,
                 }
             }
             let needs_flush = close.is_some()
                 || waiting.iter().any(|(upto, _)| *upto > self.clock.durable())
                 || (Instant::now() >= next_lazy_flush
                     && self.clock.written() > self.clock.durable());
-            let result = if needs_flush { self.flush() } else { Ok(()) };
+            let result = if needs_flush {
+                let flushed = self.flush();
+                last_flush_end = Instant::now();
+                flushed
+            } else {
+                Ok(())
+            };
             if Instant::now() >= next_lazy_flush {
                 next_lazy_flush = Instant::now() + self.lazy_every;
             }

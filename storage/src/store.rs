@@ -65,6 +65,7 @@ impl Store {
             clock.clone(),
             stats.clone(),
             Duration::from_millis(config.flush_every_ms.max(1)),
+            Duration::from_micros(config.commit_window_us),
         )?;
         tracing::debug!(store = name, path = %path.display(), recovered = db.was_recovered(), "store opened");
         Ok(Store {
@@ -159,6 +160,7 @@ mod tests {
             data_dir: dir.to_owned(),
             cache_capacity_mb: 8,
             flush_every_ms: 50,
+            commit_window_us: 1_000,
         }
     }
 

@@ -23,6 +23,7 @@ fn config(dir: &Path) -> StorageConfig {
         cache_capacity_mb: 16,
         // Long enough that only durable commits flush while the child runs.
         flush_every_ms: 60_000,
+        commit_window_us: 1_000,
     }
 }
 

@@ -19,6 +19,7 @@ fn store(dir: &std::path::Path) -> Store {
         data_dir: dir.to_owned(),
         cache_capacity_mb: 4,
         flush_every_ms: 50,
+        commit_window_us: 1_000,
     };
     Store::open(&config, "billing").unwrap()
 }

@@ -42,6 +42,7 @@ fn storage_config(dir: &std::path::Path) -> StorageConfig {
         data_dir: dir.to_owned(),
         cache_capacity_mb: 4,
         flush_every_ms: 50,
+        commit_window_us: 1_000,
     }
 }
 

@@ -205,6 +205,14 @@ impl Config {
                 "a whole number from 1 to 3600",
             ));
         }
+        if self.storage.commit_window_us > 50_000 {
+            return Err(value_error(
+                "storage.commit_window_us",
+                "",
+                "a commit must not wait more than 50 ms for others",
+                "microseconds, 0 to 50000",
+            ));
+        }
         if self.storage.flush_every_ms == 0 {
             return Err(value_error(
                 "storage.flush_every_ms",

@@ -41,6 +41,7 @@ pub(crate) fn storage(dir: &Path) -> StorageConfig {
         data_dir: dir.to_owned(),
         cache_capacity_mb: 4,
         flush_every_ms: 50,
+        commit_window_us: 1_000,
     }
 }
 
