@@ -98,11 +98,16 @@ impl Entity for Charge {
 }
 
 impl Charge {
+    /// A charge not stored yet, for its first hold outside an actor.
+    pub(crate) fn new(id: ReservationId) -> Self {
+        Charge { id, record: None }
+    }
+
     fn record(&self) -> Result<&ChargeRecord, BillingError> {
         self.record.as_ref().ok_or(BillingError::NotFound)
     }
 
-    async fn hold(
+    pub(crate) async fn hold(
         &mut self,
         request: HoldRequest,
         context: &BillingContext,

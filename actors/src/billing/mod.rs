@@ -52,6 +52,8 @@ pub const PROVIDER_CALLS_PER_ASK: u32 = 4;
 #[derive(Clone)]
 pub struct BillingHandle {
     charges: EntityRef<Charge>,
+    /// For the first hold of a charge, carried out in the caller's task (see `hold`).
+    context: BillingContext,
     tables: Tables,
     provider: Arc<dyn PaymentProvider>,
     provider_timeout: Duration,
@@ -81,11 +83,16 @@ pub async fn start(
         clock,
         provider_timeout,
     };
-    let charges = start_entities::<Charge>(context, SupervisorConfig::from_config(config), parent)
-        .await?
-        .with_timeout(ASK_TIMEOUT + provider_timeout * PROVIDER_CALLS_PER_ASK);
+    let charges = start_entities::<Charge>(
+        context.clone(),
+        SupervisorConfig::from_config(config),
+        parent,
+    )
+    .await?
+    .with_timeout(ASK_TIMEOUT + provider_timeout * PROVIDER_CALLS_PER_ASK);
     Ok(BillingHandle {
         charges,
+        context,
         tables,
         provider,
         provider_timeout,
@@ -114,10 +121,19 @@ impl BillingHandle {
         if request.amount_cents <= 0 {
             return Err(BillingError::InvalidAmount);
         }
-        // The reservation's id comes from the reservations service, which creates the charge
-        // through this call only: that is the one creating ask.
+        let id = request.reservation_id;
+        // A charge's first hold needs no actor: until it is stored nothing else can reach the
+        // charge (its reservation is not written yet, and the one actor booking it, the car's,
+        // waits for this answer), so it runs in the caller's task, sparing an actor's
+        // activation and two hand-offs on every booking, and an idle actor per booking kept
+        // until its idle timeout (21,539 of them after one benchmark run). A hold for a charge
+        // that exists (a retried booking) goes through the charge's actor like every other
+        // operation.
+        if self.tables.charges.get(&id)?.is_none() && !self.charges.is_active(&id) {
+            return Charge::new(id).hold(request, &self.context).await;
+        }
         self.charges
-            .call_or_create(request.reservation_id, |reply| ChargeMsg::Hold {
+            .call_or_create(id, |reply| ChargeMsg::Hold {
                 request: request.clone(),
                 reply,
             })

@@ -68,6 +68,11 @@ impl<E: Entity> EntityRef<E> {
         self.ask(id, Activation::OrCreate, message).await
     }
 
+    /// Whether `id` has a live actor now.
+    pub fn is_active(&self, id: &E::Id) -> bool {
+        self.registry.get(id).is_some()
+    }
+
     /// The counters of this entity kind.
     pub fn stats(&self) -> EntityStats {
         self.registry.stats()
