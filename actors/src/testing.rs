@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::customers::{CardInput, NewCustomer};
 use crate::ids::{CustomerId, VehicleId};
 use crate::locks::InProcessUnits;
+pub(crate) use crate::locks::UnitBehaviour;
 use crate::system::{RentalSystem, SystemOptions, Units};
 use crate::vehicles::NewVehicle;
 

@@ -11,8 +11,6 @@
 mod entity;
 mod model;
 mod rules;
-#[cfg(test)]
-mod tests;
 mod unit_link;
 
 use std::sync::Arc;

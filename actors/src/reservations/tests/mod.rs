@@ -12,8 +12,7 @@ use chrono::TimeDelta;
 
 use crate::commands::{CommandStatus, LockAction, UnitCommand, UnitResult};
 use crate::ids::{CustomerId, VehicleId};
-use crate::locks::UnitBehaviour;
-use crate::testing::{Fixture, t0};
+use crate::testing::{Fixture, UnitBehaviour, t0};
 
 use super::{NewReservation, Reservation};
 
