@@ -172,8 +172,15 @@ async fn a_pending_command_is_offered_to_a_reconnecting_unit_and_expires_after_a
 
     let reservations = services.reservations.clone();
     let waiting = tokio::spawn(async move { reservations.unlock(vehicle, customer).await });
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    let pending = services.locks.pending_commands(vehicle).await.unwrap();
+    // The unit is offline: wait until the command is logged as pending for it.
+    let mut pending = Vec::new();
+    for _ in 0..500 {
+        pending = services.locks.pending_commands(vehicle).await.unwrap();
+        if !pending.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
     assert_eq!(
         pending.len(),
         1,

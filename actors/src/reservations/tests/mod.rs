@@ -64,6 +64,27 @@ async fn delivered(fixture: &Fixture, vehicle: VehicleId, count: usize) -> UnitC
     panic!("the unit never received command {count}");
 }
 
+/// Sends `customer`'s unlock of `vehicle` from its own task and waits until the car's unit
+/// has received it: the request, and the command the unit holds.
+async fn unlock_in_flight(
+    fixture: &Fixture,
+    customer: CustomerId,
+    vehicle: VehicleId,
+) -> (
+    tokio::task::JoinHandle<Result<crate::commands::CommandRecord, super::ReservationsError>>,
+    UnitCommand,
+) {
+    let reservations = fixture.system.services().reservations.clone();
+    let unlock = tokio::spawn(async move { reservations.unlock(vehicle, customer).await });
+    let sent = fixture
+        .units()
+        .delivered()
+        .iter()
+        .filter(|(car, _)| *car == vehicle)
+        .count();
+    (unlock, delivered(fixture, vehicle, sent + 1).await)
+}
+
 /// The scripted unit answers `command`.
 async fn answer(fixture: &Fixture, vehicle: VehicleId, command: &UnitCommand, result: UnitResult) {
     fixture

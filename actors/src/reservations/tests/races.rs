@@ -44,9 +44,7 @@ async fn a_cancel_during_an_unlock_waits_for_the_unit_and_finds_the_rental_start
     let reservation = book(&fixture, customer, vehicle, 5, 2).await;
     script_unit(&fixture, vehicle);
 
-    let reservations = services.reservations.clone();
-    let unlock = tokio::spawn(async move { reservations.unlock(vehicle, customer).await });
-    let command = delivered(&fixture, vehicle, 1).await;
+    let (unlock, command) = unlock_in_flight(&fixture, customer, vehicle).await;
     let reservations = services.reservations.clone();
     let cancel = tokio::spawn(async move {
         reservations
@@ -97,9 +95,7 @@ async fn the_no_show_deadline_during_an_unlock_waits_and_finds_the_rental_starte
     fixture
         .clock
         .advance(TimeDelta::hours(2) - TimeDelta::seconds(5));
-    let reservations = services.reservations.clone();
-    let unlock = tokio::spawn(async move { reservations.unlock(vehicle, customer).await });
-    let command = delivered(&fixture, vehicle, 1).await;
+    let (unlock, command) = unlock_in_flight(&fixture, customer, vehicle).await;
     // The no-show deadline comes due while the unit has not answered.
     fixture.clock.advance(TimeDelta::seconds(5));
     settle_in().await;
@@ -182,9 +178,7 @@ async fn an_unlock_answered_after_the_reservation_ended_relocks_the_car_and_is_a
     let reservation = book(&fixture, customer, vehicle, 5, 2).await;
     script_unit(&fixture, vehicle);
 
-    let reservations = services.reservations.clone();
-    let unlock = tokio::spawn(async move { reservations.unlock(vehicle, customer).await });
-    let command = delivered(&fixture, vehicle, 1).await;
+    let (unlock, command) = unlock_in_flight(&fixture, customer, vehicle).await;
     fixture.clock.advance(TimeDelta::seconds(11));
     let unlocked = unlock.await.unwrap();
     assert!(
