@@ -54,16 +54,30 @@ impl SystemAudit {
 
 /// Why the audit could not read a service.
 #[derive(Debug, thiserror::Error)]
-#[error("audit cannot read {service}: {reason}")]
+#[error("audit cannot read {service}")]
 pub struct AuditError {
     /// The service.
     pub service: &'static str,
     /// What went wrong.
-    pub reason: String,
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
 }
 
-fn unreadable(service: &'static str) -> impl FnOnce(String) -> AuditError {
-    move |reason| AuditError { service, reason }
+fn unreadable<E>(service: &'static str) -> impl FnOnce(E) -> AuditError
+where
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    move |error| AuditError {
+        service,
+        source: error.into(),
+    }
+}
+
+/// Reading a service's whole store failing is our fault, never the caller's.
+impl crate::error_kind::Kinded for AuditError {
+    fn kind(&self) -> crate::error_kind::ErrorKind {
+        crate::error_kind::ErrorKind::Internal
+    }
 }
 
 /// Reads every service and checks the invariants; a long read on a big store, meant for
@@ -72,12 +86,12 @@ pub async fn audit(services: &Services) -> Result<SystemAudit, AuditError> {
     let reservations = services
         .reservations
         .audit()
-        .map_err(|error| unreadable("reservations")(error.to_string()))?;
+        .map_err(unreadable("reservations"))?;
     let billing = services
         .billing
         .audit()
         .await
-        .map_err(|error| unreadable("billing")(error.to_string()))?;
+        .map_err(unreadable("billing"))?;
     let mut report = SystemAudit {
         reservations_by_status: reservations
             .by_status
@@ -95,17 +109,14 @@ pub async fn audit(services: &Services) -> Result<SystemAudit, AuditError> {
     let (owing, owed) = services
         .customers
         .outstanding_balances()
-        .map_err(|error| unreadable("customers")(error.to_string()))?;
+        .map_err(unreadable("customers"))?;
     report.customers_with_outstanding = owing;
     report.outstanding_cents = owed;
-    let locks_incidents = services
-        .locks
-        .incidents()
-        .map_err(|error| unreadable("locks")(error.to_string()))?;
+    let locks_incidents = services.locks.incidents().map_err(unreadable("locks"))?;
     let rental_incidents = services
         .reservations
         .incidents()
-        .map_err(|error| unreadable("reservations")(error.to_string()))?;
+        .map_err(unreadable("reservations"))?;
     for incident in locks_incidents.iter().chain(&rental_incidents) {
         *report
             .incidents
@@ -123,19 +134,16 @@ pub async fn audit(services: &Services) -> Result<SystemAudit, AuditError> {
             Err(ReservationsError::NotFound) => report
                 .violations
                 .push(format!("hold for unknown reservation {id}")),
-            Err(error) => return Err(unreadable("reservations")(error.to_string())),
+            Err(error) => return Err(unreadable("reservations")(error)),
         }
     }
-    let commands = services
-        .locks
-        .all_commands()
-        .map_err(|error| unreadable("locks")(error.to_string()))?;
+    let commands = services.locks.all_commands().map_err(unreadable("locks"))?;
     for command in commands.iter().filter(|command| executed_unlock(command)) {
         report.unlocks_checked += 1;
         let window = services
             .reservations
             .access_window(command.reservation_id)
-            .map_err(|error| unreadable("reservations")(error.to_string()))?;
+            .map_err(unreadable("reservations"))?;
         if let Some(problem) = unlock_problem(command, window) {
             report.violations.push(problem);
         } else if let Some(problem) = unlock_while_held(command, &reservations.occupancy) {

@@ -185,14 +185,34 @@ pub enum CommandError {
     #[error("unknown command {0}")]
     UnknownCommand(CommandId),
     /// Location failed to answer (the movement check).
-    #[error("location failed: {0}")]
-    Location(String),
+    #[error("the location service failed")]
+    Location(#[source] crate::location::LocationError),
     /// An actor did not answer.
     #[error(transparent)]
     Ask(#[from] AskError),
     /// The store failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
+}
+
+impl crate::error_kind::Kinded for CommandError {
+    fn kind(&self) -> crate::error_kind::ErrorKind {
+        use crate::error_kind::ErrorKind;
+        match self {
+            CommandError::Moving => ErrorKind::Moving,
+            // A stale order lost to a newer decision about the same car: to its caller that
+            // is another command under way.
+            CommandError::CommandInProgress | CommandError::StaleFence { .. } => {
+                ErrorKind::CommandInProgress
+            }
+            CommandError::UnitTimeout => ErrorKind::CarTimeout,
+            CommandError::UnitFailed(_) => ErrorKind::CarFailed,
+            CommandError::UnknownCommand(_) => ErrorKind::NotFound,
+            CommandError::Location(_) => ErrorKind::Unavailable,
+            CommandError::Ask(error) => error.kind(),
+            CommandError::Storage(error) => error.kind(),
+        }
+    }
 }
 
 impl CommandError {

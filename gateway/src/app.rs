@@ -1,16 +1,17 @@
 //! The router: one router per resource merged here, and the layers every request crosses.
 //!
 //! From the outside in: a request id (generated or propagated), a tracing span carrying it,
-//! metrics, panic-to-500, load shedding in front of a concurrency limit (503 with
+//! the access log, metrics, panic-to-500, load shedding in front of a concurrency limit (503 with
 //! `Retry-After` instead of an unbounded queue), a request timeout, and the body size limit
 //! applied by the JSON extractor (413).
 
 use std::time::Duration;
 
+use actors::ErrorKind;
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request, StatusCode};
+use axum::http::{HeaderName, Request};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
 use tower::limit::GlobalConcurrencyLimitLayer;
@@ -55,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .layer(limits)
         .layer(CatchPanicLayer::custom(panicked))
         .layer(axum::middleware::from_fn(crate::metrics::track))
+        .layer(axum::middleware::from_fn(crate::access_log::log))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
                 let id = request
@@ -75,23 +77,15 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method-not-allowed",
-        "Method not allowed",
+    ApiError::of(
+        ErrorKind::MethodNotAllowed,
         "this resource does not support that method",
     )
 }
 
 async fn overloaded(error: tower::BoxError) -> Response {
     if error.is::<tower::timeout::error::Elapsed>() {
-        return ApiError::new(
-            StatusCode::GATEWAY_TIMEOUT,
-            "timeout",
-            "Timed out",
-            "the request took too long",
-        )
-        .into_response();
+        return ApiError::of(ErrorKind::Timeout, "the request took too long").into_response();
     }
     if error.is::<tower::load_shed::error::Overloaded>() {
         return ApiError::unavailable("the server is busy; retry shortly", 1).into_response();

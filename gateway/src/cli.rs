@@ -1,59 +1,38 @@
-//! The command line: only `--config PATH`, since every setting lives in the configuration.
+//! The command line: `--config PATH`, `--help` and `--version`; every setting lives in the
+//! configuration, so there is nothing else to parse.
 
 use std::path::PathBuf;
 
-/// Parsed command-line arguments.
-#[derive(Debug, Default, PartialEq, Eq)]
+/// Serves the ev-rental API: hourly rental of electric cars.
+///
+/// Reads config.toml from the working directory (or PATH). Every key can be overridden by an
+/// environment variable EVR_<SECTION>__<KEY>, e.g. EVR_SERVER__BIND=0.0.0.0:8080. Exits 2 on a
+/// bad command line or configuration, 0 after a clean shutdown (SIGTERM or Ctrl-C).
+#[derive(Debug, Default, PartialEq, Eq, clap::Parser)]
+#[command(name = "ev-rental", version)]
 pub struct Cli {
-    /// The configuration file given with `--config`.
+    /// The configuration file (default: config.toml in the working directory, if present).
+    #[arg(long, value_name = "PATH", value_parser = non_empty_path)]
     pub config: Option<PathBuf>,
 }
 
-/// A command line that cannot be used.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum CliError {
-    /// `--help` was asked for.
-    #[error("help requested")]
-    Help,
-    /// `--config` without a path.
-    #[error("--config needs a path")]
-    MissingValue,
-    /// An argument that is not understood.
-    #[error("unknown argument `{0}`")]
-    Unknown(String),
-}
-
-impl Cli {
-    /// Shown for `--help` and after a bad argument.
-    pub const USAGE: &'static str = "usage: ev-rental [--config PATH]\n\n\
-        Reads config.toml from the working directory (or PATH). Every key can be overridden by\n\
-        an environment variable EVR_<SECTION>__<KEY>, e.g. EVR_SERVER__BIND=0.0.0.0:8080.";
-
-    /// Parses the arguments after the program name.
-    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Cli, CliError> {
-        let mut cli = Cli::default();
-        let mut args = args.into_iter();
-        while let Some(argument) = args.next() {
-            match argument.as_str() {
-                "-h" | "--help" => return Err(CliError::Help),
-                "--config" => cli.config = Some(args.next().ok_or(CliError::MissingValue)?.into()),
-                other => match other.strip_prefix("--config=") {
-                    Some(path) if !path.is_empty() => cli.config = Some(path.into()),
-                    Some(_) => return Err(CliError::MissingValue),
-                    None => return Err(CliError::Unknown(other.to_owned())),
-                },
-            }
-        }
-        Ok(cli)
+fn non_empty_path(value: &str) -> Result<PathBuf, &'static str> {
+    if value.is_empty() {
+        Err("a path is needed")
+    } else {
+        Ok(PathBuf::from(value))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
+    use clap::error::ErrorKind;
+
     use super::*;
 
-    fn parse(args: &[&str]) -> Result<Cli, CliError> {
-        Cli::parse(args.iter().map(|arg| arg.to_string()))
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("ev-rental").chain(args.iter().copied()))
     }
 
     #[test]
@@ -70,13 +49,22 @@ mod tests {
     }
 
     #[test]
-    fn refuses_what_it_does_not_know() {
-        assert_eq!(parse(&["--config"]), Err(CliError::MissingValue));
-        assert_eq!(parse(&["--config="]), Err(CliError::MissingValue));
+    fn refuses_what_it_does_not_know_and_answers_help_and_version() {
+        assert!(parse(&["--config"]).is_err());
+        assert!(parse(&["--config="]).is_err());
         assert_eq!(
-            parse(&["--port", "1"]),
-            Err(CliError::Unknown("--port".into()))
+            parse(&["--port", "1"]).unwrap_err().kind(),
+            ErrorKind::UnknownArgument
         );
-        assert_eq!(parse(&["--help"]), Err(CliError::Help));
+        assert_eq!(
+            parse(&["--help"]).unwrap_err().kind(),
+            ErrorKind::DisplayHelp
+        );
+        let version = parse(&["--version"]).unwrap_err();
+        assert_eq!(version.kind(), ErrorKind::DisplayVersion);
+        assert!(
+            version.to_string().contains(env!("CARGO_PKG_VERSION")),
+            "{version}"
+        );
     }
 }

@@ -3,6 +3,7 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod access_log;
 pub mod app;
 pub mod auth;
 pub mod cli;

@@ -3,23 +3,16 @@
 
 use std::process::ExitCode;
 
-use gateway::cli::{Cli, CliError};
+use clap::Parser;
+use gateway::cli::Cli;
 
 /// Exit code for a bad command line or configuration, so scripts can tell it from a crash.
 const EXIT_BAD_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
-    let cli = match Cli::parse(std::env::args().skip(1)) {
-        Ok(cli) => cli,
-        Err(CliError::Help) => {
-            println!("{}", Cli::USAGE);
-            return ExitCode::SUCCESS;
-        }
-        Err(error) => {
-            eprintln!("ev-rental: {error}\n\n{}", Cli::USAGE);
-            return ExitCode::from(EXIT_BAD_CONFIG);
-        }
-    };
+    // `--help` and `--version` print and exit 0; a bad command line exits 2 (clap's usage
+    // code, the same as a bad configuration's).
+    let cli = Cli::parse();
     let config = match actors::Config::load(cli.config.as_deref(), std::env::vars()) {
         Ok(config) => config,
         Err(error) => {

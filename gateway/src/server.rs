@@ -7,6 +7,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use actors::clock::{AcceleratedClock, SharedClock, SystemClock};
@@ -155,15 +156,18 @@ async fn app_state(
             .map_err(|error| ServerError::Admin(error.to_string()))?;
         tracing::info!(admin = %email, "admin account ready");
     }
+    let limits = Arc::new(Limits::from_config(config));
+    limits.forget_idle_periodically();
     Ok(AppState::new(Shared {
         system,
         services,
         auth: Arc::new(auth),
         devices: Arc::new(DeviceAuth::default()),
-        limits: Arc::new(Limits::from_config(config)),
+        limits,
         config: Arc::new(config.clone()),
         metrics: crate::metrics::handle(),
         units,
+        draining: AtomicBool::new(false),
     }))
 }
 
@@ -232,7 +236,7 @@ async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let address = listener.local_addr()?;
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     tracing::info!(
         url = %format!("http://{address}"),
         data_dir = %config.storage.data_dir.display(),
@@ -240,9 +244,18 @@ async fn serve(
     );
 
     let (draining, drain_started) = oneshot::channel::<()>();
+    let drain_delay = Duration::from_secs(config.server.drain_delay_s);
     let graceful = async move {
         shutdown.await;
-        tracing::info!("shutdown requested: no new connections, draining requests in flight");
+        state.start_draining();
+        if !drain_delay.is_zero() {
+            tracing::info!(
+                ?drain_delay,
+                "shutdown requested: not ready any more, still serving"
+            );
+            tokio::time::sleep(drain_delay).await;
+        }
+        tracing::info!("no new connections, draining requests in flight");
         let _ = draining.send(());
     };
     let server = axum::serve(listener, app).with_graceful_shutdown(graceful);

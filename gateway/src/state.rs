@@ -1,6 +1,7 @@
 //! What every handler can reach.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use actors::system::Services;
 use actors::{Config, RentalSystem};
@@ -28,6 +29,29 @@ impl Limits {
             login_per_ip: RateLimiter::per_minute(config.server.login_per_ip_per_min),
             per_device: RateLimiter::per_minute(config.server.device_requests_per_min),
         }
+    }
+
+    /// Forgets idle keys every [`crate::rate_limit::FORGET_IDLE_EVERY`] until the limits are
+    /// dropped (the task holds them weakly).
+    pub fn forget_idle_periodically(self: &Arc<Self>) {
+        let limits = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(crate::rate_limit::FORGET_IDLE_EVERY);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                let Some(limits) = limits.upgrade() else {
+                    return;
+                };
+                for limiter in [
+                    &limits.login_per_email,
+                    &limits.login_per_ip,
+                    &limits.per_device,
+                ] {
+                    limiter.forget_idle();
+                }
+            }
+        });
     }
 }
 
@@ -70,11 +94,23 @@ pub struct Shared {
     pub metrics: PrometheusHandle,
     /// The car units' live command channels.
     pub units: Arc<UnitConnections>,
+    /// Set once shutdown starts: `/readyz` answers 503 from then on.
+    pub draining: AtomicBool,
 }
 
 impl AppState {
     /// The time as the services see it.
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.system.clock().now()
+    }
+
+    /// Whether shutdown has started.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
+    }
+
+    /// Marks the start of shutdown.
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::Release);
     }
 }

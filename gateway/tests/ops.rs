@@ -47,14 +47,31 @@ async fn metrics_count_requests_by_route_and_show_actors_and_stores() {
         .await
         .unwrap();
     for needle in [
-        "http_requests_total{",
+        "ev_rental_http_requests_total{",
         "route=\"/v1/customers\"",
-        "http_request_duration_seconds_bucket",
-        "entity_actors_active{kind=\"customer\"}",
-        "entity_restarts_total",
-        "store_flush_seconds_total{store=\"customers\"}",
+        "ev_rental_http_request_duration_seconds_bucket",
+        "ev_rental_entities_active{kind=\"customer\"}",
+        "# TYPE ev_rental_entity_restarts_total counter",
+        "ev_rental_store_flush_seconds_total{store=\"customers\"}",
+        "# HELP ev_rental_http_requests_total ",
+        "ev_rental_build_info{version=\"",
+        "process_resident_memory_bytes ",
+        "ev_rental_payment_provider_calls_total{operation=\"tokenize\",result=\"ok\"}",
     ] {
-        assert!(text.contains(needle), "{needle} missing from /metrics");
+        assert!(
+            text.contains(needle),
+            "{needle} missing from /metrics:\n{text}"
+        );
+    }
+    // Prometheus conventions: only counters end in `_total`, and every family has its HELP.
+    for line in text.lines().filter(|line| line.starts_with("# TYPE ")) {
+        let mut words = line.split_whitespace().skip(2);
+        let (name, kind) = (words.next().unwrap(), words.next().unwrap());
+        assert_eq!(name.ends_with("_total"), kind == "counter", "{line}");
+        assert!(
+            text.contains(&format!("# HELP {name} ")),
+            "{name} has no HELP"
+        );
     }
 }
 

@@ -215,16 +215,14 @@ impl Charge {
                     Ok(true) => Ok(()),
                     Ok(false) => {
                         tracing::warn!(%key, %error, "payment provider step failed");
-                        return Err(BillingError::Provider(error.to_string()));
+                        return Err(BillingError::Provider(error.clone()));
                     }
                     Err(refused) => Err(refused),
                 },
             };
             if let Err(refused) = applied {
                 tracing::error!(%key, %refused, "the ledger refused the provider's result");
-                return Err(BillingError::Provider(format!(
-                    "the ledger refused the provider's result: {refused}"
-                )));
+                return Err(BillingError::LedgerRefused(Box::new(refused)));
             }
             context.tables.persist(&next, record.entries.len()).await?;
             *record = next;

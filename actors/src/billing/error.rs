@@ -3,6 +3,7 @@
 use storage::StorageError;
 
 use crate::ask::AskError;
+use crate::error_kind::{ErrorKind, Kinded};
 
 use super::provider::PaymentError;
 
@@ -48,8 +49,12 @@ pub enum BillingError {
     },
     /// The processor failed, timed out or refused the request as malformed; retrying the same
     /// operation is safe (idempotency keys).
-    #[error("payment provider: {0}")]
-    Provider(String),
+    #[error("the payment provider failed")]
+    Provider(#[source] PaymentError),
+    /// The processor answered something the ledger cannot accept (a capture above the hold, a
+    /// refund of an unknown payment): a fault between the two, not the customer's.
+    #[error("the ledger refused the provider's result")]
+    LedgerRefused(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// No charge exists for the reservation.
     #[error("no charge for this reservation")]
     NotFound,
@@ -57,7 +62,7 @@ pub enum BillingError {
     #[error(transparent)]
     Ask(AskError),
     /// The billing store failed.
-    #[error("billing store: {0}")]
+    #[error("the billing store failed")]
     Storage(#[from] StorageError),
 }
 
@@ -76,7 +81,27 @@ impl From<PaymentError> for BillingError {
             PaymentError::Declined { reason } => BillingError::Declined { reason },
             PaymentError::InsufficientFunds => BillingError::InsufficientFunds,
             PaymentError::UnknownToken => BillingError::UnknownCard,
-            other => BillingError::Provider(other.to_string()),
+            other => BillingError::Provider(other),
+        }
+    }
+}
+
+impl Kinded for BillingError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            BillingError::Declined { .. }
+            | BillingError::InsufficientFunds
+            | BillingError::UnknownCard
+            | BillingError::SettlementIncomplete { .. } => ErrorKind::PaymentDeclined,
+            BillingError::NoHold | BillingError::AlreadyResolved => ErrorKind::InvalidState,
+            BillingError::InvalidAmount | BillingError::RefundExceedsPaid { .. } => {
+                ErrorKind::Invalid
+            }
+            BillingError::Provider(_) => ErrorKind::PaymentProvider,
+            BillingError::NotFound => ErrorKind::NotFound,
+            BillingError::LedgerRefused(_) => ErrorKind::Internal,
+            BillingError::Ask(error) => error.kind(),
+            BillingError::Storage(error) => error.kind(),
         }
     }
 }

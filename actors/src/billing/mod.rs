@@ -16,6 +16,7 @@ mod invariants;
 mod ledger;
 #[cfg(test)]
 mod ledger_tests;
+mod metered;
 mod model;
 mod provider;
 mod sandbox;
@@ -76,6 +77,7 @@ pub async fn start(
 ) -> Result<BillingHandle, ractor::SpawnErr> {
     let tables =
         Tables::open(&store).map_err(|error| ractor::SpawnErr::StartupFailed(error.into()))?;
+    let provider: Arc<dyn PaymentProvider> = Arc::new(metered::Metered(provider));
     let provider_timeout = Duration::from_secs(config.billing.provider_timeout_s.max(1));
     let context = BillingContext {
         tables: tables.clone(),
@@ -110,7 +112,9 @@ impl BillingHandle {
         let call = self.provider.tokenize(card, &idempotency_key);
         match tokio::time::timeout(self.provider_timeout, call).await {
             Ok(result) => result.map_err(BillingError::from),
-            Err(_) => Err(BillingError::Provider("the provider timed out".into())),
+            Err(_) => Err(BillingError::Provider(PaymentError::Unavailable(
+                "the provider timed out".into(),
+            ))),
         }
     }
 

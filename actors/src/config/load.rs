@@ -197,6 +197,14 @@ impl Config {
                 "requests per minute, at least 1",
             ));
         }
+        if server.drain_delay_s > 300 {
+            return Err(value_error(
+                "server.drain_delay_s",
+                "",
+                "a deployment's readiness probe needs seconds, not minutes, to notice",
+                "seconds, 0 to 300",
+            ));
+        }
         if !(1..=3_600).contains(&server.clock_speedup) {
             return Err(value_error(
                 "server.clock_speedup",

@@ -49,6 +49,10 @@ pub struct ServerConfig {
     pub log_format: LogFormat,
     /// How long shutdown waits for requests in flight before it stops waiting, in seconds.
     pub shutdown_grace_s: u64,
+    /// Seconds between a shutdown request and closing the listener, during which `/readyz`
+    /// answers 503 while requests are still served: a load balancer polling readiness then
+    /// stops routing here before connections are refused. 0 closes at once.
+    pub drain_delay_s: u64,
     /// Largest request body accepted, in bytes (a batch of 500 fixes is about 60 KB).
     pub max_body_bytes: usize,
     /// A request still running after this many seconds is answered 504.
@@ -75,6 +79,7 @@ impl Default for ServerConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             log_format: LogFormat::Text,
             shutdown_grace_s: 10,
+            drain_delay_s: 0,
             max_body_bytes: 1024 * 1024,
             request_timeout_s: 30,
             max_concurrent_requests: 1024,

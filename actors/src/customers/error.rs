@@ -5,6 +5,7 @@ use storage::StorageError;
 use crate::ask::AskError;
 use crate::billing::BillingError;
 use crate::domain::InvalidField;
+use crate::error_kind::{ErrorKind, Kinded};
 
 /// Why a customers operation did not succeed.
 #[derive(Debug, thiserror::Error)]
@@ -51,16 +52,16 @@ pub enum CustomersError {
     #[error("refresh token reused; the session was revoked")]
     RefreshTokenReused,
     /// Tokenizing the card failed at the payment processor.
-    #[error("card: {0}")]
+    #[error("the card could not be registered")]
     Billing(#[from] BillingError),
     /// Hashing or verifying a password failed (an internal error).
-    #[error("password hashing failed: {0}")]
-    PasswordHashing(String),
+    #[error("password hashing failed")]
+    PasswordHashing(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A service did not answer.
     #[error(transparent)]
     Ask(AskError),
     /// The customers store failed.
-    #[error("customers store: {0}")]
+    #[error("the customers store failed")]
     Storage(#[from] StorageError),
 }
 
@@ -91,5 +92,25 @@ impl CustomersError {
                 | CustomersError::Storage(_)
                 | CustomersError::PasswordHashing(_)
         )
+    }
+}
+
+impl Kinded for CustomersError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            CustomersError::Invalid(_) => ErrorKind::Invalid,
+            CustomersError::Conflict { .. } => ErrorKind::AlreadyRegistered,
+            CustomersError::NotFound | CustomersError::Erased => ErrorKind::NotFound,
+            CustomersError::BadCredentials
+            | CustomersError::InvalidRefreshToken
+            | CustomersError::RefreshTokenReused => ErrorKind::Unauthenticated,
+            CustomersError::OpenReservation => ErrorKind::OpenReservation,
+            CustomersError::NoCard => ErrorKind::NoCard,
+            CustomersError::OutstandingBalance { .. } => ErrorKind::OutstandingBalance,
+            CustomersError::Billing(error) => error.kind(),
+            CustomersError::PasswordHashing(_) => ErrorKind::Internal,
+            CustomersError::Ask(error) => error.kind(),
+            CustomersError::Storage(error) => error.kind(),
+        }
     }
 }

@@ -25,17 +25,17 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$xqPB9UL1evSCGT5Wn5Q3UA$
 
 fn argon2() -> Result<Argon2<'static>, CustomersError> {
     let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None)
-        .map_err(|error| CustomersError::PasswordHashing(error.to_string()))?;
+        .map_err(|error| CustomersError::PasswordHashing(error.into()))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
 fn hash_now(password: &str) -> Result<String, CustomersError> {
     let salt_bytes: [u8; 16] = rand::random();
     let salt = SaltString::encode_b64(&salt_bytes)
-        .map_err(|error| CustomersError::PasswordHashing(error.to_string()))?;
+        .map_err(|error| CustomersError::PasswordHashing(error.into()))?;
     let hash = argon2()?
         .hash_password(password.as_bytes(), &salt)
-        .map_err(|error| CustomersError::PasswordHashing(error.to_string()))?;
+        .map_err(|error| CustomersError::PasswordHashing(error.into()))?;
     Ok(hash.to_string())
 }
 
@@ -66,10 +66,10 @@ async fn limited<T: Send + 'static>(
     let _slot = HASHING
         .acquire()
         .await
-        .map_err(|error| CustomersError::PasswordHashing(error.to_string()))?;
+        .map_err(|error| CustomersError::PasswordHashing(error.into()))?;
     tokio::task::spawn_blocking(work)
         .await
-        .map_err(|error| CustomersError::PasswordHashing(error.to_string()))
+        .map_err(|error| CustomersError::PasswordHashing(error.into()))
 }
 
 /// Hashes `password` (PHC string) on the blocking pool.

@@ -4,6 +4,7 @@ use storage::StorageError;
 
 use crate::ask::AskError;
 use crate::domain::InvalidField;
+use crate::error_kind::{ErrorKind, Kinded};
 
 /// Why a location request did not succeed.
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +28,7 @@ pub enum LocationError {
     #[error(transparent)]
     Ask(#[from] AskError),
     /// The location store failed.
-    #[error("location store: {0}")]
+    #[error("the location store failed")]
     Storage(#[from] StorageError),
 }
 
@@ -37,4 +38,16 @@ fn join(errors: &[InvalidField]) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+impl Kinded for LocationError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            LocationError::Invalid(_) => ErrorKind::Invalid,
+            LocationError::BatchTooLarge { .. } => ErrorKind::BadRequest,
+            LocationError::OutsideServiceArea => ErrorKind::OutsideServiceArea,
+            LocationError::Ask(error) => error.kind(),
+            LocationError::Storage(error) => error.kind(),
+        }
+    }
 }

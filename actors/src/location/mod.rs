@@ -126,12 +126,20 @@ impl LocationHandle {
             return Ok(IngestReport::default());
         }
         let fixes: std::sync::Arc<[FixInput]> = fixes.into();
-        self.trackers
+        let report = self
+            .trackers
             .call_or_create(vehicle_id, |reply| TrackerMsg::Record {
                 fixes: fixes.clone(),
                 reply,
             })
-            .await?
+            .await??;
+        crate::metrics::fixes(
+            report.accepted,
+            report.duplicates,
+            report.flagged,
+            report.rejected.len(),
+        );
+        Ok(report)
     }
 
     /// The car's newest plausible position, if it ever sent one.

@@ -22,6 +22,7 @@ use storage::{Store, Table};
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::entity::{EntityRef, EntityStats, SupervisorConfig, start_entities};
+use crate::error_kind::Kinded;
 use crate::ids::{CommandId, IncidentId, VehicleId};
 use crate::incident::Incident;
 use crate::location::LocationHandle;
@@ -86,13 +87,33 @@ impl LocksHandle {
     /// Logs and sends `order`, then waits for the unit's answer until the command expires.
     /// Answers the settled record; a failed or expired command is an answer too, not an error.
     pub async fn execute(&self, order: CommandOrder) -> Result<CommandRecord, CommandError> {
+        let started = std::time::Instant::now();
+        let action = match order.action {
+            LockAction::Unlock => "unlock",
+            LockAction::Lock => "lock",
+        };
+        let outcome = self.send_and_wait(order).await;
+        let result = match &outcome {
+            Ok(record) => match record.status {
+                CommandStatus::Pending => "pending",
+                CommandStatus::Done => "done",
+                CommandStatus::Failed => "failed",
+                CommandStatus::Expired => "expired",
+            },
+            Err(error) => error.kind().code(),
+        };
+        crate::metrics::lock_command(action, result, started.elapsed());
+        outcome
+    }
+
+    async fn send_and_wait(&self, order: CommandOrder) -> Result<CommandRecord, CommandError> {
         let inner = &self.inner;
         if order.action == LockAction::Lock && order.refuse_if_moving {
             let latest = inner
                 .location
                 .latest(order.vehicle_id)
                 .await
-                .map_err(|error| CommandError::Location(error.to_string()))?;
+                .map_err(CommandError::Location)?;
             if let Some(fix) = latest
                 && rules::is_moving(fix.recorded_at, fix.speed_kmh, inner.clock.now())
             {

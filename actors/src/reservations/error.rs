@@ -2,7 +2,9 @@
 
 use crate::ask::AskError;
 use crate::commands::CommandError;
+use crate::customers::CustomersError;
 use crate::domain::InvalidField;
+use crate::error_kind::{ErrorKind, Kinded};
 use crate::ids::ReservationId;
 use storage::StorageError;
 
@@ -40,7 +42,7 @@ pub enum ReservationsError {
     VehicleUnavailable,
     /// The customer cannot book (erased, or no card on file).
     #[error("the customer cannot book: {0}")]
-    CustomerCannotBook(String),
+    CustomerCannotBook(#[source] CustomersError),
     /// The interval overlaps another reservation of the car.
     #[error("the car is already reserved for part of that time")]
     VehicleBusy,
@@ -79,12 +81,13 @@ pub enum ReservationsError {
         outstanding_cents: i64,
     },
     /// Another service failed to answer.
-    #[error("{service} failed: {reason}")]
+    #[error("the {service} service failed")]
     Upstream {
         /// The service.
         service: &'static str,
         /// What it said.
-        reason: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// An actor did not answer.
     #[error(transparent)]
@@ -96,10 +99,13 @@ pub enum ReservationsError {
 
 impl ReservationsError {
     /// Another service failed to answer or refused unexpectedly.
-    pub(crate) fn upstream(service: &'static str, error: impl ToString) -> Self {
+    pub(crate) fn upstream(
+        service: &'static str,
+        error: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
         ReservationsError::Upstream {
             service,
-            reason: error.to_string(),
+            source: error.into(),
         }
     }
 }
@@ -109,6 +115,37 @@ impl From<AskError> for ReservationsError {
         match error {
             AskError::NotFound { .. } => ReservationsError::NotFound,
             other => ReservationsError::Ask(other),
+        }
+    }
+}
+
+impl Kinded for AccessDenied {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            AccessDenied::NoReservation | AccessDenied::OutsideWindow => ErrorKind::NoAccess,
+            AccessDenied::CarNotReturned => ErrorKind::CarNotReturned,
+        }
+    }
+}
+
+impl Kinded for ReservationsError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            ReservationsError::Invalid(_) => ErrorKind::Invalid,
+            ReservationsError::IdempotencyMismatch => ErrorKind::IdempotencyMismatch,
+            ReservationsError::NotFound => ErrorKind::NotFound,
+            ReservationsError::VehicleUnavailable => ErrorKind::VehicleUnavailable,
+            ReservationsError::CustomerCannotBook(_) => ErrorKind::CannotBook,
+            ReservationsError::VehicleBusy => ErrorKind::VehicleBusy,
+            ReservationsError::CustomerBusy => ErrorKind::CustomerBusy,
+            ReservationsError::PaymentDeclined { .. } => ErrorKind::PaymentDeclined,
+            ReservationsError::InvalidState { .. } => ErrorKind::InvalidState,
+            ReservationsError::Access(denied) => denied.kind(),
+            ReservationsError::Command(error) => error.kind(),
+            ReservationsError::OutstandingBalance { .. } => ErrorKind::OutstandingBalance,
+            ReservationsError::Upstream { .. } => ErrorKind::Unavailable,
+            ReservationsError::Ask(error) => error.kind(),
+            ReservationsError::Storage(error) => error.kind(),
         }
     }
 }

@@ -42,6 +42,7 @@ use crate::commands::{CommandRecord, LockAction};
 use crate::config::Config;
 use crate::customers::{CustomersError, CustomersHandle};
 use crate::entity::{EntityRef, EntityStats, SupervisorConfig, start_entities};
+use crate::error_kind::Kinded;
 use crate::ids::{CustomerId, ReservationId, VehicleId};
 use crate::ports::CarCommands;
 use crate::vehicles::{VehicleStatus, VehiclesHandle};
@@ -184,6 +185,17 @@ impl ReservationsHandle {
         request: NewReservation,
         idempotency_key: Option<String>,
     ) -> Result<Reservation, ReservationsError> {
+        let booked = self.book(customer_id, request, idempotency_key).await;
+        crate::metrics::booking(booked.as_ref().map(|_| ()).map_err(Kinded::kind));
+        booked
+    }
+
+    async fn book(
+        &self,
+        customer_id: CustomerId,
+        request: NewReservation,
+        idempotency_key: Option<String>,
+    ) -> Result<Reservation, ReservationsError> {
         let inner = &self.inner;
         let digest = rules::request_digest(&request);
         if let Some(key) = &idempotency_key
@@ -221,7 +233,7 @@ impl ReservationsHandle {
             Err(error) if error.is_transient() => {
                 return Err(ReservationsError::upstream("customers", error));
             }
-            Err(error) => return Err(ReservationsError::CustomerCannotBook(error.to_string())),
+            Err(error) => return Err(ReservationsError::CustomerCannotBook(error)),
         };
         let record = ReservationRecord {
             id: ReservationId::new(),

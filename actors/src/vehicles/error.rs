@@ -4,6 +4,7 @@ use storage::StorageError;
 
 use crate::ask::AskError;
 use crate::domain::InvalidField;
+use crate::error_kind::{ErrorKind, Kinded};
 use crate::location::LocationError;
 
 /// Why a fleet request did not succeed.
@@ -31,13 +32,13 @@ pub enum VehiclesError {
     #[error("the point is outside the service area")]
     OutsideServiceArea,
     /// The location service failed.
-    #[error("location: {0}")]
-    Location(LocationError),
+    #[error("the location service failed")]
+    Location(#[source] LocationError),
     /// A vehicle actor or the reservations service did not answer.
     #[error(transparent)]
     Ask(AskError),
     /// The vehicles store failed.
-    #[error("vehicles store: {0}")]
+    #[error("the vehicles store failed")]
     Storage(#[from] StorageError),
 }
 
@@ -68,4 +69,20 @@ fn join(errors: &[InvalidField]) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+impl Kinded for VehiclesError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            VehiclesError::Invalid(_) => ErrorKind::Invalid,
+            VehiclesError::NotFound => ErrorKind::NotFound,
+            VehiclesError::Conflict { .. } => ErrorKind::AlreadyRegistered,
+            VehiclesError::Retired => ErrorKind::Retired,
+            VehiclesError::OpenReservations => ErrorKind::OpenReservations,
+            VehiclesError::OutsideServiceArea => ErrorKind::OutsideServiceArea,
+            VehiclesError::Location(error) => error.kind(),
+            VehiclesError::Ask(error) => error.kind(),
+            VehiclesError::Storage(error) => error.kind(),
+        }
+    }
 }

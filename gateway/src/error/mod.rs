@@ -1,30 +1,32 @@
 //! Every error the API answers, as `application/problem+json` (RFC 9457).
 //!
-//! Handlers return `Result<_, ApiError>` and use `?` on service calls: the `From` impls in
-//! [`mapping`] are the only place where a domain refusal becomes a status code. Internal failures are
-//! logged with the request id and answered with a generic message: no store paths, actor names
-//! or stack traces leave the server.
+//! Handlers return `Result<_, ApiError>` and use `?` on service calls. Every error carries an
+//! [`ErrorKind`] (the services' own vocabulary); [`catalog`] is the only place where a kind
+//! becomes a status, a title and a problem type, and [`mapping`] only adds what a client can
+//! act on (field errors, amounts, ids). Faults are logged with their whole `source()` chain and
+//! the request id, and answered with a generic message: no store paths, actor names or stack
+//! traces leave the server.
 
+pub mod catalog;
 mod mapping;
 
 use std::collections::BTreeMap;
+use std::error::Error;
 
-use actors::AskError;
-use actors::StorageError;
-use actors::billing::BillingError;
-use actors::commands::CommandError;
-use actors::customers::CustomersError;
 use actors::domain::InvalidField;
-use actors::location::LocationError;
-use actors::reservations::{AccessDenied, ReservationsError};
-use actors::vehicles::VehiclesError;
+use actors::{ErrorKind, Kinded};
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+pub use catalog::{PROBLEM_TYPE_PREFIX, ProblemType, problem_type, problem_type_uri};
+
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// How long a client is told to wait after a 503 that did not say otherwise.
+const UNAVAILABLE_RETRY_AFTER_S: u64 = 5;
 
 /// An error answer. Boxed: it travels in every handler's `Result`, and a small `Err` keeps
 /// the happy path's return value small.
@@ -33,9 +35,7 @@ pub struct ApiError(Box<Parts>);
 
 #[derive(Debug, Clone)]
 struct Parts {
-    status: StatusCode,
-    kind: &'static str,
-    title: &'static str,
+    kind: ErrorKind,
     detail: String,
     errors: Option<BTreeMap<String, String>>,
     retry_after_s: Option<u64>,
@@ -45,7 +45,8 @@ struct Parts {
 /// The body of an error answer.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
-    /// A URI naming the kind of problem.
+    /// A URI naming the kind of problem: `urn:ev-rental:problem:` and the kind's code. The
+    /// codes and their meanings are listed in the document's `x-problem-types`.
     #[serde(rename = "type")]
     pub kind: String,
     /// A short summary of the kind of problem.
@@ -64,111 +65,80 @@ pub struct Problem {
 }
 
 impl ApiError {
-    /// An error of `status`, kind and title, with a detail for this occurrence.
-    pub fn new(
-        status: StatusCode,
-        kind: &'static str,
-        title: &'static str,
-        detail: impl Into<String>,
-    ) -> Self {
+    /// An error of `kind` with a detail for this occurrence.
+    pub fn of(kind: ErrorKind, detail: impl Into<String>) -> Self {
+        let retry_after_s = (kind == ErrorKind::Unavailable).then_some(UNAVAILABLE_RETRY_AFTER_S);
         ApiError(Box::new(Parts {
-            status,
             kind,
-            title,
             detail: detail.into(),
             errors: None,
-            retry_after_s: None,
+            retry_after_s,
             extra: None,
         }))
     }
 
+    /// The answer to a service's error: its kind, and its message as the detail unless the
+    /// kind is a fault (then the fault is logged with its causes and the detail stays
+    /// generic).
+    pub fn from_service(error: &(impl Kinded + ?Sized)) -> Self {
+        let kind = error.kind();
+        if catalog::detail_is_public(kind) {
+            return ApiError::of(kind, error.to_string());
+        }
+        let causes = chain(error);
+        if kind == ErrorKind::Internal {
+            tracing::error!(error = %causes, "internal error");
+        } else {
+            tracing::warn!(error = %causes, %kind, "a service failed");
+        }
+        ApiError::of(kind, problem_type(kind).meaning)
+    }
+
     /// 400: the request cannot be understood.
     pub fn bad_request(detail: impl Into<String>) -> Self {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad-request",
-            "Bad request",
-            detail,
-        )
+        ApiError::of(ErrorKind::BadRequest, detail)
     }
 
     /// 401: no valid credentials.
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "Authentication required",
-            detail,
-        )
+        ApiError::of(ErrorKind::Unauthenticated, detail)
     }
 
     /// 403: authenticated, but this role may not do this.
     pub fn forbidden() -> Self {
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "Forbidden",
+        ApiError::of(
+            ErrorKind::Forbidden,
             "this account may not use this resource",
         )
     }
 
     /// 404.
     pub fn not_found(detail: impl Into<String>) -> Self {
-        ApiError::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
-    }
-
-    /// 409.
-    pub fn conflict(kind: &'static str, detail: impl Into<String>) -> Self {
-        ApiError::new(StatusCode::CONFLICT, kind, "Conflict", detail)
+        ApiError::of(ErrorKind::NotFound, detail)
     }
 
     /// 422 with one reason per field.
     pub fn invalid(fields: &[InvalidField]) -> Self {
-        let errors = fields
-            .iter()
-            .map(|field| (field.field.to_owned(), field.reason.clone()))
-            .collect();
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation",
-            "Invalid input",
-            "some fields are invalid",
-        )
-        .with_errors(errors)
+        ApiError::of(ErrorKind::Invalid, "some fields are invalid").with_fields(fields)
     }
 
     /// 429 with the seconds to wait.
     pub fn too_many_requests(retry_after_s: u64) -> Self {
-        let mut error = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate-limited",
-            "Too many requests",
-            "slow down and retry later",
-        );
-        error.0.retry_after_s = Some(retry_after_s.max(1));
-        error
+        ApiError::of(ErrorKind::RateLimited, "slow down and retry later")
+            .with_retry_after(retry_after_s.max(1))
     }
 
     /// 503 with the seconds to wait.
     pub fn unavailable(detail: impl Into<String>, retry_after_s: u64) -> Self {
-        let mut error = ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "Service unavailable",
-            detail,
-        );
-        error.0.retry_after_s = Some(retry_after_s);
-        error
+        ApiError::of(ErrorKind::Unavailable, detail).with_retry_after(retry_after_s)
     }
 
     /// 500: logged in full, answered without internals.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "Internal error",
-            "something went wrong on our side; it has been logged",
+        ApiError::of(
+            ErrorKind::Internal,
+            problem_type(ErrorKind::Internal).meaning,
         )
     }
 
@@ -184,30 +154,70 @@ impl ApiError {
         self
     }
 
+    /// Adds one reason per invalid field.
+    pub fn with_fields(self, fields: &[InvalidField]) -> Self {
+        let errors = fields
+            .iter()
+            .map(|field| (field.field.to_owned(), field.reason.clone()))
+            .collect();
+        self.with_errors(errors)
+    }
+
+    /// Replaces the detail (when the error's own message says more than a client should
+    /// know).
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.0.detail = detail.into();
+        self
+    }
+
+    /// Sets `Retry-After`.
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.0.retry_after_s = Some(seconds);
+        self
+    }
+
+    /// The kind of this error.
+    pub fn kind(&self) -> ErrorKind {
+        self.0.kind
+    }
+
     /// The status this error answers with.
     pub fn status(&self) -> StatusCode {
-        self.0.status
+        problem_type(self.0.kind).status
     }
+}
+
+/// `error: cause: cause…`, for the log.
+fn chain(error: &(impl Error + ?Sized)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let parts = *self.0;
+        let described = problem_type(parts.kind);
         let body = Problem {
-            kind: format!("urn:ev-rental:problem:{}", parts.kind),
-            title: parts.title.to_owned(),
-            status: parts.status.as_u16(),
+            kind: problem_type_uri(parts.kind),
+            title: described.title.to_owned(),
+            status: described.status.as_u16(),
             detail: parts.detail,
             errors: parts.errors,
             extra: parts.extra,
         };
-        let mut response = (parts.status, axum::Json(body)).into_response();
+        let mut response = (described.status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         if let Some(seconds) = parts.retry_after_s {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
-        if parts.status == StatusCode::UNAUTHORIZED {
+        if parts.kind == ErrorKind::Unauthenticated {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
@@ -219,21 +229,14 @@ impl IntoResponse for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection {
-            JsonRejection::MissingJsonContentType(_) => ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported-media-type",
-                "Unsupported media type",
+            JsonRejection::MissingJsonContentType(_) => ApiError::of(
+                ErrorKind::UnsupportedMediaType,
                 "send the body as application/json",
             ),
             JsonRejection::BytesRejection(rejection)
                 if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE =>
             {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "too-large",
-                    "Payload too large",
-                    "the body is larger than allowed",
-                )
+                ApiError::of(ErrorKind::TooLarge, "the body is larger than allowed")
             }
             JsonRejection::JsonSyntaxError(error) => {
                 ApiError::bad_request(format!("malformed JSON: {}", error.body_text()))
@@ -259,6 +262,12 @@ impl From<QueryRejection> for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use actors::AskError;
+    use actors::StorageError;
+    use actors::commands::CommandError;
+    use actors::customers::CustomersError;
+    use actors::reservations::ReservationsError;
+    use actors::vehicles::VehiclesError;
 
     async fn body(error: ApiError) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
         let response = error.into_response();

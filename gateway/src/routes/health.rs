@@ -45,9 +45,15 @@ pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
 /// The actor system answers: traffic can be routed here.
 #[utoipa::path(
     get, path = "/readyz", tag = "operations",
-    responses((status = 200, description = "Every service runs"), (status = 503, description = "A service is down"))
+    responses((status = 200, description = "Every service runs"), (status = 503, description = "A service is down, or the server is shutting down"))
 )]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    if state.is_draining() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "draining" })),
+        );
+    }
     match state.system.ready().await {
         Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
         Err(error) => {

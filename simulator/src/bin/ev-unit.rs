@@ -10,25 +10,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use chrono::Utc;
+use clap::Parser;
 use simulator::unit::{Fix, StopReason, UnitClient, UnitConfig, UnitError, UnitHandle};
 use tracing::{error, info, warn};
 use tracing_subscriber::EnvFilter;
 use uuid::Uuid;
-
-const USAGE: &str = "\
-usage: ev-unit --server http://HOST:PORT --vehicle UUID [--token TOKEN]
-               [--lat DEG --lon DEG] [--drive]
-
-  --server   the ev-rental server (plain http://; no TLS in this build)
-  --vehicle  the vehicle this unit is built into
-  --token    its device token; better set EV_UNIT_TOKEN instead, which `ps` does not show
-  --lat/--lon  where the car is parked or starts driving (default -27.5954 -48.5480,
-             downtown Florianópolis)
-  --drive    report a fix every 30 s, driving at 30 km/h back and forth along a 3 km
-             straight line heading east; without it, one parked fix at start and one
-             more whenever the doors change
-
-Logs go to stderr; RUST_LOG=debug shows every frame and report. Ctrl-C stops cleanly.";
 
 /// Downtown Florianópolis (Praça XV): the default parking spot.
 const DEFAULT_POSITION: (f64, f64) = (-27.5954, -48.5480);
@@ -40,7 +26,34 @@ const DRIVE_HEADING_DEG: f64 = 90.0;
 const DRIVE_LEG_M: f64 = 3000.0;
 const METRES_PER_DEGREE_LAT: f64 = 111_320.0;
 
-/// What the command line asks for.
+/// One simulated car unit against a running ev-rental server: keeps the command channel
+/// open, obeys and acknowledges lock/unlock, reports positions, and logs each step to stderr
+/// (RUST_LOG=debug shows every frame and report). Ctrl-C stops cleanly.
+#[derive(Debug, Clone, PartialEq, clap::Parser)]
+#[command(name = "ev-unit", version)]
+struct Cli {
+    /// The ev-rental server (plain http://; this build has no TLS).
+    #[arg(long, value_name = "URL")]
+    server: String,
+    /// The vehicle this unit is built into.
+    #[arg(long, value_name = "UUID")]
+    vehicle: Uuid,
+    /// Its device token; better set EV_UNIT_TOKEN instead, which `ps` does not show.
+    #[arg(long, value_name = "TOKEN")]
+    token: Option<String>,
+    /// Latitude where the car is parked or starts driving (default: downtown Florianópolis).
+    #[arg(long, value_name = "DEG", allow_negative_numbers = true, requires = "lon", value_parser = latitude)]
+    lat: Option<f64>,
+    /// Longitude, with --lat.
+    #[arg(long, value_name = "DEG", allow_negative_numbers = true, requires = "lat", value_parser = longitude)]
+    lon: Option<f64>,
+    /// Report a fix every 30 s, driving at 30 km/h back and forth along a 3 km straight line
+    /// heading east; without it, one parked fix at start and one more whenever the doors change.
+    #[arg(long)]
+    drive: bool,
+}
+
+/// What the unit runs with, once the command line and the environment are read.
 #[derive(Debug, Clone, PartialEq)]
 struct Args {
     server: String,
@@ -53,78 +66,40 @@ struct Args {
     drive: bool,
 }
 
-#[derive(Debug, PartialEq)]
-enum Parsed {
-    Run(Args),
-    Help,
-}
-
-/// Reads the arguments (`--flag value` or `--flag=value`); `env_token` is `EV_UNIT_TOKEN`.
-fn parse_args(
-    arguments: impl IntoIterator<Item = String>,
-    env_token: Option<String>,
-) -> Result<Parsed, String> {
-    let (mut server, mut vehicle, mut token) = (None, None, None);
-    let (mut lat, mut lon) = (None, None);
-    let mut drive = false;
-    let mut arguments = arguments.into_iter();
-    while let Some(argument) = arguments.next() {
-        let (flag, inline) = match argument.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => {
-                (flag.to_owned(), Some(value.to_owned()))
-            }
-            _ => (argument, None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| arguments.next())
-                .ok_or_else(|| format!("{flag} needs a value"))
-        };
-        match flag.as_str() {
-            "-h" | "--help" => return Ok(Parsed::Help),
-            "--drive" if inline.is_none() => drive = true,
-            "--server" => server = Some(value()?),
-            "--token" => token = Some(value()?),
-            "--vehicle" => {
-                let text = value()?;
-                vehicle = Some(
-                    text.parse::<Uuid>()
-                        .map_err(|_| format!("--vehicle: not a UUID: {text}"))?,
-                );
-            }
-            "--lat" => lat = Some(coordinate("--lat", &value()?, 90.0)?),
-            "--lon" => lon = Some(coordinate("--lon", &value()?, 180.0)?),
-            other => return Err(format!("unknown argument {other}")),
-        }
+impl Cli {
+    /// Completes the command line with `env_token` (`EV_UNIT_TOKEN`) and the default position.
+    fn into_args(self, env_token: Option<String>) -> Result<Args, &'static str> {
+        let token_on_command_line = self.token.is_some();
+        let token = self
+            .token
+            .or(env_token)
+            .filter(|token| !token.is_empty())
+            .ok_or("a device token is required: set EV_UNIT_TOKEN (or pass --token)")?;
+        let (lat, lon) = self.lat.zip(self.lon).unwrap_or(DEFAULT_POSITION);
+        Ok(Args {
+            server: self.server,
+            vehicle: self.vehicle,
+            token,
+            token_on_command_line,
+            lat,
+            lon,
+            drive: self.drive,
+        })
     }
-    let server = server.ok_or("--server is required")?;
-    let vehicle = vehicle.ok_or("--vehicle is required")?;
-    let token_on_command_line = token.is_some();
-    let token = token
-        .or(env_token)
-        .filter(|token| !token.is_empty())
-        .ok_or("a device token is required: set EV_UNIT_TOKEN (or pass --token)")?;
-    let (lat, lon) = match (lat, lon) {
-        (None, None) => DEFAULT_POSITION,
-        (Some(lat), Some(lon)) => (lat, lon),
-        _ => return Err("--lat and --lon go together".into()),
-    };
-    Ok(Parsed::Run(Args {
-        server,
-        vehicle,
-        token,
-        token_on_command_line,
-        lat,
-        lon,
-        drive,
-    }))
 }
 
-fn coordinate(flag: &str, text: &str, limit: f64) -> Result<f64, String> {
+fn latitude(text: &str) -> Result<f64, String> {
+    coordinate(text, 90.0)
+}
+
+fn longitude(text: &str) -> Result<f64, String> {
+    coordinate(text, 180.0)
+}
+
+fn coordinate(text: &str, limit: f64) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(degrees) if degrees.is_finite() && degrees.abs() <= limit => Ok(degrees),
-        _ => Err(format!("{flag}: not a coordinate within ±{limit}: {text}")),
+        _ => Err(format!("not a coordinate within ±{limit}: {text}")),
     }
 }
 
@@ -220,17 +195,11 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
 
-    let args = match parse_args(
-        std::env::args().skip(1),
-        std::env::var("EV_UNIT_TOKEN").ok(),
-    ) {
-        Ok(Parsed::Run(args)) => args,
-        Ok(Parsed::Help) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
+    // `--help` and `--version` print and exit 0; a bad command line exits 2.
+    let args = match Cli::parse().into_args(std::env::var("EV_UNIT_TOKEN").ok()) {
+        Ok(args) => args,
         Err(message) => {
-            eprintln!("ev-unit: {message}\n\n{USAGE}");
+            eprintln!("ev-unit: {message}");
             return ExitCode::from(2);
         }
     };
@@ -241,7 +210,7 @@ async fn main() -> ExitCode {
     let unit = match UnitClient::spawn(config) {
         Ok(unit) => unit,
         Err(UnitError::Config(message)) => {
-            eprintln!("ev-unit: {message}\n\n{USAGE}");
+            eprintln!("ev-unit: {message}");
             return ExitCode::from(2);
         }
         Err(error) => {
@@ -266,11 +235,11 @@ mod tests {
 
     const VEHICLE: &str = "0190f5c2-7a3e-7c1b-9d2e-5f6a7b8c9d0e";
 
-    fn parse(line: &str, env_token: Option<&str>) -> Result<Parsed, String> {
-        parse_args(
-            line.split_whitespace().map(str::to_owned),
-            env_token.map(str::to_owned),
-        )
+    fn parse(line: &str, env_token: Option<&str>) -> Result<Args, String> {
+        let cli = Cli::try_parse_from(std::iter::once("ev-unit").chain(line.split_whitespace()))
+            .map_err(|error| error.to_string())?;
+        cli.into_args(env_token.map(str::to_owned))
+            .map_err(str::to_owned)
     }
 
     #[test]
@@ -278,9 +247,7 @@ mod tests {
         let line = format!(
             "--server http://127.0.0.1:8080 --vehicle {VEHICLE} --token t --lat=-27.6 --lon -48.5 --drive"
         );
-        let Ok(Parsed::Run(args)) = parse(&line, None) else {
-            panic!("refused")
-        };
+        let args = parse(&line, None).unwrap();
         assert_eq!(args.server, "http://127.0.0.1:8080");
         assert_eq!(args.vehicle.to_string(), VEHICLE);
         assert_eq!(
@@ -293,9 +260,7 @@ mod tests {
     #[test]
     fn the_token_may_come_from_the_environment_and_the_position_defaults_downtown() {
         let line = format!("--server http://h:1 --vehicle {VEHICLE}");
-        let Ok(Parsed::Run(args)) = parse(&line, Some("from-env")) else {
-            panic!("refused")
-        };
+        let args = parse(&line, Some("from-env")).unwrap();
         assert_eq!(
             (args.token.as_str(), args.token_on_command_line),
             ("from-env", false)
@@ -322,7 +287,10 @@ mod tests {
         ] {
             assert!(parse(&line, None).is_err(), "accepted: {line}");
         }
-        assert_eq!(parse("--help", None), Ok(Parsed::Help));
+        let help = Cli::try_parse_from(["ev-unit", "--help"]).unwrap_err();
+        assert_eq!(help.kind(), clap::error::ErrorKind::DisplayHelp);
+        let version = Cli::try_parse_from(["ev-unit", "--version"]).unwrap_err();
+        assert_eq!(version.kind(), clap::error::ErrorKind::DisplayVersion);
     }
 
     #[test]

@@ -6,13 +6,14 @@
 
 use std::sync::{Arc, Mutex};
 
+use actors::ErrorKind;
 use chrono::{DateTime, TimeDelta, Utc};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use uuid::Uuid;
 
-use super::backend::{Backend, FoundCar, OpError, Person};
+use super::backend::{Backend, FoundCar, OpError, OpErrorKind, Person};
 use super::city::{City, Position};
 use super::recorder::{Op, Outcome, Recorder};
 use super::scenario::{CardKind, CustomerPlan, Intent};
@@ -171,18 +172,18 @@ async fn race_cancel<B: Backend>(
     let unlock = recorder.measure(Op::Unlock, context.backend.unlock(session, car));
     let cancel = recorder.measure(Op::Cancel, context.backend.cancel(session, booking.id));
     match tokio::join!(unlock, cancel) {
-        (Ok(()), Err(refused)) if refused.kind == "invalid-state" => {
+        (Ok(()), Err(refused)) if refused.is(ErrorKind::InvalidState) => {
             recorder.refused(Op::Cancel, &refused);
             let release = booking.start + TimeDelta::minutes(rng.random_range(20..=60));
             drive_and_release(context, session, booking, 1, Some(release), rng).await
         }
-        (Err(refused), Ok(())) if refused.kind == "no-access" => {
+        (Err(refused), Ok(())) if refused.is(ErrorKind::NoAccess) => {
             recorder.refused(Op::Unlock, &refused);
             Outcome::CancelledWhileUnlocking
         }
         (Ok(()), Ok(())) => {
             let error = OpError::new(
-                "double-access",
+                OpErrorKind::Violation("double-access"),
                 "both the unlock and the cancel succeeded: the car is open under a cancelled reservation",
             );
             recorder.error(Op::Cancel, &error);
@@ -291,7 +292,7 @@ async fn rent<B: Backend>(
         match command(context, Op::Unlock, || context.backend.unlock(session, car)).await {
             Ok(()) => break,
             // The previous renter is late: ask again a little later, while the window lasts.
-            Err(error) if error.kind == "car-not-returned" => {
+            Err(error) if error.is(ErrorKind::CarNotReturned) => {
                 context.recorder.refused(Op::Unlock, &error);
                 let next = context.now() + NOT_BACK_RETRY;
                 if next >= booking.end - NOT_BACK_RETRY {

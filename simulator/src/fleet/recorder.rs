@@ -219,18 +219,23 @@ impl Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fleet::backend::OpErrorKind;
+    use actors::ErrorKind;
 
     #[tokio::test]
     async fn successes_refusals_and_errors_are_counted_apart() {
         let recorder = Recorder::default();
         let ok: Result<(), OpError> = recorder.measure(Op::Reserve, async { Ok(()) }).await;
         assert!(ok.is_ok());
-        let busy = OpError::new("vehicle-busy", "taken");
+        let busy = OpError::new(OpErrorKind::Service(ErrorKind::VehicleBusy), "taken");
         let failed = recorder
             .measure(Op::Reserve, async { Err::<(), _>(busy.clone()) })
             .await;
         recorder.refused(Op::Reserve, failed.as_ref().unwrap_err());
-        recorder.error(Op::Unlock, &OpError::new("car-timeout", "silent"));
+        recorder.error(
+            Op::Unlock,
+            &OpError::new(OpErrorKind::Service(ErrorKind::CarTimeout), "silent"),
+        );
         recorder.outcome(Outcome::Completed);
 
         let tallies = recorder.snapshot();

@@ -261,8 +261,9 @@ fn join<K>(counts: &BTreeMap<K, u64>, name: impl Fn(&K) -> String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fleet::backend::OpError;
+    use crate::fleet::backend::{OpError, OpErrorKind};
     use crate::fleet::recorder::{Op, Recorder};
+    use actors::ErrorKind;
 
     fn info() -> RunInfo {
         RunInfo {
@@ -307,7 +308,10 @@ mod tests {
         assert!(!checked.passed());
         assert!(checked.to_string().contains("mismatch"));
 
-        recorder.error(Op::Unlock, &OpError::new("car-timeout", "silent"));
+        recorder.error(
+            Op::Unlock,
+            &OpError::new(OpErrorKind::Service(ErrorKind::CarTimeout), "silent"),
+        );
         let failed = Report::new(info(), recorder.snapshot(), SystemAudit::default(), vec![]);
         assert!(!failed.passed());
         assert!(failed.to_string().ends_with("FAIL"));

@@ -260,7 +260,8 @@ fn cross_check(tallies: &Tallies, before: &SystemAudit, after: &SystemAudit) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fleet::backend::OpError;
+    use crate::fleet::backend::{OpError, OpErrorKind};
+    use actors::ErrorKind;
 
     fn audit_with(statuses: &[(&str, u64)], open_holds: u64) -> SystemAudit {
         SystemAudit {
@@ -297,7 +298,10 @@ mod tests {
     fn after_an_unexpected_error_only_open_holds_are_checked() {
         let recorder = Recorder::default();
         recorder.outcome(Outcome::Completed);
-        recorder.error(Op::Unlock, &OpError::new("car-timeout", "silent"));
+        recorder.error(
+            Op::Unlock,
+            &OpError::new(OpErrorKind::Service(ErrorKind::CarTimeout), "silent"),
+        );
         let empty = SystemAudit::default();
         assert!(cross_check(&recorder.snapshot(), &empty, &empty).is_empty());
     }

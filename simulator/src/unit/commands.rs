@@ -23,8 +23,8 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
-use super::client::{Shared, StopReason, bump, stopping};
 use super::protocol::excerpt;
+use super::shared::{Shared, StopReason, bump, stopping};
 use super::{
     AckFrame, Backoff, Behaviour, ExecutedCommands, ServerFrame, UnitConfig, UnitError,
     parse_server_frame,

@@ -41,10 +41,11 @@ mod error;
 mod executed;
 mod positions;
 mod protocol;
+mod shared;
 
 pub use backlog::Backlog;
 pub use backoff::Backoff;
-pub use client::{StopReason, UnitClient, UnitHandle, UnitStats};
+pub use client::{UnitClient, UnitHandle};
 pub use config::UnitConfig;
 pub use doors::{Behaviour, DoorState, Doors};
 pub use error::UnitError;
@@ -53,6 +54,7 @@ pub use protocol::{
     AckFrame, AckResult, Action, CommandFrame, Fix, PositionsAccepted, PositionsRejected,
     RejectedFix, ServerFrame, parse_server_frame,
 };
+pub use shared::{StopReason, UnitStats};
 
 #[cfg(test)]
 mod tests;

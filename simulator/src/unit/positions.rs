@@ -18,8 +18,8 @@ use reqwest::StatusCode;
 use reqwest::header::RETRY_AFTER;
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
-use super::client::{Shared, StopReason, bump, stopping};
 use super::protocol::excerpt;
+use super::shared::{Shared, StopReason, bump, stopping};
 use super::{Backoff, Fix, PositionsAccepted, PositionsRejected, UnitConfig, UnitError};
 
 /// The longest `Retry-After` honoured, so a misconfigured proxy cannot silence a car for days.

@@ -3,22 +3,20 @@
 
 use std::sync::Arc;
 
+use actors::ErrorKind;
 use actors::audit::SystemAudit;
 use actors::clock::{AcceleratedClock, SharedClock};
-use actors::commands::CommandError;
 use actors::config::Config;
-use actors::customers::{CardInput, CustomersError, NewCustomer};
+use actors::customers::{CardInput, NewCustomer};
 use actors::ids::{CustomerId, ReservationId, VehicleId};
-use actors::location::{FixInput, LocationError};
-use actors::reservations::AccessDenied;
-use actors::reservations::{NewReservation, Requester, ReservationsError};
+use actors::location::FixInput;
+use actors::reservations::{NewReservation, Requester};
 use actors::system::{RentalSystem, SystemOptions};
-use actors::vehicles::{NewVehicle, VehiclesError};
-use actors::{AskError, StorageError};
+use actors::vehicles::NewVehicle;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{Backend, FoundCar, OpError, Person, plate_of};
+use super::{Backend, FoundCar, OpError, OpErrorKind, Person, plate_of};
 use crate::fleet::city::Position;
 use crate::fleet::scenario::CarPlan;
 use crate::unit::Fix;
@@ -42,7 +40,7 @@ impl InProcess {
         };
         let system = RentalSystem::start_with(config, options)
             .await
-            .map_err(|error| OpError::new("start", error.to_string()))?;
+            .map_err(|error| OpError::harness("start", error.to_string()))?;
         Ok(InProcess { system, clock })
     }
 
@@ -83,7 +81,7 @@ impl Backend for InProcess {
                 color: Some(car.color.into()),
             })
             .await
-            .map_err(vehicles_error)?;
+            .map_err(|error| OpError::service(&error))?;
         let id = registered.vehicle.id.as_uuid();
         let mut parked = Fix::new(car.parked_at.lat, car.parked_at.lon, self.clock.now());
         parked.speed_kmh = Some(0.0);
@@ -98,10 +96,13 @@ impl Backend for InProcess {
             .location
             .record_positions(VehicleId(car), vec![fix_input(fix)])
             .await
-            .map_err(location_error)?;
+            .map_err(|error| OpError::service(&error))?;
         match report.rejected.first() {
             None => Ok(()),
-            Some(rejected) => Err(OpError::new("invalid", format!("{rejected:?}"))),
+            Some(rejected) => Err(OpError::new(
+                OpErrorKind::Service(ErrorKind::Invalid),
+                format!("{rejected:?}"),
+            )),
         }
     }
 
@@ -125,7 +126,7 @@ impl Backend for InProcess {
                 },
             })
             .await
-            .map_err(customers_error)?;
+            .map_err(|error| OpError::service(&error))?;
         Ok(customer.id)
     }
 
@@ -140,7 +141,7 @@ impl Backend for InProcess {
             .vehicles
             .nearby_available(at.lat, at.lon, radius_m, SEARCH_LIMIT)
             .await
-            .map_err(vehicles_error)?;
+            .map_err(|error| OpError::service(&error))?;
         Ok(found
             .into_iter()
             .map(|car| FoundCar {
@@ -171,7 +172,7 @@ impl Backend for InProcess {
             .reservations
             .create(*who, request, Some(idempotency_key))
             .await
-            .map_err(reservations_error)?;
+            .map_err(|error| OpError::service(&error))?;
         Ok(reservation.id.as_uuid())
     }
 
@@ -180,7 +181,7 @@ impl Backend for InProcess {
         reservations
             .unlock(VehicleId(car), *who)
             .await
-            .map_err(reservations_error)?;
+            .map_err(|error| OpError::service(&error))?;
         Ok(())
     }
 
@@ -189,7 +190,7 @@ impl Backend for InProcess {
         reservations
             .lock(VehicleId(car), *who)
             .await
-            .map_err(reservations_error)?;
+            .map_err(|error| OpError::service(&error))?;
         Ok(())
     }
 
@@ -198,7 +199,7 @@ impl Backend for InProcess {
         reservations
             .finish(*who, ReservationId(reservation))
             .await
-            .map_err(reservations_error)?;
+            .map_err(|error| OpError::service(&error))?;
         Ok(())
     }
 
@@ -207,109 +208,20 @@ impl Backend for InProcess {
         reservations
             .cancel(Requester::Customer(*who), ReservationId(reservation))
             .await
-            .map_err(reservations_error)?;
+            .map_err(|error| OpError::service(&error))?;
         Ok(())
     }
 
     async fn audit(&self) -> Result<SystemAudit, OpError> {
         actors::audit::audit(self.services())
             .await
-            .map_err(|error| OpError::new("audit", error.to_string()))
+            .map_err(|error| OpError::harness("audit", error.to_string()))
     }
 
     async fn close(&self) -> Result<(), OpError> {
         self.system
             .shutdown()
             .await
-            .map_err(|error| OpError::new("shutdown", error.to_string()))
+            .map_err(|error| OpError::harness("shutdown", error.to_string()))
     }
-}
-
-// The labels below are the API's problem types for the same errors, so that an in-process
-// run and a run against a server count their errors under the same names.
-
-fn ask_error(error: AskError) -> OpError {
-    let kind = match error {
-        AskError::NotFound { .. } => "not-found",
-        AskError::Timeout { .. } => "timeout",
-        AskError::Unavailable { .. } => "unavailable",
-    };
-    OpError::new(kind, error.to_string())
-}
-
-fn storage_error(error: StorageError) -> OpError {
-    OpError::new("internal", error.to_string())
-}
-
-fn customers_error(error: CustomersError) -> OpError {
-    let kind = match &error {
-        CustomersError::Invalid(_) => "invalid",
-        CustomersError::Conflict { .. } => "already-registered",
-        CustomersError::Billing(_) => "payment-declined",
-        CustomersError::Ask(_) => "unavailable",
-        _ => "internal",
-    };
-    OpError::new(kind, error.to_string())
-}
-
-fn vehicles_error(error: VehiclesError) -> OpError {
-    match error {
-        VehiclesError::Ask(error) => ask_error(error),
-        VehiclesError::Storage(error) => storage_error(error),
-        VehiclesError::Location(error) => location_error(error),
-        other => {
-            let kind = match &other {
-                VehiclesError::Invalid(_) => "invalid",
-                VehiclesError::NotFound => "not-found",
-                VehiclesError::Conflict { .. } => "already-registered",
-                VehiclesError::OutsideServiceArea => "outside-service-area",
-                _ => "conflict",
-            };
-            OpError::new(kind, other.to_string())
-        }
-    }
-}
-
-fn location_error(error: LocationError) -> OpError {
-    match error {
-        LocationError::Ask(error) => ask_error(error),
-        LocationError::Storage(error) => storage_error(error),
-        other => OpError::new("invalid", other.to_string()),
-    }
-}
-
-fn reservations_error(error: ReservationsError) -> OpError {
-    if let ReservationsError::Command(inner) = error {
-        return command_error(inner);
-    }
-    let kind = match &error {
-        ReservationsError::Invalid(_) => "invalid",
-        ReservationsError::IdempotencyMismatch => "idempotency-mismatch",
-        ReservationsError::NotFound => "not-found",
-        ReservationsError::VehicleUnavailable => "vehicle-unavailable",
-        ReservationsError::CustomerCannotBook(_) => "cannot-book",
-        ReservationsError::VehicleBusy => "vehicle-busy",
-        ReservationsError::CustomerBusy => "customer-busy",
-        ReservationsError::PaymentDeclined { .. } => "payment-declined",
-        ReservationsError::InvalidState { .. } => "invalid-state",
-        ReservationsError::Access(AccessDenied::CarNotReturned) => "car-not-returned",
-        ReservationsError::Access(_) => "no-access",
-        ReservationsError::OutstandingBalance { .. } => "outstanding-balance",
-        ReservationsError::Upstream { .. } | ReservationsError::Ask(_) => "unavailable",
-        _ => "internal",
-    };
-    OpError::new(kind, error.to_string())
-}
-
-fn command_error(error: CommandError) -> OpError {
-    let kind = match &error {
-        CommandError::Moving => "moving",
-        CommandError::CommandInProgress | CommandError::StaleFence { .. } => "command-in-progress",
-        CommandError::UnitTimeout => "car-timeout",
-        CommandError::UnitFailed(_) => "car-failed",
-        CommandError::UnknownCommand(_) => "not-found",
-        CommandError::Location(_) | CommandError::Ask(_) => "unavailable",
-        CommandError::Storage(_) => "internal",
-    };
-    OpError::new(kind, error.to_string())
 }

@@ -9,6 +9,7 @@ use std::future::Future;
 
 use actors::audit::SystemAudit;
 use actors::clock::SharedClock;
+use actors::{ErrorKind, Kinded};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -20,49 +21,100 @@ use super::identity;
 use super::scenario::{CarPlan, CustomerPlan};
 use crate::unit::Fix;
 
-/// Why an operation did not succeed, labelled like the API's problem types (`vehicle-busy`,
-/// `payment-declined`, `car-timeout`, …) so that both backends count errors alike.
+/// Why an operation did not succeed. Errors of the services carry the services' own
+/// [`ErrorKind`], whether they were answered in this process or over HTTP (the API's problem
+/// type names the kind), so both backends count errors under the same labels.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{kind}: {detail}")]
 pub struct OpError {
-    /// The label.
-    pub kind: String,
+    /// What kind of failure.
+    pub kind: OpErrorKind,
     /// What the service said.
     pub detail: String,
 }
 
+/// The label of an [`OpError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpErrorKind {
+    /// A refusal or failure of the services.
+    Service(ErrorKind),
+    /// An HTTP answer without a problem type the services know (a proxy's 502, …).
+    Http(u16),
+    /// The request did not reach the server, or its answer was lost.
+    Transport,
+    /// The server answered something that could not be read.
+    UnreadableAnswer,
+    /// The simulation's own machinery failed (start, audit, a unit, the configuration).
+    Harness(&'static str),
+    /// The simulation saw a rule of the system broken (two customers in one car at once).
+    Violation(&'static str),
+}
+
+impl std::fmt::Display for OpErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OpErrorKind::Service(kind) => f.write_str(kind.code()),
+            OpErrorKind::Http(status) => write!(f, "http-{status}"),
+            OpErrorKind::Transport => f.write_str("transport"),
+            OpErrorKind::UnreadableAnswer => f.write_str("unreadable-answer"),
+            OpErrorKind::Harness(what) | OpErrorKind::Violation(what) => f.write_str(what),
+        }
+    }
+}
+
 impl OpError {
-    /// An error labelled `kind`.
-    pub fn new(kind: impl Into<String>, detail: impl Into<String>) -> Self {
+    /// An error of `kind`.
+    pub fn new(kind: OpErrorKind, detail: impl Into<String>) -> Self {
         OpError {
-            kind: kind.into(),
+            kind,
             detail: detail.into(),
         }
+    }
+
+    /// A refusal or failure of the services, labelled by its kind.
+    pub fn service(error: &(impl Kinded + ?Sized)) -> Self {
+        OpError::new(OpErrorKind::Service(error.kind()), error.to_string())
+    }
+
+    /// The simulation's own machinery failed at `what`.
+    pub fn harness(what: &'static str, detail: impl Into<String>) -> Self {
+        OpError::new(OpErrorKind::Harness(what), detail)
+    }
+
+    /// Whether the services answered with `kind`.
+    pub fn is(&self, kind: ErrorKind) -> bool {
+        self.kind == OpErrorKind::Service(kind)
     }
 
     /// Someone else got the car (or this customer already holds that time): a race the
     /// customer handles by trying another car.
     pub fn is_conflict(&self) -> bool {
-        matches!(self.kind.as_str(), "vehicle-busy" | "vehicle-unavailable")
+        self.is(ErrorKind::VehicleBusy) || self.is(ErrorKind::VehicleUnavailable)
     }
 
     /// The card hold was refused.
     pub fn is_payment_refusal(&self) -> bool {
-        self.kind == "payment-declined"
+        self.is(ErrorKind::PaymentDeclined)
     }
 
     /// The answer was lost or late (a timeout, a service busy, the network): the request may
     /// have taken effect, so it is asked again with the same idempotency key.
     pub fn is_transient(&self) -> bool {
-        matches!(
-            self.kind.as_str(),
-            "timeout" | "unavailable" | "transport" | "http-502" | "http-503" | "http-504"
-        )
+        match self.kind {
+            OpErrorKind::Service(kind) => {
+                matches!(kind, ErrorKind::Timeout | ErrorKind::Unavailable)
+            }
+            OpErrorKind::Http(status) => matches!(status, 502..=504),
+            OpErrorKind::Transport => true,
+            OpErrorKind::UnreadableAnswer | OpErrorKind::Harness(_) | OpErrorKind::Violation(_) => {
+                false
+            }
+        }
     }
 
     /// The car did not confirm in time; the customer may try again.
     pub fn is_car_timeout(&self) -> bool {
-        self.kind == "car-timeout"
+        self.is(ErrorKind::CarTimeout)
     }
 }
 

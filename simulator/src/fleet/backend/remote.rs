@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use actors::ErrorKind;
 use actors::audit::SystemAudit;
 use actors::clock::{AcceleratedClock, SharedClock};
 use actors::config::AuthConfig;
@@ -16,7 +17,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{Backend, FoundCar, OpError, Person, plate_of};
+use super::{Backend, FoundCar, OpError, OpErrorKind, Person, plate_of};
 use crate::fleet::city::Position;
 use crate::fleet::scenario::CarPlan;
 use crate::unit::{Fix, UnitClient, UnitConfig, UnitHandle};
@@ -89,7 +90,7 @@ fn transport(error: reqwest::Error) -> OpError {
         detail.push_str(&cause.to_string());
         source = cause.source();
     }
-    OpError::new("transport", detail)
+    OpError::new(OpErrorKind::Transport, detail)
 }
 
 impl Remote {
@@ -97,7 +98,7 @@ impl Remote {
     /// `auth.admin_password` of the simulator's configuration: the server's admin account).
     pub async fn connect(base: &str, auth: &AuthConfig) -> Result<Remote, OpError> {
         if auth.admin_email.is_empty() {
-            return Err(OpError::new(
+            return Err(OpError::harness(
                 "config",
                 "registering the fleet needs the server's admin account: set EVR_AUTH__ADMIN_EMAIL and EVR_AUTH__ADMIN_PASSWORD",
             ));
@@ -158,7 +159,7 @@ impl Remote {
             .send(method.clone(), path, Some(&token), body, headers)
             .await
         {
-            Err(error) if error.kind == "unauthorized" => {
+            Err(error) if error.is(ErrorKind::Unauthenticated) => {
                 self.log_in(session).await?;
                 let token = lock(&session.token).clone();
                 self.send(method, path, Some(&token), body, headers).await
@@ -189,8 +190,9 @@ impl Remote {
         let status = response.status();
         let text = response.text().await.map_err(transport)?;
         if status.is_success() {
-            return serde_json::from_str(&text)
-                .map_err(|error| OpError::new("unreadable-answer", format!("{error}: {text}")));
+            return serde_json::from_str(&text).map_err(|error| {
+                OpError::new(OpErrorKind::UnreadableAnswer, format!("{error}: {text}"))
+            });
         }
         Err(problem(status, &text))
     }
@@ -199,7 +201,7 @@ impl Remote {
         lock(&self.units)
             .get(&car)
             .cloned()
-            .ok_or_else(|| OpError::new("unknown-car", car.to_string()))
+            .ok_or_else(|| OpError::harness("unknown-car", car.to_string()))
     }
 }
 
@@ -210,8 +212,8 @@ fn problem(status: StatusCode, text: &str) -> OpError {
         .as_ref()
         .and_then(|body| body["type"].as_str())
         .and_then(|kind| kind.strip_prefix(PROBLEM_PREFIX))
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("http-{}", status.as_u16()));
+        .and_then(ErrorKind::from_code)
+        .map_or(OpErrorKind::Http(status.as_u16()), OpErrorKind::Service);
     let detail = parsed
         .as_ref()
         .and_then(|body| body["detail"].as_str())
@@ -246,11 +248,11 @@ impl Backend for Remote {
             .call(&self.admin, Method::POST, "/v1/vehicles", Some(&body), &[])
             .await?;
         let config = UnitConfig::new(&self.base, registered.id, registered.device_token);
-        let unit =
-            UnitClient::spawn(config).map_err(|error| OpError::new("unit", error.to_string()))?;
+        let unit = UnitClient::spawn(config)
+            .map_err(|error| OpError::harness("unit", error.to_string()))?;
         unit.wait_connected(CONNECT_TIMEOUT)
             .await
-            .map_err(|error| OpError::new("unit-offline", error.to_string()))?;
+            .map_err(|error| OpError::harness("unit-offline", error.to_string()))?;
         lock(&self.units).insert(registered.id, Arc::new(unit));
         let mut parked = Fix::new(car.parked_at.lat, car.parked_at.lon, self.clock.now());
         parked.speed_kmh = Some(0.0);
@@ -262,14 +264,14 @@ impl Backend for Remote {
     async fn report(&self, car: Uuid, fix: Fix, stopped: bool) -> Result<(), OpError> {
         let unit = self.unit(car)?;
         unit.report(fix)
-            .map_err(|error| OpError::new("unit", error.to_string()))?;
+            .map_err(|error| OpError::harness("unit", error.to_string()))?;
         if !stopped {
             return Ok(());
         }
         let waited = Instant::now();
         while unit.stats().fixes_buffered > 0 {
             if waited.elapsed() > DELIVERY_TIMEOUT {
-                return Err(OpError::new(
+                return Err(OpError::harness(
                     "position-backlog",
                     "the unit could not deliver its fixes",
                 ));
@@ -407,10 +409,11 @@ mod tests {
     fn error_answers_are_labelled_by_their_problem_type() {
         let body = r#"{"type":"urn:ev-rental:problem:vehicle-busy","title":"Conflict","status":409,"detail":"taken"}"#;
         let error = problem(StatusCode::CONFLICT, body);
-        assert_eq!(error.kind, "vehicle-busy");
+        assert_eq!(error.kind, OpErrorKind::Service(ErrorKind::VehicleBusy));
         assert!(error.detail.contains("taken"));
         assert!(error.is_conflict());
         let bare = problem(StatusCode::BAD_GATEWAY, "<html>proxy</html>");
-        assert_eq!(bare.kind, "http-502");
+        assert_eq!(bare.kind, OpErrorKind::Http(502));
+        assert!(bare.is_transient());
     }
 }

@@ -1,0 +1,128 @@
+//! Every call to the payment provider counted and timed, whichever provider it is: a decorator
+//! around the port, so adapters stay free of metrics and none can forget them.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::provider::{CardDetails, CardToken, PaymentError, PaymentProvider, ProviderRef};
+use crate::ports::BoxFuture;
+
+/// `provider`, measured.
+pub(crate) struct Metered(pub(crate) Arc<dyn PaymentProvider>);
+
+/// Records the call when it ends; a call whose future is dropped before it ends (the caller's
+/// timeout) is recorded as `abandoned`.
+struct Call {
+    operation: &'static str,
+    started: Instant,
+    result: Option<&'static str>,
+}
+
+impl Call {
+    fn start(operation: &'static str) -> Call {
+        Call {
+            operation,
+            started: Instant::now(),
+            result: None,
+        }
+    }
+
+    fn end<T>(mut self, outcome: Result<T, PaymentError>) -> Result<T, PaymentError> {
+        self.result = Some(match &outcome {
+            Ok(_) => "ok",
+            Err(PaymentError::Declined { .. }) => "declined",
+            Err(PaymentError::InsufficientFunds) => "insufficient_funds",
+            Err(PaymentError::UnknownToken) => "unknown_token",
+            Err(PaymentError::ExceedsHold | PaymentError::InvalidRequest { .. }) => "invalid",
+            Err(PaymentError::Unavailable(_)) => "unavailable",
+        });
+        outcome
+    }
+}
+
+impl Drop for Call {
+    fn drop(&mut self) {
+        let result = self.result.unwrap_or("abandoned");
+        crate::metrics::payment_call(self.operation, result, self.started.elapsed());
+    }
+}
+
+impl PaymentProvider for Metered {
+    fn shares_store(&self) -> bool {
+        self.0.shares_store()
+    }
+
+    fn tokenize<'a>(
+        &'a self,
+        card: CardDetails,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<CardToken, PaymentError>> {
+        Box::pin(async move {
+            let call = Call::start("tokenize");
+            call.end(self.0.tokenize(card, idempotency_key).await)
+        })
+    }
+
+    fn authorize_hold<'a>(
+        &'a self,
+        token: &'a str,
+        amount_cents: i64,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<ProviderRef, PaymentError>> {
+        Box::pin(async move {
+            let call = Call::start("authorize_hold");
+            call.end(
+                self.0
+                    .authorize_hold(token, amount_cents, idempotency_key)
+                    .await,
+            )
+        })
+    }
+
+    fn capture<'a>(
+        &'a self,
+        hold: &'a ProviderRef,
+        amount_cents: i64,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<(), PaymentError>> {
+        Box::pin(async move {
+            let call = Call::start("capture");
+            call.end(self.0.capture(hold, amount_cents, idempotency_key).await)
+        })
+    }
+
+    fn void<'a>(
+        &'a self,
+        hold: &'a ProviderRef,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<(), PaymentError>> {
+        Box::pin(async move {
+            let call = Call::start("void");
+            call.end(self.0.void(hold, idempotency_key).await)
+        })
+    }
+
+    fn charge<'a>(
+        &'a self,
+        token: &'a str,
+        amount_cents: i64,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<ProviderRef, PaymentError>> {
+        Box::pin(async move {
+            let call = Call::start("charge");
+            call.end(self.0.charge(token, amount_cents, idempotency_key).await)
+        })
+    }
+
+    fn refund<'a>(
+        &'a self,
+        payment: &'a ProviderRef,
+        amount_cents: i64,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<(), PaymentError>> {
+        Box::pin(async move {
+            let call = Call::start("refund");
+            call.end(self.0.refund(payment, amount_cents, idempotency_key).await)
+        })
+    }
+}
