@@ -210,6 +210,19 @@ impl Kinded for storage::StorageError {
     }
 }
 
+/// `error: cause: cause…`: an error with its whole `source()` chain, for a log line (a
+/// `Display` shows only the outermost message).
+pub fn with_causes(error: &(dyn std::error::Error + '_)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,6 +253,20 @@ mod tests {
             assert_eq!(ErrorKind::from_code(kind.code()), Some(kind));
         }
         assert_eq!(ErrorKind::from_code("no-such-kind"), None);
+    }
+
+    #[test]
+    fn causes_follow_the_source_chain() {
+        let error = crate::reservations::ReservationsError::upstream(
+            "billing",
+            crate::ask::AskError::Unavailable {
+                actor: "charge 7".into(),
+            },
+        );
+        assert_eq!(
+            with_causes(&error),
+            "the billing service failed: charge 7 is unavailable"
+        );
     }
 
     #[test]

@@ -37,7 +37,8 @@ fn main() -> ExitCode {
     )) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(%error, "ev-rental stopped with an error");
+            let causes = actors::error_kind::with_causes(&error);
+            tracing::error!(error = %causes, "ev-rental stopped with an error");
             ExitCode::FAILURE
         }
     }

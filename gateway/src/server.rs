@@ -42,11 +42,11 @@ pub enum ServerError {
     #[error(transparent)]
     System(#[from] SystemError),
     /// The token secret could not be read or created.
-    #[error("token secret: {0}")]
-    Secret(std::io::Error),
+    #[error("cannot read or create the token secret")]
+    Secret(#[source] std::io::Error),
     /// The configured admin account could not be created.
-    #[error("admin account: {0}")]
-    Admin(String),
+    #[error("cannot create the configured admin account")]
+    Admin(#[source] actors::customers::CustomersError),
 }
 
 /// A started server: its address and the means to stop it.
@@ -153,7 +153,7 @@ async fn app_state(
             .customers
             .ensure_admin(email, password)
             .await
-            .map_err(|error| ServerError::Admin(error.to_string()))?;
+            .map_err(ServerError::Admin)?;
         tracing::info!(admin = %email, "admin account ready");
     }
     let limits = Arc::new(Limits::from_config(config));

@@ -11,7 +11,6 @@ pub mod catalog;
 mod mapping;
 
 use std::collections::BTreeMap;
-use std::error::Error;
 
 use actors::domain::InvalidField;
 use actors::{ErrorKind, Kinded};
@@ -80,12 +79,12 @@ impl ApiError {
     /// The answer to a service's error: its kind, and its message as the detail unless the
     /// kind is a fault (then the fault is logged with its causes and the detail stays
     /// generic).
-    pub fn from_service(error: &(impl Kinded + ?Sized)) -> Self {
+    pub fn from_service(error: &impl Kinded) -> Self {
         let kind = error.kind();
         if catalog::detail_is_public(kind) {
             return ApiError::of(kind, error.to_string());
         }
-        let causes = chain(error);
+        let causes = actors::error_kind::with_causes(error);
         if kind == ErrorKind::Internal {
             tracing::error!(error = %causes, "internal error");
         } else {
@@ -185,18 +184,6 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         problem_type(self.0.kind).status
     }
-}
-
-/// `error: cause: cause…`, for the log.
-fn chain(error: &(impl Error + ?Sized)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 impl IntoResponse for ApiError {

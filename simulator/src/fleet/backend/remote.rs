@@ -83,14 +83,10 @@ struct Nearby {
 
 /// A failure to reach the server, with its causes (reqwest's own message names only the URL).
 fn transport(error: reqwest::Error) -> OpError {
-    let mut detail = error.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        detail.push_str(": ");
-        detail.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    OpError::new(OpErrorKind::Transport, detail)
+    OpError::new(
+        OpErrorKind::Transport,
+        actors::error_kind::with_causes(&error),
+    )
 }
 
 impl Remote {
