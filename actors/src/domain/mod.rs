@@ -3,6 +3,7 @@
 pub mod card;
 pub mod card_brand;
 pub mod card_expiry;
+pub mod cents;
 pub mod cnh;
 pub mod cpf;
 pub mod cvc;
@@ -15,6 +16,7 @@ pub mod validation;
 pub use card::CardNumber;
 pub use card_brand::CardBrand;
 pub use card_expiry::CardExpiry;
+pub use cents::Cents;
 pub use cnh::Cnh;
 pub use cpf::Cpf;
 pub use cvc::Cvc;

@@ -45,7 +45,7 @@ impl CarRentals {
             reservation_id: record.id,
             customer_id: record.customer_id,
             card_token: booking.card_token,
-            amount_cents: record.hold_cents,
+            amount_cents: record.hold_cents.get(),
         };
         let refusal = match context.billing.hold(request).await {
             Ok(_) => None,

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 
 use crate::billing::BillingError;
 use crate::commands::{CommandError, CommandOrigin, CommandStatus, LockAction};
+use crate::domain::Cents;
 use crate::ids::{CustomerId, ReservationId};
 use crate::incident::{Incident, IncidentKind};
 
@@ -245,7 +246,7 @@ impl CarRentals {
         next.updated_at = now;
         next.released_at = release.map(|(at, _)| at);
         next.ended_by = release.map(|(_, by)| by);
-        next.overtime_cents = (total - next.hold_cents).max(0);
+        next.overtime_cents = (total - next.hold_cents).max(Cents::ZERO);
         next.total_cents = Some(total);
         let refused = self.settle(&mut next, total, context).await;
         context.faults.hit(FaultPoint::ReleaseSettled).await;
@@ -300,27 +301,29 @@ impl CarRentals {
     async fn settle(
         &self,
         record: &mut ReservationRecord,
-        total: i64,
+        total: Cents,
         context: &CarContext,
     ) -> Option<Incident> {
         let mut incident = None;
-        match context.billing.settle(record.id, total).await {
+        match context.billing.settle(record.id, total.get()).await {
             Ok(summary) => {
-                record.total_cents = Some(summary.captured_cents + summary.charged_cents);
-                record.outstanding_cents = 0;
+                record.total_cents =
+                    Some(Cents::new(summary.captured_cents + summary.charged_cents));
+                record.outstanding_cents = Cents::ZERO;
                 record.settlement_pending = false;
             }
             Err(BillingError::SettlementIncomplete {
                 outstanding_cents,
                 reason,
             }) => {
+                let outstanding_cents = Cents::new(outstanding_cents);
                 if record.outstanding_cents != outstanding_cents {
                     incident = Some(Incident::new(
                         IncidentKind::ChargeRefused,
                         context.clock.now(),
                         self.vehicle,
                         Some(record.id),
-                        format!("{outstanding_cents} centavos refused by the card ({reason})"),
+                        format!("{outstanding_cents} refused by the card ({reason})"),
                     ));
                 }
                 record.total_cents = Some(total - outstanding_cents);
@@ -333,10 +336,14 @@ impl CarRentals {
                 return None;
             }
         }
-        if record.outstanding_cents > 0
+        if record.outstanding_cents.is_positive()
             && let Err(error) = context
                 .customers
-                .record_outstanding(record.customer_id, record.id, record.outstanding_cents)
+                .record_outstanding(
+                    record.customer_id,
+                    record.id,
+                    record.outstanding_cents.get(),
+                )
                 .await
         {
             tracing::warn!(reservation = %record.id, %error, "outstanding balance not recorded; retrying later");
@@ -352,7 +359,7 @@ impl CarRentals {
         context: &CarContext,
     ) -> Result<(), ReservationsError> {
         let mut next = record;
-        let total = next.total_cents.unwrap_or(0) + next.outstanding_cents;
+        let total = next.total_cents.unwrap_or_default() + next.outstanding_cents;
         let incident = self.settle(&mut next, total, context).await;
         next.updated_at = context.clock.now();
         self.save_settlement(&next, &[], incident.as_ref(), context)

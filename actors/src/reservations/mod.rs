@@ -41,6 +41,7 @@ use crate::clock::SharedClock;
 use crate::commands::{CommandRecord, LockAction};
 use crate::config::Config;
 use crate::customers::{CustomersError, CustomersHandle};
+use crate::domain::Cents;
 use crate::entity::{EntityRef, EntityStats, SupervisorConfig, start_entities};
 use crate::error_kind::Kinded;
 use crate::ids::{CustomerId, ReservationId, VehicleId};
@@ -242,9 +243,9 @@ impl ReservationsHandle {
             start_at: request.start_at,
             end_at: request.end_at,
             status: ReservationStatus::PendingPayment,
-            hourly_rate_cents: vehicle.hourly_rate_cents,
+            hourly_rate_cents: Cents::new(vehicle.hourly_rate_cents),
             hold_cents: pricing::hold_cents(
-                vehicle.hourly_rate_cents,
+                Cents::new(vehicle.hourly_rate_cents),
                 request.start_at,
                 request.end_at,
             ),
@@ -253,8 +254,8 @@ impl ReservationsHandle {
             released_at: None,
             rejection: None,
             ended_by: None,
-            overtime_cents: 0,
-            outstanding_cents: 0,
+            overtime_cents: Cents::ZERO,
+            outstanding_cents: Cents::ZERO,
             settlement_pending: false,
             delayed_until: None,
             created_at: now,

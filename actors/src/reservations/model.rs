@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::commands::LockAction;
+use crate::domain::Cents;
 use crate::ids::{CommandId, CustomerId, ReservationId, VehicleId};
 
 /// Where a reservation is in its life.
@@ -84,11 +85,11 @@ pub struct ReservationRecord {
     /// Where it is in its life.
     pub status: ReservationStatus,
     /// The car's hourly rate when it was booked: later rate changes do not reprice it.
-    pub hourly_rate_cents: i64,
+    pub hourly_rate_cents: Cents,
     /// The amount held on the card.
-    pub hold_cents: i64,
+    pub hold_cents: Cents,
     /// What was finally captured or charged (completion, no-show).
-    pub total_cents: Option<i64>,
+    pub total_cents: Option<Cents>,
     /// The first unlock, which made it active.
     pub unlocked_at: Option<DateTime<Utc>>,
     /// When the renter released the car.
@@ -99,9 +100,9 @@ pub struct ReservationRecord {
     pub ended_by: Option<EndedBy>,
     /// What the late return added to the reserved time: the started overtime blocks at the
     /// hourly rate and the late fee.
-    pub overtime_cents: i64,
+    pub overtime_cents: Cents,
     /// What the card refused of the total: owed by the customer (their outstanding balance).
-    pub outstanding_cents: i64,
+    pub outstanding_cents: Cents,
     /// The end was recorded but billing has not confirmed the settlement, or the refused part
     /// has not reached the customer's balance yet: a `Settle` deadline keeps trying.
     pub settlement_pending: bool,
@@ -130,15 +131,15 @@ impl ReservationRecord {
             start_at,
             end_at,
             status,
-            hourly_rate_cents: 3_000,
-            hold_cents: 6_000,
+            hourly_rate_cents: Cents::new(3_000),
+            hold_cents: Cents::new(6_000),
             total_cents: None,
             unlocked_at: None,
             released_at: None,
             rejection: None,
             ended_by: None,
-            overtime_cents: 0,
-            outstanding_cents: 0,
+            overtime_cents: Cents::ZERO,
+            outstanding_cents: Cents::ZERO,
             settlement_pending: false,
             delayed_until: None,
             created_at: start_at,
@@ -261,9 +262,9 @@ pub struct Money {
 
 impl Money {
     /// An amount in reais, counted in centavos.
-    pub fn brl(amount_cents: i64) -> Self {
+    pub fn brl(amount: Cents) -> Self {
         Money {
-            amount_cents,
+            amount_cents: amount.get(),
             currency: "BRL",
         }
     }
@@ -294,10 +295,10 @@ pub struct Reservation {
     pub released_at: Option<DateTime<Utc>>,
     /// Who ended the rental.
     pub ended_by: Option<EndedBy>,
-    /// What the late return added (overtime blocks and the late fee), in centavos.
-    pub overtime_cents: i64,
-    /// What the card refused and the customer owes, in centavos.
-    pub outstanding_cents: i64,
+    /// What the late return added (overtime blocks and the late fee).
+    pub overtime_cents: Cents,
+    /// What the card refused and the customer owes.
+    pub outstanding_cents: Cents,
     /// When it was booked.
     pub created_at: DateTime<Utc>,
     /// Its last change.

@@ -1,5 +1,6 @@
 //! The booking rules, as pure functions of a request, a record and the time.
 
+use crate::domain::Cents;
 use chrono::{DateTime, TimeDelta, Utc};
 use sha2::{Digest, Sha256};
 
@@ -24,8 +25,8 @@ pub struct RentalRules {
     pub unlock_grace: TimeDelta,
     /// Overtime is billed per started block of this length.
     pub overtime_block: TimeDelta,
-    /// Fee for returning late, in centavos.
-    pub late_fee_cents: i64,
+    /// Fee for returning late.
+    pub late_fee_cents: Cents,
     /// Hours of the rate charged for a no-show.
     pub no_show_fee_hours: i64,
     /// How long after its end a rental still under way is ended by the system.
@@ -42,7 +43,7 @@ impl RentalRules {
             start_tolerance: TimeDelta::seconds(config.start_tolerance_s as i64),
             unlock_grace: TimeDelta::minutes(i64::from(config.unlock_grace_min)),
             overtime_block: TimeDelta::minutes(i64::from(config.overtime_block_min)),
-            late_fee_cents: config.late_fee_cents,
+            late_fee_cents: Cents::new(config.late_fee_cents),
             no_show_fee_hours: i64::from(config.no_show_fee_hours),
             auto_end_after: TimeDelta::minutes(i64::from(config.auto_end_after_min)),
         }

@@ -51,7 +51,7 @@ async fn a_rental_never_released_is_ended_by_the_system_with_its_overtime() {
     let ended = past_auto_end(&fixture, &reservation).await;
     assert_eq!(ended.status, ReservationStatus::Completed);
     assert_eq!(ended.ended_by, Some(EndedBy::System));
-    assert_eq!(ended.overtime_cents, HOUR_LATE);
+    assert_eq!(ended.overtime_cents.get(), HOUR_LATE);
     let hold = 2 * RATE;
     assert_eq!(
         ended.total.map(|total| total.amount_cents),
@@ -115,7 +115,7 @@ async fn overtime_the_card_refuses_becomes_a_balance_that_blocks_booking_until_p
         ReservationStatus::Completed,
         "never stuck active"
     );
-    assert_eq!(ended.outstanding_cents, HOUR_LATE);
+    assert_eq!(ended.outstanding_cents.get(), HOUR_LATE);
     let services = fixture.system.services().clone();
     let profile = services.customers.get(customer).await.unwrap();
     assert_eq!(profile.outstanding_cents, HOUR_LATE);

@@ -251,7 +251,7 @@ async fn back_to_back_the_next_renter_waits_until_the_late_rental_ends() {
     services.reservations.lock(vehicle, ana).await.unwrap();
     let (finished, _) = services.reservations.finish(ana, first.id).await.unwrap();
     assert_eq!(finished.status, ReservationStatus::Completed);
-    assert!(finished.overtime_cents > 0);
+    assert!(finished.overtime_cents.is_positive());
 
     services.reservations.unlock(vehicle, bia).await.unwrap();
     let second = services

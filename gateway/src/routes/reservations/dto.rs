@@ -165,8 +165,8 @@ impl From<Reservation> for ReservationDto {
             unlocked_at: reservation.unlocked_at,
             released_at: reservation.released_at,
             ended_by: reservation.ended_by.map(EndedByDto::from),
-            overtime_cents: reservation.overtime_cents,
-            outstanding_cents: reservation.outstanding_cents,
+            overtime_cents: reservation.overtime_cents.get(),
+            outstanding_cents: reservation.outstanding_cents.get(),
             created_at: reservation.created_at,
             updated_at: reservation.updated_at,
         }
