@@ -39,7 +39,23 @@ fn an_unknown_key_or_file_or_flag_exits_with_code_2() {
 }
 
 #[test]
-fn serves_healthz_and_exits_0_on_sigterm_with_data_in_the_data_dir() {
+fn answers_version_and_help_and_exits_0() {
+    let output = run_with_env(&[], &["--version"]);
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        stdout.trim(),
+        format!("ev-rental {}", env!("CARGO_PKG_VERSION"))
+    );
+    let output = run_with_env(&[], &["--help"]);
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("--config <PATH>"), "{stdout}");
+    assert!(stdout.contains("EVR_<SECTION>__<KEY>"), "{stdout}");
+}
+
+#[test]
+fn serves_logs_each_request_drains_on_sigterm_and_exits_0_with_data_in_the_data_dir() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
     let mut child = Command::new(BINARY)
@@ -47,6 +63,7 @@ fn serves_healthz_and_exits_0_on_sigterm_with_data_in_the_data_dir() {
         .env("EVR_SERVER__BIND", "127.0.0.1:0")
         .env("EVR_SERVER__LOG_FORMAT", "json")
         .env("EVR_STORAGE__DATA_DIR", &data_dir)
+        .env("EVR_SERVER__DRAIN_DELAY_S", "5")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -68,19 +85,51 @@ fn serves_healthz_and_exits_0_on_sigterm_with_data_in_the_data_dir() {
     };
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let status = runtime.block_on(async {
-        reqwest::get(format!("{url}/healthz"))
-            .await
-            .unwrap()
-            .status()
-    });
-    assert_eq!(status, 200);
+    let get = |path: &str| {
+        runtime.block_on(async {
+            reqwest::get(format!("{url}{path}"))
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    };
+    assert_eq!(get("/healthz"), 200);
+    assert_eq!(get("/readyz"), 200);
+
+    // Every request leaves one access line: method, route template, status, request id.
+    let access = loop {
+        let line = lines.next().expect("log line").unwrap();
+        let entry: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if entry["target"] == "access" && entry["fields"]["route"] == "/healthz" {
+            break entry;
+        }
+    };
+    assert_eq!(access["level"], "INFO");
+    assert_eq!(access["fields"]["method"], "GET");
+    assert_eq!(access["fields"]["status"], 200);
+    assert!(access["fields"]["latency_ms"].is_number(), "{access}");
+    assert_eq!(
+        access["fields"]["request_id"].as_str().unwrap().len(),
+        36,
+        "a generated UUID: {access}"
+    );
 
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
+    // During the drain delay the server still answers, but is not ready any more: a load
+    // balancer polling readiness stops routing here before the listener closes.
+    let asked = Instant::now();
+    while get("/readyz") != 503 {
+        assert!(
+            asked.elapsed() < Duration::from_secs(5),
+            "/readyz still 200 after SIGTERM"
+        );
+    }
+    assert_eq!(get("/healthz"), 200, "still alive while draining");
     let exit = child.wait().unwrap();
     assert_eq!(exit.code(), Some(0), "SIGTERM must end in a clean exit");
     let remaining: Vec<String> = lines.map_while(Result::ok).collect();
