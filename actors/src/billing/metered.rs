@@ -47,6 +47,17 @@ impl Drop for Call {
     }
 }
 
+/// `call`, counted and timed as `operation`.
+fn measured<'a, T: Send + 'a>(
+    operation: &'static str,
+    call: BoxFuture<'a, Result<T, PaymentError>>,
+) -> BoxFuture<'a, Result<T, PaymentError>> {
+    Box::pin(async move {
+        let timer = Call::start(operation);
+        timer.end(call.await)
+    })
+}
+
 impl PaymentProvider for Metered {
     fn shares_store(&self) -> bool {
         self.0.shares_store()
@@ -57,10 +68,7 @@ impl PaymentProvider for Metered {
         card: CardDetails,
         idempotency_key: &'a str,
     ) -> BoxFuture<'a, Result<CardToken, PaymentError>> {
-        Box::pin(async move {
-            let call = Call::start("tokenize");
-            call.end(self.0.tokenize(card, idempotency_key).await)
-        })
+        measured("tokenize", self.0.tokenize(card, idempotency_key))
     }
 
     fn authorize_hold<'a>(
@@ -69,14 +77,10 @@ impl PaymentProvider for Metered {
         amount_cents: i64,
         idempotency_key: &'a str,
     ) -> BoxFuture<'a, Result<ProviderRef, PaymentError>> {
-        Box::pin(async move {
-            let call = Call::start("authorize_hold");
-            call.end(
-                self.0
-                    .authorize_hold(token, amount_cents, idempotency_key)
-                    .await,
-            )
-        })
+        measured(
+            "authorize_hold",
+            self.0.authorize_hold(token, amount_cents, idempotency_key),
+        )
     }
 
     fn capture<'a>(
@@ -85,10 +89,10 @@ impl PaymentProvider for Metered {
         amount_cents: i64,
         idempotency_key: &'a str,
     ) -> BoxFuture<'a, Result<(), PaymentError>> {
-        Box::pin(async move {
-            let call = Call::start("capture");
-            call.end(self.0.capture(hold, amount_cents, idempotency_key).await)
-        })
+        measured(
+            "capture",
+            self.0.capture(hold, amount_cents, idempotency_key),
+        )
     }
 
     fn void<'a>(
@@ -96,10 +100,7 @@ impl PaymentProvider for Metered {
         hold: &'a ProviderRef,
         idempotency_key: &'a str,
     ) -> BoxFuture<'a, Result<(), PaymentError>> {
-        Box::pin(async move {
-            let call = Call::start("void");
-            call.end(self.0.void(hold, idempotency_key).await)
-        })
+        measured("void", self.0.void(hold, idempotency_key))
     }
 
     fn charge<'a>(
@@ -108,10 +109,10 @@ impl PaymentProvider for Metered {
         amount_cents: i64,
         idempotency_key: &'a str,
     ) -> BoxFuture<'a, Result<ProviderRef, PaymentError>> {
-        Box::pin(async move {
-            let call = Call::start("charge");
-            call.end(self.0.charge(token, amount_cents, idempotency_key).await)
-        })
+        measured(
+            "charge",
+            self.0.charge(token, amount_cents, idempotency_key),
+        )
     }
 
     fn refund<'a>(
@@ -120,9 +121,9 @@ impl PaymentProvider for Metered {
         amount_cents: i64,
         idempotency_key: &'a str,
     ) -> BoxFuture<'a, Result<(), PaymentError>> {
-        Box::pin(async move {
-            let call = Call::start("refund");
-            call.end(self.0.refund(payment, amount_cents, idempotency_key).await)
-        })
+        measured(
+            "refund",
+            self.0.refund(payment, amount_cents, idempotency_key),
+        )
     }
 }

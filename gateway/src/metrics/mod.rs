@@ -168,12 +168,7 @@ fn write_entities(text: &mut Exposition, state: &AppState) {
             |stats| stats.restarts as f64,
         ),
     ];
-    for (name, kind, help, read) in families {
-        text.family(name, kind, help);
-        for (entity, stats) in &kinds {
-            text.sample(name, &[("kind", entity)], read(stats));
-        }
-    }
+    write_families(text, &families, "kind", &kinds);
 }
 
 fn write_stores(text: &mut Exposition, state: &AppState) {
@@ -210,10 +205,20 @@ fn write_stores(text: &mut Exposition, state: &AppState) {
             |flush| flush.max_micros as f64 / 1e6,
         ),
     ];
+    write_families(text, &families, "store", &stores);
+}
+
+/// Each family, with one sample per source labelled `label`.
+fn write_families<S>(
+    text: &mut Exposition,
+    families: &[Family<S>],
+    label: &str,
+    sources: &[(impl AsRef<str>, S)],
+) {
     for (name, kind, help, read) in families {
-        text.family(name, kind, help);
-        for (store, flush) in &stores {
-            text.sample(name, &[("store", store)], read(flush));
+        text.family(name, *kind, help);
+        for (source, figures) in sources {
+            text.sample(name, &[(label, source.as_ref())], read(figures));
         }
     }
 }
