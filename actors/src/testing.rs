@@ -9,9 +9,9 @@ use crate::clock::ManualClock;
 use crate::config::Config;
 use crate::customers::{CardInput, NewCustomer};
 use crate::ids::{CustomerId, VehicleId};
-use crate::locks::InProcessUnits;
 pub(crate) use crate::locks::UnitBehaviour;
-use crate::system::{RentalSystem, SystemOptions, Units};
+use crate::locks::{InProcessUnits, UnitLink};
+use crate::system::{RentalSystem, SystemOptions};
 use crate::vehicles::NewVehicle;
 
 pub(crate) fn t0() -> DateTime<Utc> {
@@ -22,6 +22,7 @@ pub(crate) struct Fixture {
     pub(crate) system: RentalSystem,
     pub(crate) clock: ManualClock,
     pub(crate) dir: Arc<TempDir>,
+    units: InProcessUnits,
 }
 
 impl Fixture {
@@ -37,12 +38,18 @@ impl Fixture {
         let mut config = Config::default();
         config.storage.data_dir = dir.path().to_owned();
         config.storage.cache_capacity_mb = 8;
+        let units = InProcessUnits::new();
         let options = SystemOptions {
             clock: Arc::new(clock.clone()),
-            units: None,
+            units: UnitLink::InProcess(units.clone()),
         };
-        let system = RentalSystem::start_with(&config, options).await.unwrap();
-        Fixture { system, clock, dir }
+        let system = RentalSystem::start(&config, options).await.unwrap();
+        Fixture {
+            system,
+            clock,
+            dir,
+            units,
+        }
     }
 
     pub(crate) async fn restart(self) -> Fixture {
@@ -53,10 +60,7 @@ impl Fixture {
     }
 
     pub(crate) fn units(&self) -> &InProcessUnits {
-        match self.system.units() {
-            Units::InProcess(units) => units,
-            Units::Link(_) => unreachable!("fixtures use in-process units"),
-        }
+        &self.units
     }
 
     pub(crate) async fn customer(&self) -> CustomerId {

@@ -3,7 +3,9 @@
 
 use std::process::ExitCode;
 
+use actors::locks::UnitLink;
 use gateway::cli::{Cli, CliError};
+use gateway::server::{ServerOptions, shutdown_signal};
 
 /// Exit code for a bad command line or configuration, so scripts can tell it from a crash.
 const EXIT_BAD_CONFIG: u8 = 2;
@@ -38,10 +40,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(gateway::server::run(
-        config,
-        gateway::server::shutdown_signal(),
-    )) {
+    // Commands go to the real car units, each over the WebSocket it keeps open; the units that
+    // obey in-process exist for tests and the simulator only.
+    let options = ServerOptions::for_config(&config, UnitLink::remote());
+    match runtime.block_on(gateway::server::run(config, options, shutdown_signal())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "ev-rental stopped with an error");

@@ -12,7 +12,8 @@ use actors::config::Config;
 use actors::customers::{CardInput, NewCustomer};
 use actors::ids::{CustomerId, VehicleId};
 use actors::location::FixInput;
-use actors::system::{RentalSystem, Services, SystemOptions, Units};
+use actors::locks::{InProcessUnits, UnitLink};
+use actors::system::{RentalSystem, Services, SystemOptions};
 use actors::vehicles::NewVehicle;
 use chrono::{DateTime, TimeDelta, Utc};
 use tempfile::TempDir;
@@ -28,6 +29,7 @@ pub struct TestSystem {
     pub system: RentalSystem,
     pub clock: ManualClock,
     pub dir: Arc<TempDir>,
+    units: InProcessUnits,
 }
 
 pub fn config(dir: &Path) -> Config {
@@ -44,14 +46,20 @@ impl TestSystem {
     }
 
     pub async fn start_in(dir: Arc<TempDir>, clock: ManualClock) -> TestSystem {
+        let units = InProcessUnits::new();
         let options = SystemOptions {
             clock: Arc::new(clock.clone()),
-            units: None,
+            units: UnitLink::InProcess(units.clone()),
         };
-        let system = RentalSystem::start_with(&config(dir.path()), options)
+        let system = RentalSystem::start(&config(dir.path()), options)
             .await
             .unwrap();
-        TestSystem { system, clock, dir }
+        TestSystem {
+            system,
+            clock,
+            dir,
+            units,
+        }
     }
 
     /// Stops everything and starts again on the same data (a restart of the process).
@@ -66,11 +74,8 @@ impl TestSystem {
         self.system.services()
     }
 
-    pub fn units(&self) -> &actors::locks::InProcessUnits {
-        match self.system.units() {
-            Units::InProcess(units) => units,
-            Units::Link(_) => panic!("tests run with in-process units"),
-        }
+    pub fn units(&self) -> &InProcessUnits {
+        &self.units
     }
 
     pub fn advance(&self, by: TimeDelta) {

@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use actors::Config;
-use actors::locks::InProcessUnits;
-use actors::system::{RentalSystem, Units};
+use actors::locks::{InProcessUnits, UnitLink};
+use actors::system::RentalSystem;
 use gateway::server::{RunningServer, ServerOptions};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -24,6 +24,7 @@ pub struct TestApp {
     pub data_dir: TempDir,
     pub client: reqwest::Client,
     pub admin_token: String,
+    units: Option<InProcessUnits>,
     server: RunningServer,
 }
 
@@ -88,11 +89,13 @@ impl TestApp {
         config.auth.admin_password = ADMIN_PASSWORD.into();
         config.fleet.command_timeout_s = 2;
         adjust(&mut config);
-        let options = ServerOptions {
-            simulated_units,
-            ..ServerOptions::default()
+        let units = simulated_units.then(InProcessUnits::new);
+        let link = match &units {
+            Some(units) => UnitLink::InProcess(units.clone()),
+            None => UnitLink::remote(),
         };
-        let server = RunningServer::start_with(config, options)
+        let options = ServerOptions::for_config(&config, link);
+        let server = RunningServer::start(config, options)
             .await
             .expect("app starts");
         let mut app = TestApp {
@@ -100,6 +103,7 @@ impl TestApp {
             data_dir,
             client: reqwest::Client::new(),
             admin_token: String::new(),
+            units,
             server,
         };
         let tokens = app
@@ -128,10 +132,9 @@ impl TestApp {
 
     /// The simulated car units (obey by default; tests can make them silent or offline).
     pub fn units(&self) -> &InProcessUnits {
-        match self.system().units() {
-            Units::InProcess(units) => units,
-            Units::Link(_) => panic!("tests run with simulated units"),
-        }
+        self.units
+            .as_ref()
+            .expect("this app's units connect over the WebSocket channel")
     }
 
     /// Any request, with an optional bearer token and JSON body.
