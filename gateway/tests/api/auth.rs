@@ -1,9 +1,7 @@
 //! Tokens over real HTTP: login, refresh rotation and reuse, limits, role checks.
 
-mod common;
-
+use crate::helpers::*;
 use actors::locks::UnitLink;
-use common::*;
 use gateway::server::ServerOptions;
 use reqwest::Method;
 use serde_json::json;

@@ -1,7 +1,6 @@
 //! `GET /v1/audit` and the clock `GET /healthz` reports, over real HTTP.
 
-mod common;
-use common::*;
+use crate::helpers::*;
 
 use actors::locks::UnitLink;
 use serde_json::json;

@@ -1,9 +1,7 @@
 //! Liveness and readiness over real HTTP.
 
-mod common;
-
+use crate::helpers::TestApp;
 use actors::locks::UnitLink;
-use common::TestApp;
 use gateway::server::ServerOptions;
 
 #[tokio::test]
