@@ -185,14 +185,12 @@ async fn a_pending_command_is_offered_to_a_reconnecting_unit_and_expires_after_a
     let reservations = services.reservations.clone();
     let waiting = tokio::spawn(async move { reservations.unlock(vehicle, customer).await });
     // The unit is offline: wait until the command is logged as pending for it.
-    let mut pending = Vec::new();
-    for _ in 0..500 {
-        pending = services.locks.pending_commands(vehicle).await.unwrap();
-        if !pending.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    eventually("the command pending for the offline unit", || {
+        let locks = services.locks.clone();
+        async move { !locks.pending_commands(vehicle).await.unwrap().is_empty() }
+    })
+    .await;
+    let pending = services.locks.pending_commands(vehicle).await.unwrap();
     assert_eq!(
         pending.len(),
         1,

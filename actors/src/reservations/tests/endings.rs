@@ -29,14 +29,12 @@ async fn started(fixture: &TestSystem, card: &str) -> (CustomerId, VehicleId, Re
 async fn past_auto_end(fixture: &TestSystem, reservation: &Reservation) -> Reservation {
     fixture.advance(TimeDelta::hours(2) + TimeDelta::minutes(60));
     let reservations = &fixture.services().reservations;
-    for _ in 0..500 {
-        let now = reservations.get(Requester::Admin, reservation.id).unwrap();
-        if now.status != ReservationStatus::Active {
-            return now;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("the rental was not ended");
+    let now = || reservations.get(Requester::Admin, reservation.id).unwrap();
+    eventually("the rental is ended", || {
+        std::future::ready(now().status != ReservationStatus::Active)
+    })
+    .await;
+    now()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,7 +13,7 @@ use chrono::TimeDelta;
 use crate::commands::{CommandStatus, LockAction, UnitCommand, UnitResult};
 use crate::ids::{CustomerId, VehicleId};
 use crate::testing::cards::{self, VISA};
-use crate::testing::{TestSystem, UnitBehaviour, t0};
+use crate::testing::{TestSystem, UnitBehaviour, eventually, t0};
 
 use super::{NewReservation, Reservation};
 
