@@ -21,8 +21,8 @@ pub mod page;
 pub mod ports;
 pub mod reservations;
 pub mod system;
-#[cfg(test)]
-mod testing;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod vehicles;
 
 pub use ask::AskError;

@@ -12,11 +12,11 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent
 use storage::{StorageError, Store};
 
 use crate::billing::{self, BillingHandle, SandboxProvider};
-use crate::clock::{SharedClock, SystemClock};
+use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::customers::{self, CustomersHandle};
 use crate::location::{self, LocationHandle};
-use crate::locks::{self, InProcessUnits, LocksHandle, UnitLink};
+use crate::locks::{self, LocksHandle, UnitLink};
 use crate::ports::{LateBound, ReservationLookup};
 use crate::reservations::{self, ReservationsDeps, ReservationsHandle};
 use crate::vehicles::{self, VehiclesHandle};
@@ -187,30 +187,14 @@ pub struct Services {
     pub billing: BillingHandle,
 }
 
-/// How commands reach the car units.
-#[derive(Clone)]
-pub enum Units {
-    /// Simulated in this process (tests, the in-process simulator).
-    InProcess(InProcessUnits),
-    /// Any other adapter (the gateway's WebSocket link).
-    Link(Arc<dyn UnitLink>),
-}
-
-/// What a system runs with besides its configuration.
+/// What a system runs with besides its configuration. Neither has a default: the clock decides
+/// every deadline, and a link chosen by omission could send commands to units no car ever hears
+/// (see [`UnitLink`]).
 pub struct SystemOptions {
     /// Where time comes from.
     pub clock: SharedClock,
-    /// How commands reach the car units; `None`: simulated in this process.
-    pub units: Option<Arc<dyn UnitLink>>,
-}
-
-impl Default for SystemOptions {
-    fn default() -> Self {
-        SystemOptions {
-            clock: Arc::new(SystemClock),
-            units: None,
-        }
-    }
+    /// How the locks service's commands reach the car units.
+    pub units: UnitLink,
 }
 
 /// A running actor system.
@@ -219,7 +203,6 @@ pub struct RentalSystem {
     root: ActorRef<RootMessage>,
     root_task: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     services: Services,
-    units: Units,
     clock: SharedClock,
     /// The strong references behind the services' late-bound slots (see `LateBound`).
     _bound: (Arc<dyn ReservationLookup>, Arc<LocksHandle>),
@@ -233,13 +216,8 @@ fn spawn_error(actor: &str) -> impl FnOnce(ractor::SpawnErr) -> SystemError + '_
 }
 
 impl RentalSystem {
-    /// Opens the stores and starts the supervision tree on the system clock.
-    pub async fn start(config: &Config) -> Result<Self, SystemError> {
-        RentalSystem::start_with(config, SystemOptions::default()).await
-    }
-
     /// Opens the stores and starts every service under the root supervisor.
-    pub async fn start_with(config: &Config, options: SystemOptions) -> Result<Self, SystemError> {
+    pub async fn start(config: &Config, options: SystemOptions) -> Result<Self, SystemError> {
         let stores = {
             let config = config.clone();
             tokio::task::spawn_blocking(move || Stores::open(&config))
@@ -262,15 +240,7 @@ impl RentalSystem {
         };
 
         let reservation_lookup: LateBound<dyn ReservationLookup> = LateBound::new("reservations");
-        let locks_slot: LateBound<LocksHandle> = LateBound::new("locks");
-        let units = match options.units {
-            Some(link) => Units::Link(link),
-            None => Units::InProcess(InProcessUnits::new(locks_slot.clone())),
-        };
-        let link: Arc<dyn UnitLink> = match &units {
-            Units::InProcess(units) => Arc::new(units.clone()),
-            Units::Link(link) => link.clone(),
-        };
+        let units = options.units;
 
         let billing_store = store("billing")?;
         let provider = SandboxProvider::open(&billing_store)?;
@@ -308,7 +278,7 @@ impl RentalSystem {
         .map_err(spawn_error("vehicles"))?;
         let locks = locks::start(
             store("locks")?,
-            link,
+            units.clone(),
             location.clone(),
             clock.clone(),
             config,
@@ -329,7 +299,7 @@ impl RentalSystem {
         let bound_lookup: Arc<dyn ReservationLookup> = Arc::new(reservations.clone());
         let bound_locks = Arc::new(locks.clone());
         reservation_lookup.bind(&bound_lookup);
-        locks_slot.bind(&bound_locks);
+        units.bind(&bound_locks);
 
         Ok(RentalSystem {
             stores,
@@ -343,7 +313,6 @@ impl RentalSystem {
                 locks,
                 billing,
             },
-            units,
             clock,
             _bound: (bound_lookup, bound_locks),
         })
@@ -352,11 +321,6 @@ impl RentalSystem {
     /// The services' handles.
     pub fn services(&self) -> &Services {
         &self.services
-    }
-
-    /// The car units' link (the in-process one lets tests and the simulator steer units).
-    pub fn units(&self) -> &Units {
-        &self.units
     }
 
     /// The system's clock.
@@ -427,7 +391,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::default();
         config.storage.data_dir = dir.path().to_owned();
-        let system = RentalSystem::start(&config).await.unwrap();
+        let options = SystemOptions {
+            clock: Arc::new(crate::clock::SystemClock),
+            units: UnitLink::remote(),
+        };
+        let system = RentalSystem::start(&config, options).await.unwrap();
         system.ready().await.unwrap();
         assert_eq!(system.stores().all().len(), SERVICES.len());
         system.shutdown().await.unwrap();

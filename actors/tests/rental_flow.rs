@@ -1,19 +1,13 @@
 //! The rental flow across all six services, at the actor level (no HTTP).
 
-mod common;
-
 use std::collections::HashMap;
 
 use actors::billing::ChargeStatus;
 use actors::commands::CommandError;
-use actors::locks::UnitBehaviour;
 use actors::reservations::{NewReservation, Requester, ReservationStatus, ReservationsError};
+use actors::testing::cards::{DECLINED, INSUFFICIENT_FUNDS as NO_FUNDS, VISA};
+use actors::testing::{TestSystem, UnitBehaviour, eventually, t0};
 use chrono::TimeDelta;
-use common::{TestSystem, eventually, t0};
-
-const VISA: &str = "4111111111111111";
-const DECLINED: &str = "4000000000000002";
-const NO_FUNDS: &str = "4000000000009995";
 
 fn window(start_h: i64, hours: i64, vehicle: actors::ids::VehicleId) -> NewReservation {
     NewReservation {
@@ -380,7 +374,7 @@ async fn an_unanswered_unlock_expires_and_a_late_answer_does_not_count() {
 
     let reservations = services.reservations.clone();
     let unlock = tokio::spawn(async move { reservations.unlock(car, customer).await });
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let command = test.command(car, 1).await;
     test.advance(TimeDelta::seconds(11));
     let outcome = unlock.await.unwrap();
     assert!(
@@ -391,7 +385,6 @@ async fn an_unanswered_unlock_expires_and_a_late_answer_does_not_count() {
         "{outcome:?}"
     );
 
-    let (_, command) = test.units().delivered().last().cloned().unwrap();
     let late = services
         .locks
         .acknowledge(car, command.command_id, actors::locks::UnitResult::Done)
@@ -405,7 +398,7 @@ async fn an_unanswered_unlock_expires_and_a_late_answer_does_not_count() {
         .unwrap();
     assert_eq!(unlock.status, actors::locks::CommandStatus::Expired);
     // The unit did open the doors, late: the car is locked again at once.
-    let (_, relock) = test.units().delivered().last().cloned().unwrap();
+    let relock = test.command(car, 2).await;
     assert_eq!(relock.action, actors::locks::LockAction::Lock);
     services
         .locks

@@ -9,8 +9,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use actors::clock::SystemClock;
 use actors::config::Config;
 use actors::ids::VehicleId;
+use actors::locks::UnitLink;
 use actors::system::{RentalSystem, Services, SystemOptions};
 use benches::fixes::FixSource;
 use benches::fleet::{self, Reporters};
@@ -71,7 +73,12 @@ fn main() {
     let process = rss_mib();
 
     rt.block_on(async {
-        let system = RentalSystem::start_with(&config, SystemOptions::default())
+        // No unit connects: the benchmark sends no command.
+        let options = SystemOptions {
+            clock: Arc::new(SystemClock),
+            units: UnitLink::remote(),
+        };
+        let system = RentalSystem::start(&config, options)
             .await
             .expect("system starts");
         let services = system.services().clone();

@@ -9,8 +9,9 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use actors::locks::UnitLink;
 use actors::{Config, RentalSystem};
-use gateway::server::RunningServer;
+use gateway::server::{RunningServer, ServerOptions};
 use serde::Deserialize;
 use serde_json::json;
 use storage::FlushSnapshot;
@@ -89,7 +90,10 @@ impl BenchServer {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut config = bench_config(data_dir.path());
         adjust(&mut config);
-        let server = RunningServer::start(config).await.expect("server starts");
+        let options = ServerOptions::for_config(&config, UnitLink::remote());
+        let server = RunningServer::start(config, options)
+            .await
+            .expect("server starts");
         let address = server.address;
         let client = reqwest::Client::new();
         let admin_token = login(&client, address, ADMIN_EMAIL, ADMIN_PASSWORD).await;

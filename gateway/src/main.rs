@@ -3,8 +3,10 @@
 
 use std::process::ExitCode;
 
+use actors::locks::UnitLink;
 use clap::Parser;
 use gateway::cli::Cli;
+use gateway::server::{ServerOptions, shutdown_signal};
 
 /// Exit code for a bad command line or configuration, so scripts can tell it from a crash.
 const EXIT_BAD_CONFIG: u8 = 2;
@@ -31,10 +33,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(gateway::server::run(
-        config,
-        gateway::server::shutdown_signal(),
-    )) {
+    // Commands go to the real car units, each over the WebSocket it keeps open; the units that
+    // obey in-process exist for tests and the simulator only.
+    let options = ServerOptions::for_config(&config, UnitLink::remote());
+    match runtime.block_on(gateway::server::run(config, options, shutdown_signal())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             let causes = actors::error_kind::with_causes(&error);

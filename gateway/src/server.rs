@@ -11,7 +11,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use actors::clock::{AcceleratedClock, SharedClock, SystemClock};
-use actors::locks::UnitLink;
+use actors::locks::{UnitConnections, UnitLink};
 use actors::system::SystemOptions;
 use actors::{Config, RentalSystem, SystemError};
 use tokio::net::TcpListener;
@@ -22,7 +22,6 @@ use chrono::TimeDelta;
 use crate::app::router;
 use crate::auth::{AuthKeys, DeviceAuth, load_or_create_secret};
 use crate::state::{AppState, Limits, Shared};
-use crate::units::UnitConnections;
 
 /// Why the server could not start or stop cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -60,21 +59,14 @@ pub struct RunningServer {
 
 impl RunningServer {
     /// Binds, starts the system and serves in a background task until [`RunningServer::stop`].
-    pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
-        let options = ServerOptions::for_config(&config);
-        RunningServer::start_with(config, options).await
-    }
-
-    /// [`RunningServer::start`] with a chosen clock and unit link (tests may simulate units).
-    pub async fn start_with(
+    pub async fn start(
         config: Config,
         options: ServerOptions,
     ) -> Result<RunningServer, ServerError> {
         let (stop, stopped) = oneshot::channel::<()>();
         let listener = bind(&config).await?;
         let address = listener.local_addr()?;
-        let units = Arc::new(UnitConnections::default());
-        let system = Arc::new(RentalSystem::start_with(&config, options.system(&units)).await?);
+        let (system, units) = options.start_system(&config).await?;
         // Built before returning, so that a server that cannot serve (say, an admin password
         // the rules refuse) fails here rather than resetting its first connections.
         let state = ready_state(&config, system.clone(), units).await?;
@@ -107,12 +99,11 @@ impl RunningServer {
 /// Runs the server until `shutdown` resolves (the binary passes [`shutdown_signal`]).
 pub async fn run(
     config: Config,
+    options: ServerOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let listener = bind(&config).await?;
-    let units = Arc::new(UnitConnections::default());
-    let options = ServerOptions::for_config(&config);
-    let system = Arc::new(RentalSystem::start_with(&config, options.system(&units)).await?);
+    let (system, units) = options.start_system(&config).await?;
     let state = ready_state(&config, system.clone(), units).await?;
     serve(config, listener, system, state, shutdown).await
 }
@@ -171,27 +162,22 @@ async fn app_state(
     }))
 }
 
-/// How the server runs its system.
+/// How the server runs its system; the caller chooses both, nothing is defaulted.
 pub struct ServerOptions {
     /// Where time comes from.
     pub clock: SharedClock,
-    /// Simulated car units in this process instead of the WebSocket command channel (tests).
-    pub simulated_units: bool,
-}
-
-impl Default for ServerOptions {
-    fn default() -> Self {
-        ServerOptions {
-            clock: Arc::new(SystemClock),
-            simulated_units: false,
-        }
-    }
+    /// How the locks service's commands reach the car units: in production
+    /// [`UnitLink::Remote`], whose connections the WebSocket channel
+    /// (`/v1/units/{id}/commands`) accepts. With in-process units the channel still accepts
+    /// units, but no command goes through it.
+    pub units: UnitLink,
 }
 
 impl ServerOptions {
-    /// The options a configuration asks for: the wall clock, or an accelerated one for a
-    /// staging deployment under the simulator (`server.clock_speedup`).
-    pub fn for_config(config: &Config) -> Self {
+    /// The clock a configuration asks for (the wall clock, or an accelerated one for a staging
+    /// deployment under the simulator, `server.clock_speedup`), with commands sent through
+    /// `units`.
+    pub fn for_config(config: &Config, units: UnitLink) -> Self {
         let speedup = config.server.clock_speedup;
         let clock: SharedClock = if speedup > 1 {
             tracing::warn!(
@@ -202,22 +188,21 @@ impl ServerOptions {
         } else {
             Arc::new(SystemClock)
         };
-        ServerOptions {
-            clock,
-            simulated_units: false,
-        }
+        ServerOptions { clock, units }
     }
 
-    fn system(&self, units: &Arc<UnitConnections>) -> SystemOptions {
-        let link: Option<Arc<dyn UnitLink>> = if self.simulated_units {
-            None
-        } else {
-            Some(units.clone())
+    /// Starts the system; answers it with the connections the WebSocket channel serves.
+    async fn start_system(
+        self,
+        config: &Config,
+    ) -> Result<(Arc<RentalSystem>, Arc<UnitConnections>), ServerError> {
+        let connections = self.units.connections().cloned().unwrap_or_default();
+        let options = SystemOptions {
+            clock: self.clock,
+            units: self.units,
         };
-        SystemOptions {
-            clock: self.clock.clone(),
-            units: link,
-        }
+        let system = RentalSystem::start(config, options).await?;
+        Ok((Arc::new(system), connections))
     }
 }
 

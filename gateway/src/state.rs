@@ -3,13 +3,13 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use actors::locks::UnitConnections;
 use actors::system::Services;
 use actors::{Config, RentalSystem};
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::auth::{AuthKeys, DeviceAuth};
 use crate::rate_limit::RateLimiter;
-use crate::units::UnitConnections;
 
 /// The per-key limits the API enforces itself.
 pub struct Limits {

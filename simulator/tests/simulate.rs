@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use actors::Config;
+use actors::locks::UnitLink;
 use chrono::TimeDelta;
 use gateway::server::{RunningServer, ServerOptions};
 use simulator::fleet::options::Options;
@@ -72,8 +73,8 @@ async fn a_run_against_a_server_drives_it_over_http_and_websocket() {
     config.server.login_per_email_per_min = 1_000;
     config.server.device_requests_per_min = 100_000;
     config.fleet.command_timeout_s = 2 * u64::from(SPEEDUP);
-    let server_options = ServerOptions::for_config(&config);
-    let server = RunningServer::start_with(config.clone(), server_options)
+    let server_options = ServerOptions::for_config(&config, UnitLink::remote());
+    let server = RunningServer::start(config.clone(), server_options)
         .await
         .expect("server starts");
     let target = format!("http://{}", server.address);

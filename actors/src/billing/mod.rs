@@ -41,6 +41,7 @@ pub use model::{
 };
 pub use provider::{CardDetails, CardToken, PaymentError, PaymentProvider, ProviderRef};
 pub use sandbox::SandboxProvider;
+pub(crate) use sandbox::{DECLINED_CARD, HOLDS_ONLY_CARD, INSUFFICIENT_FUNDS_CARD};
 
 use entity::{BillingContext, Charge, ChargeMsg};
 use tables::Tables;

@@ -25,9 +25,12 @@ use super::provider::{
 };
 use crate::ports::BoxFuture;
 
-const DECLINED_CARD: &str = "4000000000000002";
-const INSUFFICIENT_FUNDS_CARD: &str = "4000000000009995";
-const HOLDS_ONLY_CARD: &str = "4000000000000341";
+/// The card whose every hold is declined.
+pub(crate) const DECLINED_CARD: &str = "4000000000000002";
+/// The card whose every hold fails for insufficient funds.
+pub(crate) const INSUFFICIENT_FUNDS_CARD: &str = "4000000000009995";
+/// The card whose holds succeed and whose direct charges (sales) are declined.
+pub(crate) const HOLDS_ONLY_CARD: &str = "4000000000000341";
 
 /// How the sandbox answers for a card, decided once at tokenization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -151,17 +151,9 @@ impl Fixture {
     }
 }
 
-/// A valid CPF whose base is derived from `n`.
+/// A valid CPF of its own for customer `n`.
 pub(super) fn cpf(n: u32) -> String {
-    let base: Vec<u8> = format!("{:09}", 100_000_000 + n)
-        .bytes()
-        .map(|b| b - b'0')
-        .collect();
-    let check = crate::domain::cpf::check_digits(&base);
-    base.iter()
-        .chain(check.iter())
-        .map(|d| char::from(b'0' + d))
-        .collect()
+    crate::domain::samples::cpf(100_000_000 + u64::from(n))
 }
 
 const CARD: &str = "4111111111111111";

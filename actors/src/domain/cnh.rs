@@ -61,19 +61,25 @@ impl Cnh {
 /// 10 or more becomes 0. Wrapping the discount keeps the function total, so
 /// every base has exactly one pair of check digits.
 pub(crate) fn check_digits(base: &[u8]) -> [u8; 2] {
+    let (descending, ascending) = weighted_sums(base);
+    let (first, discount) = match descending % 11 {
+        r if r >= 10 => (0, 2),
+        r => (r, 0),
+    };
+    let second = (ascending % 11 + 11 - discount) % 11;
+    let second = if second >= 10 { 0 } else { second };
+    [first as u8, second as u8]
+}
+
+/// The base weighted 9..1 and weighted 1..9, the sums both check digits start from.
+fn weighted_sums(base: &[u8]) -> (u32, u32) {
     let weighted = |weights: &mut dyn Iterator<Item = u32>| -> u32 {
         base.iter()
             .zip(weights)
             .map(|(&d, w)| u32::from(d) * w)
             .sum()
     };
-    let (first, discount) = match weighted(&mut (1..=9).rev()) % 11 {
-        r if r >= 10 => (0, 2),
-        r => (r, 0),
-    };
-    let second = (weighted(&mut (1..=9)) % 11 + 11 - discount) % 11;
-    let second = if second >= 10 { 0 } else { second };
-    [first as u8, second as u8]
+    (weighted(&mut (1..=9).rev()), weighted(&mut (1..=9)))
 }
 
 impl fmt::Debug for Cnh {
@@ -152,13 +158,7 @@ mod tests {
             assert_eq!(found.len(), 1, "{base}: {found:?}");
             let cd = check_digits(&digits(base));
             assert_eq!(found[0], format!("{base}{}{}", cd[0], cd[1]));
-            let b = digits(base);
-            let s1: u32 = b
-                .iter()
-                .zip((1..=9).rev())
-                .map(|(&d, w)| u32::from(d) * w)
-                .sum();
-            let s2: u32 = b.iter().zip(1..=9).map(|(&d, w)| u32::from(d) * w).sum();
+            let (s1, s2) = weighted_sums(&digits(base));
             if s1 % 11 == 10 {
                 discounted += 1;
                 if s2 % 11 < 2 {

@@ -11,6 +11,7 @@ pub mod email;
 pub mod person_name;
 pub mod phone;
 pub mod plate;
+pub mod samples;
 pub mod validation;
 
 pub use card::CardNumber;

@@ -7,8 +7,6 @@
 //! refuses orders from a superseded decision and undoes an unlock that a unit reports after
 //! the command expired.
 
-use std::sync::Arc;
-
 use chrono::TimeDelta;
 use ractor::RpcReplyPort;
 use storage::{Store, Table};
@@ -74,7 +72,7 @@ pub(crate) struct LockContext {
     pub(crate) states: Table<VehicleId, LockRecord>,
     pub(crate) log: Table<(VehicleId, CommandId), CommandRecord>,
     pub(crate) incidents: Table<IncidentId, Incident>,
-    pub(crate) link: Arc<dyn UnitLink>,
+    pub(crate) link: UnitLink,
     pub(crate) clock: SharedClock,
     pub(crate) command_timeout: TimeDelta,
 }

@@ -8,7 +8,10 @@
 //! undone by locking the car again, and recorded as an incident. Lock is refused while the car
 //! is moving when the order asks for it.
 
+mod connections;
 mod entity;
+#[cfg(any(test, feature = "in-process-units"))]
+mod in_process;
 mod model;
 mod rules;
 mod unit_link;
@@ -32,8 +35,11 @@ pub use crate::commands::{
     AckOutcome, CommandError, CommandOrder, CommandOrigin, CommandRecord, CommandStatus, DoorState,
     LockAction, UnitCommand, UnitResult,
 };
+pub use connections::{Attached, UnitConnections};
 use entity::{Issued, LockContext, LockMsg, VehicleLock, Watched};
-pub use unit_link::{InProcessUnits, UnitBehaviour, UnitLink};
+#[cfg(any(test, feature = "in-process-units"))]
+pub use in_process::{InProcessUnits, UnitBehaviour};
+pub use unit_link::UnitLink;
 
 /// The locks service's API.
 #[derive(Clone)]
@@ -52,7 +58,7 @@ struct Inner {
 /// Starts the service on its store, sending commands through `link`.
 pub async fn start(
     store: Store,
-    link: Arc<dyn UnitLink>,
+    link: UnitLink,
     location: LocationHandle,
     clock: SharedClock,
     config: &Config,

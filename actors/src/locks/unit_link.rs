@@ -1,103 +1,77 @@
-//! The port through which commands reach car units.
+//! How the locks service's commands reach the car units: one explicit choice, made by whoever
+//! starts the system.
 //!
-//! The production adapter is the WebSocket each unit keeps open; the in-process adapter below
-//! stands in for the car's hardware in tests and in the in-process simulator, with the same
-//! shape: a command is handed over without waiting, and the answer comes back later through
-//! [`LocksHandle::acknowledge`](super::LocksHandle::acknowledge).
+//! There is no default. The in-process units obey every command they are given, so a server
+//! that fell back on them would report every car as unlocked while no real car had heard a
+//! thing; production must name its link ([`UnitLink::Remote`]), and the obedient units exist
+//! only where they are asked for, behind the `in-process-units` feature.
+//!
+//! That feature is named for what it brings rather than folded into `testing` because the
+//! simulator needs the in-process units in its release build (its in-process backend has no
+//! network between services and cars), and nothing else of the test support. The `testing`
+//! feature enables it too.
+//!
+//! Either way a command is handed over without waiting, and the answer comes back later through
+//! [`LocksHandle::acknowledge`].
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
+use crate::commands::UnitCommand;
 use crate::ids::VehicleId;
-use crate::ports::LateBound;
 
 use super::LocksHandle;
-use crate::commands::{UnitCommand, UnitResult};
+use super::connections::UnitConnections;
+#[cfg(any(test, feature = "in-process-units"))]
+use super::in_process::InProcessUnits;
 
-/// Delivery of commands to car units.
-pub trait UnitLink: Send + Sync + 'static {
-    /// Hands `command` to the car's unit if it is connected, without waiting for it; returns
-    /// whether it was handed over. A command not handed over stays pending until the unit
-    /// connects (and fetches its pending commands) or the command expires.
-    fn deliver(&self, vehicle: VehicleId, command: UnitCommand) -> bool;
-}
-
-/// How a simulated unit answers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UnitBehaviour {
-    /// Does it and acknowledges at once.
-    Obey,
-    /// Acknowledges after a delay.
-    ObeyAfter(Duration),
-    /// Answers that it failed.
-    Refuse(String),
-    /// Receives the command and never answers.
-    Silent,
-    /// Not connected: nothing is delivered.
-    Offline,
-}
-
-/// Units simulated in the same process, answering through the locks handle.
+/// Where the locks service's commands go.
 #[derive(Clone)]
-pub struct InProcessUnits {
-    locks: LateBound<LocksHandle>,
-    behaviours: Arc<Mutex<HashMap<VehicleId, UnitBehaviour>>>,
-    delivered: Arc<Mutex<Vec<(VehicleId, UnitCommand)>>>,
+pub enum UnitLink {
+    /// The real car units, each connected to this process over the network: whatever serves
+    /// their connections (the gateway's WebSocket channel) attaches them to these
+    /// [`UnitConnections`], and a command reaches a unit only while it is connected.
+    Remote(Arc<UnitConnections>),
+    /// Units simulated in this process, answering as they are scripted to (obeying unless told
+    /// otherwise): tests and the in-process simulator.
+    #[cfg(any(test, feature = "in-process-units"))]
+    InProcess(InProcessUnits),
 }
 
-impl InProcessUnits {
-    /// Units that obey unless told otherwise; answers go to the locks service once bound.
-    pub fn new(locks: LateBound<LocksHandle>) -> Self {
-        InProcessUnits {
-            locks,
-            behaviours: Arc::default(),
-            delivered: Arc::default(),
+impl UnitLink {
+    /// The production link, with no unit connected yet.
+    pub fn remote() -> Self {
+        UnitLink::Remote(Arc::default())
+    }
+
+    /// The connections a remote link sends through, for the server that accepts them; `None`
+    /// for units in this process.
+    pub fn connections(&self) -> Option<&Arc<UnitConnections>> {
+        match self {
+            UnitLink::Remote(connections) => Some(connections),
+            #[cfg(any(test, feature = "in-process-units"))]
+            UnitLink::InProcess(_) => None,
         }
     }
 
-    /// Sets how the unit of `vehicle` answers from now on.
-    pub fn set_behaviour(&self, vehicle: VehicleId, behaviour: UnitBehaviour) {
-        lock(&self.behaviours).insert(vehicle, behaviour);
+    /// Hands `command` to the car's unit if it can be reached, without waiting for it; returns
+    /// whether it was handed over. A command not handed over stays pending until the unit
+    /// connects (and fetches its pending commands) or the command expires.
+    pub(crate) fn deliver(&self, vehicle: VehicleId, command: UnitCommand) -> bool {
+        match self {
+            UnitLink::Remote(connections) => connections.deliver(vehicle, command),
+            #[cfg(any(test, feature = "in-process-units"))]
+            UnitLink::InProcess(units) => units.deliver(vehicle, command),
+        }
     }
 
-    /// Every command delivered so far, in order.
-    pub fn delivered(&self) -> Vec<(VehicleId, UnitCommand)> {
-        lock(&self.delivered).clone()
-    }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-impl UnitLink for InProcessUnits {
-    fn deliver(&self, vehicle: VehicleId, command: UnitCommand) -> bool {
-        let behaviour = lock(&self.behaviours)
-            .get(&vehicle)
-            .cloned()
-            .unwrap_or(UnitBehaviour::Obey);
-        let (delay, result) = match behaviour {
-            UnitBehaviour::Offline => return false,
-            UnitBehaviour::Silent => {
-                lock(&self.delivered).push((vehicle, command));
-                return true;
-            }
-            UnitBehaviour::Obey => (Duration::ZERO, UnitResult::Done),
-            UnitBehaviour::ObeyAfter(delay) => (delay, UnitResult::Done),
-            UnitBehaviour::Refuse(reason) => (Duration::ZERO, UnitResult::Failed(Some(reason))),
-        };
-        lock(&self.delivered).push((vehicle, command.clone()));
-        let locks = self.locks.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
-            let Ok(locks) = locks.get() else { return };
-            if let Err(error) = locks.acknowledge(vehicle, command.command_id, result).await {
-                tracing::debug!(%vehicle, %error, "simulated unit's acknowledgement refused");
-            }
-        });
-        true
+    /// Gives in-process units the locks service their answers go to, once it runs; remote units
+    /// answer through their connections and need nothing.
+    #[cfg_attr(not(any(test, feature = "in-process-units")), allow(unused_variables))]
+    pub(crate) fn bind(&self, locks: &Arc<LocksHandle>) {
+        match self {
+            UnitLink::Remote(_) => {}
+            #[cfg(any(test, feature = "in-process-units"))]
+            UnitLink::InProcess(units) => units.bind(locks),
+        }
     }
 }

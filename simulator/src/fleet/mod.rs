@@ -10,7 +10,6 @@
 pub mod backend;
 pub mod city;
 pub mod customer;
-pub mod identity;
 pub mod options;
 pub mod recorder;
 pub mod report;

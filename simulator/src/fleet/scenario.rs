@@ -12,7 +12,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::city::{City, Position};
-use super::identity::{self, cards};
+use actors::domain::samples::{self, cards};
 
 /// A car of the fleet.
 #[derive(Debug, Clone, PartialEq)]
@@ -175,7 +175,7 @@ fn car(index: u64, city: &City, rng: &mut StdRng) -> CarPlan {
     let place = city.pick_place(rng);
     CarPlan {
         index,
-        plate: identity::plate(index),
+        plate: samples::plate(index),
         model,
         year,
         hourly_rate_cents: rate,

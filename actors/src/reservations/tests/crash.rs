@@ -11,11 +11,11 @@ use crate::reservations::{Requester, ReservationStatus};
 /// Runs `request` until the car's actor reaches `point`, drops the request (its client is
 /// gone), kills the actor there and restarts the whole system on the same data.
 async fn crash_at<T: Send + 'static>(
-    fixture: Fixture,
+    fixture: TestSystem,
     point: FaultPoint,
     request: impl std::future::Future<Output = T> + Send + 'static,
-) -> Fixture {
-    let faults = fixture.system.services().reservations.inner.faults.clone();
+) -> TestSystem {
+    let faults = fixture.services().reservations.inner.faults.clone();
     faults.arm(point);
     let running = tokio::spawn(request);
     faults.reached().await;
@@ -28,9 +28,12 @@ async fn crash_at<T: Send + 'static>(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_after_the_hold_leaves_no_hold_and_the_car_bookable() {
-    let fixture = Fixture::start().await;
-    let (customer, vehicle) = (fixture.customer().await, fixture.vehicle().await);
-    let reservations = fixture.system.services().reservations.clone();
+    let fixture = TestSystem::start().await;
+    let (customer, vehicle) = (
+        fixture.customer(0, VISA).await,
+        fixture.vehicle(0, RATE).await,
+    );
+    let reservations = fixture.services().reservations.clone();
     let start = t0() + TimeDelta::hours(1);
     let request = NewReservation {
         vehicle_id: vehicle,
@@ -42,7 +45,7 @@ async fn a_crash_after_the_hold_leaves_no_hold_and_the_car_bookable() {
         reservations.create(customer, request, None).await
     })
     .await;
-    let services = fixture.system.services().clone();
+    let services = fixture.services().clone();
     assert!(
         services.billing.unresolved().unwrap().is_empty(),
         "the orphan hold was voided"
@@ -59,16 +62,19 @@ async fn a_crash_after_the_hold_leaves_no_hold_and_the_car_bookable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_before_an_unlock_leaves_is_forgotten_and_the_renter_unlocks_again() {
-    let fixture = Fixture::start().await;
-    let (customer, vehicle) = (fixture.customer().await, fixture.vehicle().await);
+    let fixture = TestSystem::start().await;
+    let (customer, vehicle) = (
+        fixture.customer(0, VISA).await,
+        fixture.vehicle(0, RATE).await,
+    );
     let reservation = book(&fixture, customer, vehicle, 0, 2).await;
-    let reservations = fixture.system.services().reservations.clone();
+    let reservations = fixture.services().reservations.clone();
     let fixture = crash_at(fixture, FaultPoint::CommandMarked, async move {
         reservations.unlock(vehicle, customer).await
     })
     .await;
     assert!(fixture.units().delivered().is_empty());
-    let services = fixture.system.services().clone();
+    let services = fixture.services().clone();
     services
         .reservations
         .unlock(vehicle, customer)
@@ -84,15 +90,18 @@ async fn a_crash_before_an_unlock_leaves_is_forgotten_and_the_renter_unlocks_aga
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_after_the_unit_unlocked_is_reconciled_from_the_command_log() {
-    let fixture = Fixture::start().await;
-    let (customer, vehicle) = (fixture.customer().await, fixture.vehicle().await);
+    let fixture = TestSystem::start().await;
+    let (customer, vehicle) = (
+        fixture.customer(0, VISA).await,
+        fixture.vehicle(0, RATE).await,
+    );
     let reservation = book(&fixture, customer, vehicle, 0, 2).await;
-    let reservations = fixture.system.services().reservations.clone();
+    let reservations = fixture.services().reservations.clone();
     let fixture = crash_at(fixture, FaultPoint::CommandAnswered, async move {
         reservations.unlock(vehicle, customer).await
     })
     .await;
-    let services = fixture.system.services().clone();
+    let services = fixture.services().clone();
     // The car's next message reconciles first (start-up also asks it to, in the background).
     services.reservations.lock(vehicle, customer).await.unwrap();
     let now = services
@@ -111,16 +120,19 @@ async fn a_crash_after_the_unit_unlocked_is_reconciled_from_the_command_log() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_during_a_release_lets_the_renter_release_again_and_pays_once() {
     for point in [FaultPoint::ReleaseLocked, FaultPoint::ReleaseSettled] {
-        let fixture = Fixture::start().await;
-        let (customer, vehicle) = (fixture.customer().await, fixture.vehicle().await);
+        let fixture = TestSystem::start().await;
+        let (customer, vehicle) = (
+            fixture.customer(0, VISA).await,
+            fixture.vehicle(0, RATE).await,
+        );
         let reservation = book(&fixture, customer, vehicle, 0, 2).await;
-        let services = fixture.system.services().clone();
+        let services = fixture.services().clone();
         services
             .reservations
             .unlock(vehicle, customer)
             .await
             .unwrap();
-        fixture.clock.advance(TimeDelta::minutes(150));
+        fixture.advance(TimeDelta::minutes(150));
         let reservations = services.reservations.clone();
         let id = reservation.id;
         drop(services);
@@ -128,7 +140,7 @@ async fn a_crash_during_a_release_lets_the_renter_release_again_and_pays_once() 
             reservations.finish(customer, id).await
         })
         .await;
-        let services = fixture.system.services().clone();
+        let services = fixture.services().clone();
         let still = services.reservations.get(Requester::Admin, id).unwrap();
         assert_eq!(still.status, ReservationStatus::Active, "{point:?}");
         let (finished, charge) = services.reservations.finish(customer, id).await.unwrap();
@@ -152,10 +164,10 @@ async fn a_crash_during_a_release_lets_the_renter_release_again_and_pays_once() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pending_command_is_offered_to_a_reconnecting_unit_and_expires_after_a_restart() {
-    let fixture = Fixture::start().await;
-    let customer = fixture.customer().await;
-    let vehicle = fixture.vehicle().await;
-    let services = fixture.system.services().clone();
+    let fixture = TestSystem::start().await;
+    let customer = fixture.customer(0, VISA).await;
+    let vehicle = fixture.vehicle(0, RATE).await;
+    let services = fixture.services().clone();
     let request = NewReservation {
         vehicle_id: vehicle,
         start_at: t0(),
@@ -173,14 +185,12 @@ async fn a_pending_command_is_offered_to_a_reconnecting_unit_and_expires_after_a
     let reservations = services.reservations.clone();
     let waiting = tokio::spawn(async move { reservations.unlock(vehicle, customer).await });
     // The unit is offline: wait until the command is logged as pending for it.
-    let mut pending = Vec::new();
-    for _ in 0..500 {
-        pending = services.locks.pending_commands(vehicle).await.unwrap();
-        if !pending.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    eventually("the command pending for the offline unit", || {
+        let locks = services.locks.clone();
+        async move { !locks.pending_commands(vehicle).await.unwrap().is_empty() }
+    })
+    .await;
+    let pending = services.locks.pending_commands(vehicle).await.unwrap();
     assert_eq!(
         pending.len(),
         1,
@@ -196,8 +206,8 @@ async fn a_pending_command_is_offered_to_a_reconnecting_unit_and_expires_after_a
     assert!(waiting.await.unwrap_err().is_cancelled());
     drop(services);
     let fixture = fixture.restart().await;
-    fixture.clock.advance(TimeDelta::seconds(11));
-    let locks = &fixture.system.services().locks;
+    fixture.advance(TimeDelta::seconds(11));
+    let locks = &fixture.services().locks;
     assert!(
         locks.pending_commands(vehicle).await.unwrap().is_empty(),
         "nothing stays pending"

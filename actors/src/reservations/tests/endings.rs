@@ -9,17 +9,14 @@ use crate::customers::CustomerPatch;
 use crate::incident::IncidentKind;
 use crate::reservations::{EndedBy, Requester, ReservationStatus, ReservationsError};
 
-/// The rate of the fixture's car, in centavos per hour.
-const RATE: i64 = 3_000;
 /// An hour late: four started 15-minute blocks and the late fee.
 const HOUR_LATE: i64 = 4 * RATE / 4 + 5_000;
 
-async fn started(fixture: &Fixture, card: &str) -> (CustomerId, VehicleId, Reservation) {
-    let customer = fixture.customer_with(3, card).await;
-    let vehicle = fixture.vehicle().await;
+async fn started(fixture: &TestSystem, card: &str) -> (CustomerId, VehicleId, Reservation) {
+    let customer = fixture.customer(3, card).await;
+    let vehicle = fixture.vehicle(0, RATE).await;
     let reservation = book(fixture, customer, vehicle, 0, 2).await;
     fixture
-        .system
         .services()
         .reservations
         .unlock(vehicle, customer)
@@ -29,25 +26,21 @@ async fn started(fixture: &Fixture, card: &str) -> (CustomerId, VehicleId, Reser
 }
 
 /// Moves the clock to the automatic end and waits until the system has ended the rental.
-async fn past_auto_end(fixture: &Fixture, reservation: &Reservation) -> Reservation {
-    fixture
-        .clock
-        .advance(TimeDelta::hours(2) + TimeDelta::minutes(60));
-    let reservations = &fixture.system.services().reservations;
-    for _ in 0..500 {
-        let now = reservations.get(Requester::Admin, reservation.id).unwrap();
-        if now.status != ReservationStatus::Active {
-            return now;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("the rental was not ended");
+async fn past_auto_end(fixture: &TestSystem, reservation: &Reservation) -> Reservation {
+    fixture.advance(TimeDelta::hours(2) + TimeDelta::minutes(60));
+    let reservations = &fixture.services().reservations;
+    let now = || reservations.get(Requester::Admin, reservation.id).unwrap();
+    eventually("the rental is ended", || {
+        std::future::ready(now().status != ReservationStatus::Active)
+    })
+    .await;
+    now()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rental_never_released_is_ended_by_the_system_with_its_overtime() {
-    let fixture = Fixture::start().await;
-    let (_, vehicle, reservation) = started(&fixture, "4111111111111111").await;
+    let fixture = TestSystem::start().await;
+    let (_, vehicle, reservation) = started(&fixture, VISA).await;
     let ended = past_auto_end(&fixture, &reservation).await;
     assert_eq!(ended.status, ReservationStatus::Completed);
     assert_eq!(ended.ended_by, Some(EndedBy::System));
@@ -58,7 +51,6 @@ async fn a_rental_never_released_is_ended_by_the_system_with_its_overtime() {
         Some(hold + HOUR_LATE)
     );
     let charge = fixture
-        .system
         .services()
         .billing
         .summary(reservation.id)
@@ -81,12 +73,12 @@ async fn a_rental_never_released_is_ended_by_the_system_with_its_overtime() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_automatic_end_with_a_silent_unit_still_ends_and_tells_the_operator() {
-    let fixture = Fixture::start().await;
-    let (_, vehicle, reservation) = started(&fixture, "4111111111111111").await;
+    let fixture = TestSystem::start().await;
+    let (_, vehicle, reservation) = started(&fixture, VISA).await;
     fixture
         .units()
         .set_behaviour(vehicle, UnitBehaviour::Offline);
-    let advance = fixture.clock.clone();
+    let advance = fixture.clock().clone();
     // The lock the system sends expires unanswered: move the clock past it too.
     let ticker = tokio::spawn(async move {
         for _ in 0..200 {
@@ -98,7 +90,7 @@ async fn an_automatic_end_with_a_silent_unit_still_ends_and_tells_the_operator()
     ticker.abort();
     assert_eq!(ended.status, ReservationStatus::Completed);
     assert_eq!(ended.ended_by, Some(EndedBy::System));
-    let incidents = fixture.system.services().reservations.incidents().unwrap();
+    let incidents = fixture.services().reservations.incidents().unwrap();
     assert_eq!(incidents.len(), 1, "{incidents:?}");
     assert_eq!(incidents[0].kind, IncidentKind::AutoEndNotLocked);
     assert_audit_clean(&fixture).await;
@@ -106,9 +98,9 @@ async fn an_automatic_end_with_a_silent_unit_still_ends_and_tells_the_operator()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overtime_the_card_refuses_becomes_a_balance_that_blocks_booking_until_paid() {
-    let fixture = Fixture::start().await;
+    let fixture = TestSystem::start().await;
     // This card approves holds and refuses every charge beyond them.
-    let (customer, vehicle, reservation) = started(&fixture, "4000000000000341").await;
+    let (customer, vehicle, reservation) = started(&fixture, cards::HOLDS_ONLY).await;
     let ended = past_auto_end(&fixture, &reservation).await;
     assert_eq!(
         ended.status,
@@ -116,11 +108,11 @@ async fn overtime_the_card_refuses_becomes_a_balance_that_blocks_booking_until_p
         "never stuck active"
     );
     assert_eq!(ended.outstanding_cents.get(), HOUR_LATE);
-    let services = fixture.system.services().clone();
+    let services = fixture.services().clone();
     let profile = services.customers.get(customer).await.unwrap();
     assert_eq!(profile.outstanding_cents, HOUR_LATE);
 
-    let start = crate::clock::Clock::now(&fixture.clock) + TimeDelta::hours(1);
+    let start = fixture.now() + TimeDelta::hours(1);
     let request = NewReservation {
         vehicle_id: vehicle,
         start_at: start,

@@ -12,13 +12,17 @@ use chrono::TimeDelta;
 
 use crate::commands::{CommandStatus, LockAction, UnitCommand, UnitResult};
 use crate::ids::{CustomerId, VehicleId};
-use crate::testing::{Fixture, UnitBehaviour, t0};
+use crate::testing::cards::{self, VISA};
+use crate::testing::{TestSystem, UnitBehaviour, eventually, t0};
 
 use super::{NewReservation, Reservation};
 
+/// The hourly rate of the tests' car, in centavos.
+const RATE: i64 = 3_000;
+
 /// Books `vehicle` for `customer` from `start_min` minutes after t0, for `hours`.
 async fn book(
-    fixture: &Fixture,
+    fixture: &TestSystem,
     customer: CustomerId,
     vehicle: VehicleId,
     start_min: i64,
@@ -31,7 +35,6 @@ async fn book(
         end_at: start + TimeDelta::hours(hours),
     };
     fixture
-        .system
         .services()
         .reservations
         .create(customer, request, None)
@@ -40,41 +43,23 @@ async fn book(
 }
 
 /// Makes the car's unit receive commands and answer only when the test says so.
-fn script_unit(fixture: &Fixture, vehicle: VehicleId) {
+fn script_unit(fixture: &TestSystem, vehicle: VehicleId) {
     fixture
         .units()
         .set_behaviour(vehicle, UnitBehaviour::Silent);
 }
 
-/// Waits until the unit of `vehicle` has received `count` commands; the latest one.
-async fn delivered(fixture: &Fixture, vehicle: VehicleId, count: usize) -> UnitCommand {
-    for _ in 0..500 {
-        let sent: Vec<_> = fixture
-            .units()
-            .delivered()
-            .into_iter()
-            .filter(|(car, _)| *car == vehicle)
-            .map(|(_, command)| command)
-            .collect();
-        if sent.len() >= count {
-            return sent[count - 1].clone();
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    panic!("the unit never received command {count}");
-}
-
 /// Sends `customer`'s unlock of `vehicle` from its own task and waits until the car's unit
 /// has received it: the request, and the command the unit holds.
 async fn unlock_in_flight(
-    fixture: &Fixture,
+    fixture: &TestSystem,
     customer: CustomerId,
     vehicle: VehicleId,
 ) -> (
     tokio::task::JoinHandle<Result<crate::commands::CommandRecord, super::ReservationsError>>,
     UnitCommand,
 ) {
-    let reservations = fixture.system.services().reservations.clone();
+    let reservations = fixture.services().reservations.clone();
     let unlock = tokio::spawn(async move { reservations.unlock(vehicle, customer).await });
     let sent = fixture
         .units()
@@ -82,13 +67,17 @@ async fn unlock_in_flight(
         .iter()
         .filter(|(car, _)| *car == vehicle)
         .count();
-    (unlock, delivered(fixture, vehicle, sent + 1).await)
+    (unlock, fixture.command(vehicle, sent + 1).await)
 }
 
 /// The scripted unit answers `command`.
-async fn answer(fixture: &Fixture, vehicle: VehicleId, command: &UnitCommand, result: UnitResult) {
+async fn answer(
+    fixture: &TestSystem,
+    vehicle: VehicleId,
+    command: &UnitCommand,
+    result: UnitResult,
+) {
     fixture
-        .system
         .services()
         .locks
         .acknowledge(vehicle, command.command_id, result)
@@ -105,8 +94,8 @@ async fn settle_in() {
 }
 
 /// The audit across services holds.
-async fn assert_audit_clean(fixture: &Fixture) -> crate::audit::SystemAudit {
-    let audit = crate::audit::audit(fixture.system.services())
+async fn assert_audit_clean(fixture: &TestSystem) -> crate::audit::SystemAudit {
+    let audit = crate::audit::audit(fixture.services())
         .await
         .expect("audit");
     assert!(audit.is_clean(), "{:#?}", audit.violations);
@@ -114,9 +103,8 @@ async fn assert_audit_clean(fixture: &Fixture) -> crate::audit::SystemAudit {
 }
 
 /// The commands of a car, as (action, status).
-fn command_log(fixture: &Fixture, vehicle: VehicleId) -> Vec<(LockAction, CommandStatus)> {
+fn command_log(fixture: &TestSystem, vehicle: VehicleId) -> Vec<(LockAction, CommandStatus)> {
     fixture
-        .system
         .services()
         .locks
         .commands(vehicle)

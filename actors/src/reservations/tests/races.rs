@@ -12,9 +12,12 @@ use crate::reservations::{AccessDenied, Requester, ReservationStatus, Reservatio
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancel_before_the_unlock_leaves_nothing_to_open() {
-    let fixture = Fixture::start().await;
-    let (customer, vehicle) = (fixture.customer().await, fixture.vehicle().await);
-    let services = fixture.system.services().clone();
+    let fixture = TestSystem::start().await;
+    let (customer, vehicle) = (
+        fixture.customer(0, VISA).await,
+        fixture.vehicle(0, RATE).await,
+    );
+    let services = fixture.services().clone();
     let reservation = book(&fixture, customer, vehicle, 5, 2).await;
     services
         .reservations
@@ -38,9 +41,12 @@ async fn a_cancel_before_the_unlock_leaves_nothing_to_open() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancel_during_an_unlock_waits_for_the_unit_and_finds_the_rental_started() {
-    let fixture = Fixture::start().await;
-    let (customer, vehicle) = (fixture.customer().await, fixture.vehicle().await);
-    let services = fixture.system.services().clone();
+    let fixture = TestSystem::start().await;
+    let (customer, vehicle) = (
+        fixture.customer(0, VISA).await,
+        fixture.vehicle(0, RATE).await,
+    );
+    let services = fixture.services().clone();
     let reservation = book(&fixture, customer, vehicle, 5, 2).await;
     script_unit(&fixture, vehicle);
 
@@ -86,18 +92,19 @@ async fn a_cancel_during_an_unlock_waits_for_the_unit_and_finds_the_rental_start
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_no_show_deadline_during_an_unlock_waits_and_finds_the_rental_started() {
-    let fixture = Fixture::start().await;
-    let (customer, vehicle) = (fixture.customer().await, fixture.vehicle().await);
-    let services = fixture.system.services().clone();
+    let fixture = TestSystem::start().await;
+    let (customer, vehicle) = (
+        fixture.customer(0, VISA).await,
+        fixture.vehicle(0, RATE).await,
+    );
+    let services = fixture.services().clone();
     let reservation = book(&fixture, customer, vehicle, 0, 2).await;
     script_unit(&fixture, vehicle);
     // Five seconds before the end, inside the window.
-    fixture
-        .clock
-        .advance(TimeDelta::hours(2) - TimeDelta::seconds(5));
+    fixture.advance(TimeDelta::hours(2) - TimeDelta::seconds(5));
     let (unlock, command) = unlock_in_flight(&fixture, customer, vehicle).await;
     // The no-show deadline comes due while the unit has not answered.
-    fixture.clock.advance(TimeDelta::seconds(5));
+    fixture.advance(TimeDelta::seconds(5));
     settle_in().await;
     answer(&fixture, vehicle, &command, UnitResult::Done).await;
     assert_eq!(unlock.await.unwrap().unwrap().status, CommandStatus::Done);
@@ -120,9 +127,12 @@ async fn the_no_show_deadline_during_an_unlock_waits_and_finds_the_rental_starte
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unlock_during_a_release_finds_the_car_released() {
-    let fixture = Fixture::start().await;
-    let (customer, vehicle) = (fixture.customer().await, fixture.vehicle().await);
-    let services = fixture.system.services().clone();
+    let fixture = TestSystem::start().await;
+    let (customer, vehicle) = (
+        fixture.customer(0, VISA).await,
+        fixture.vehicle(0, RATE).await,
+    );
+    let services = fixture.services().clone();
     let reservation = book(&fixture, customer, vehicle, 0, 2).await;
     services
         .reservations
@@ -130,12 +140,12 @@ async fn an_unlock_during_a_release_finds_the_car_released() {
         .await
         .unwrap();
     script_unit(&fixture, vehicle);
-    fixture.clock.advance(TimeDelta::hours(1));
+    fixture.advance(TimeDelta::hours(1));
 
     let reservations = services.reservations.clone();
     let id = reservation.id;
     let finish = tokio::spawn(async move { reservations.finish(customer, id).await });
-    let lock = delivered(&fixture, vehicle, 2).await;
+    let lock = fixture.command(vehicle, 2).await;
     assert_eq!(lock.action, LockAction::Lock);
     let during = services.reservations.unlock(vehicle, customer).await;
     assert!(
@@ -172,14 +182,17 @@ async fn an_unlock_during_a_release_finds_the_car_released() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unlock_answered_after_the_reservation_ended_relocks_the_car_and_is_an_incident() {
-    let fixture = Fixture::start().await;
-    let (customer, vehicle) = (fixture.customer().await, fixture.vehicle().await);
-    let services = fixture.system.services().clone();
+    let fixture = TestSystem::start().await;
+    let (customer, vehicle) = (
+        fixture.customer(0, VISA).await,
+        fixture.vehicle(0, RATE).await,
+    );
+    let services = fixture.services().clone();
     let reservation = book(&fixture, customer, vehicle, 5, 2).await;
     script_unit(&fixture, vehicle);
 
     let (unlock, command) = unlock_in_flight(&fixture, customer, vehicle).await;
-    fixture.clock.advance(TimeDelta::seconds(11));
+    fixture.advance(TimeDelta::seconds(11));
     let unlocked = unlock.await.unwrap();
     assert!(
         matches!(
@@ -203,7 +216,7 @@ async fn an_unlock_answered_after_the_reservation_ended_relocks_the_car_and_is_a
         .await
         .unwrap();
     assert_eq!(outcome, AckOutcome::Late);
-    let relock = delivered(&fixture, vehicle, 2).await;
+    let relock = fixture.command(vehicle, 2).await;
     assert_eq!(
         relock.action,
         LockAction::Lock,
@@ -219,17 +232,17 @@ async fn an_unlock_answered_after_the_reservation_ended_relocks_the_car_and_is_a
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn back_to_back_the_next_renter_waits_until_the_late_rental_ends() {
-    let fixture = Fixture::start().await;
-    let vehicle = fixture.vehicle().await;
-    let ana = fixture.customer_with(1, "4111111111111111").await;
-    let bia = fixture.customer_with(2, "4111111111111111").await;
-    let services = fixture.system.services().clone();
+    let fixture = TestSystem::start().await;
+    let vehicle = fixture.vehicle(0, RATE).await;
+    let ana = fixture.customer(1, VISA).await;
+    let bia = fixture.customer(2, VISA).await;
+    let services = fixture.services().clone();
     let first = book(&fixture, ana, vehicle, 0, 2).await;
     let second = book(&fixture, bia, vehicle, 120, 2).await;
     services.reservations.unlock(vehicle, ana).await.unwrap();
 
     // 11:46: Bia's grace has begun, Ana's window has not ended.
-    fixture.clock.advance(TimeDelta::minutes(106));
+    fixture.advance(TimeDelta::minutes(106));
     let early = services.reservations.unlock(vehicle, bia).await;
     assert!(
         matches!(
@@ -239,7 +252,7 @@ async fn back_to_back_the_next_renter_waits_until_the_late_rental_ends() {
         "{early:?}"
     );
     // 12:20: Ana is late; Bia's window is open but the car is not back.
-    fixture.clock.advance(TimeDelta::minutes(34));
+    fixture.advance(TimeDelta::minutes(34));
     let late = services.reservations.unlock(vehicle, bia).await;
     assert!(
         matches!(
@@ -266,31 +279,30 @@ async fn back_to_back_the_next_renter_waits_until_the_late_rental_ends() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_renter_the_car_was_kept_from_owes_no_no_show_fee() {
-    let fixture = Fixture::start().await;
-    let vehicle = fixture.vehicle().await;
-    let ana = fixture.customer_with(1, "4111111111111111").await;
-    let bia = fixture.customer_with(2, "4111111111111111").await;
-    let services = fixture.system.services().clone();
+    let fixture = TestSystem::start().await;
+    let vehicle = fixture.vehicle(0, RATE).await;
+    let ana = fixture.customer(1, VISA).await;
+    let bia = fixture.customer(2, VISA).await;
+    let services = fixture.services().clone();
     let first = book(&fixture, ana, vehicle, 0, 2).await;
     let second = book(&fixture, bia, vehicle, 120, 2).await;
     services.reservations.unlock(vehicle, ana).await.unwrap();
     // Ana returns 20 minutes into Bia's window; Bia has given up and never unlocks.
-    fixture.clock.advance(TimeDelta::minutes(140));
+    fixture.advance(TimeDelta::minutes(140));
     services.reservations.finish(ana, first.id).await.unwrap();
-    fixture.clock.advance(TimeDelta::minutes(100));
-    let mut status = ReservationStatus::Confirmed;
-    for _ in 0..500 {
-        status = services
+    fixture.advance(TimeDelta::minutes(100));
+    let status = || {
+        services
             .reservations
             .get(Requester::Admin, second.id)
             .unwrap()
-            .status;
-        if status != ReservationStatus::Confirmed {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    assert_eq!(status, ReservationStatus::Cancelled, "not a no-show");
+            .status
+    };
+    eventually("Bia's reservation is settled", || {
+        std::future::ready(status() != ReservationStatus::Confirmed)
+    })
+    .await;
+    assert_eq!(status(), ReservationStatus::Cancelled, "not a no-show");
     let charge = services.billing.summary(second.id).await.unwrap().unwrap();
     assert_eq!(
         (charge.status, charge.captured_cents),
@@ -301,15 +313,15 @@ async fn a_renter_the_car_was_kept_from_owes_no_no_show_fee() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_car_running_late_is_not_booked_before_its_automatic_end() {
-    let fixture = Fixture::start().await;
-    let vehicle = fixture.vehicle().await;
-    let ana = fixture.customer_with(1, "4111111111111111").await;
-    let bia = fixture.customer_with(2, "4111111111111111").await;
-    let services = fixture.system.services().clone();
+    let fixture = TestSystem::start().await;
+    let vehicle = fixture.vehicle(0, RATE).await;
+    let ana = fixture.customer(1, VISA).await;
+    let bia = fixture.customer(2, VISA).await;
+    let services = fixture.services().clone();
     book(&fixture, ana, vehicle, 0, 2).await;
     services.reservations.unlock(vehicle, ana).await.unwrap();
-    fixture.clock.advance(TimeDelta::minutes(130));
-    let now = crate::clock::Clock::now(&fixture.clock);
+    fixture.advance(TimeDelta::minutes(130));
+    let now = fixture.now();
     let request = |start: chrono::DateTime<chrono::Utc>| NewReservation {
         vehicle_id: vehicle,
         start_at: start,

@@ -1,5 +1,6 @@
 //! The actor system started in this process on an accelerated clock, driven through the
-//! services' handles; the car units are the in-process ones, which obey every command.
+//! services' handles; the car units are the in-process ones, which obey every command (hence
+//! the simulator's `in-process-units` feature of `actors`).
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use actors::config::Config;
 use actors::customers::{CardInput, NewCustomer};
 use actors::ids::{CustomerId, ReservationId, VehicleId};
 use actors::location::FixInput;
+use actors::locks::{InProcessUnits, UnitLink};
 use actors::reservations::{NewReservation, Requester};
 use actors::system::{RentalSystem, SystemOptions};
 use actors::vehicles::NewVehicle;
@@ -36,9 +38,9 @@ impl InProcess {
         let clock: SharedClock = Arc::new(AcceleratedClock::new(Utc::now(), speedup));
         let options = SystemOptions {
             clock: clock.clone(),
-            units: None,
+            units: UnitLink::InProcess(InProcessUnits::new()),
         };
-        let system = RentalSystem::start_with(config, options)
+        let system = RentalSystem::start(config, options)
             .await
             .map_err(|error| OpError::harness("start", error.to_string()))?;
         Ok(InProcess { system, clock })

@@ -9,6 +9,7 @@ use std::future::Future;
 
 use actors::audit::SystemAudit;
 use actors::clock::SharedClock;
+use actors::domain::samples;
 use actors::{ErrorKind, Kinded};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -17,7 +18,6 @@ pub use in_process::InProcess;
 pub use remote::Remote;
 
 use super::city::Position;
-use super::identity;
 use super::scenario::{CarPlan, CustomerPlan};
 use crate::unit::Fix;
 
@@ -152,11 +152,11 @@ impl Person {
     pub fn of(plan: &CustomerPlan, tag: u64) -> Person {
         let number = tag.wrapping_mul(10_000_000).wrapping_add(plan.index);
         Person {
-            name: identity::name(plan.index),
-            cpf: identity::cpf(number.wrapping_add(100_000_000)),
-            cnh: identity::cnh(number.wrapping_add(300_000_000)),
+            name: samples::name(plan.index),
+            cpf: samples::cpf(number.wrapping_add(100_000_000)),
+            cnh: samples::cnh(number.wrapping_add(300_000_000)),
             email: format!("sim{tag}.c{}@example.com", plan.index),
-            phone: identity::phone(number),
+            phone: samples::phone(number),
             password: format!("senha-simulada-{}", plan.seed % 1_000_000),
             card_number: plan.card.number(plan.index),
         }
@@ -165,7 +165,7 @@ impl Person {
 
 /// The plate of `car` in a run tagged `tag`.
 pub fn plate_of(car: &CarPlan, tag: u64) -> String {
-    identity::plate(tag.wrapping_mul(1_000_000).wrapping_add(car.index))
+    samples::plate(tag.wrapping_mul(1_000_000).wrapping_add(car.index))
 }
 
 /// The services, as the simulated people and cars reach them.

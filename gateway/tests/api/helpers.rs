@@ -1,29 +1,34 @@
-//! Spawns the whole application on 127.0.0.1:0 with a temporary data directory, an admin
-//! account, and simulated car units; plus small HTTP helpers.
-
-#![allow(dead_code)]
+//! The whole application on 127.0.0.1:0 with a temporary data directory and an admin account,
+//! its car units scripted in this process (or, as in production, connecting over the WebSocket
+//! channel); and the HTTP helpers every test module uses.
+//!
+//! Customers' documents and cars' plates are `actors::testing`'s samples, so the API tests
+//! register exactly what the rules accept, with no check-digit algorithm of their own.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use actors::Config;
-use actors::locks::InProcessUnits;
-use actors::system::{RentalSystem, Units};
+use actors::locks::{InProcessUnits, UnitLink};
+use actors::testing::{PASSWORD, samples};
+use actors::{Config, RentalSystem};
 use gateway::server::{RunningServer, ServerOptions};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
+pub use actors::testing::cards::{DECLINED, VISA};
+
 pub const ADMIN_EMAIL: &str = "admin@ev-rental.test";
 pub const ADMIN_PASSWORD: &str = "admin-pass-2026";
-pub const VISA: &str = "4111111111111111";
-pub const DECLINED: &str = "4000000000000002";
 
+/// A running application, and a client with the admin's access token.
 pub struct TestApp {
     pub address: SocketAddr,
-    pub data_dir: TempDir,
     pub client: reqwest::Client,
     pub admin_token: String,
+    data_dir: TempDir,
+    /// The scripted units; `None` when the units connect over the WebSocket channel.
+    units: Option<InProcessUnits>,
     server: RunningServer,
 }
 
@@ -65,20 +70,22 @@ impl Answer {
 }
 
 impl TestApp {
+    /// The app with scripted units, which obey until told otherwise.
     pub async fn spawn() -> TestApp {
         TestApp::spawn_with(|_| {}).await
     }
 
+    /// [`TestApp::spawn`] with the configuration changed by `adjust`.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
-        TestApp::spawn_with_units(adjust, true).await
+        TestApp::start(adjust, Some(InProcessUnits::new())).await
     }
 
     /// The app as in production: car units connect over the WebSocket command channel.
     pub async fn spawn_ws(adjust: impl FnOnce(&mut Config)) -> TestApp {
-        TestApp::spawn_with_units(adjust, false).await
+        TestApp::start(adjust, None).await
     }
 
-    async fn spawn_with_units(adjust: impl FnOnce(&mut Config), simulated_units: bool) -> TestApp {
+    async fn start(adjust: impl FnOnce(&mut Config), units: Option<InProcessUnits>) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config::default();
         config.server.bind = "127.0.0.1:0".parse().expect("address");
@@ -88,18 +95,20 @@ impl TestApp {
         config.auth.admin_password = ADMIN_PASSWORD.into();
         config.fleet.command_timeout_s = 2;
         adjust(&mut config);
-        let options = ServerOptions {
-            simulated_units,
-            ..ServerOptions::default()
+        let link = match &units {
+            Some(units) => UnitLink::InProcess(units.clone()),
+            None => UnitLink::remote(),
         };
-        let server = RunningServer::start_with(config, options)
+        let options = ServerOptions::for_config(&config, link);
+        let server = RunningServer::start(config, options)
             .await
             .expect("app starts");
         let mut app = TestApp {
             address: server.address,
-            data_dir,
             client: reqwest::Client::new(),
             admin_token: String::new(),
+            data_dir,
+            units,
             server,
         };
         let tokens = app
@@ -126,12 +135,12 @@ impl TestApp {
         self.server.system()
     }
 
-    /// The simulated car units (obey by default; tests can make them silent or offline).
+    /// The scripted car units (they obey by default; tests make them silent, refusing or
+    /// offline).
     pub fn units(&self) -> &InProcessUnits {
-        match self.system().units() {
-            Units::InProcess(units) => units,
-            Units::Link(_) => panic!("tests run with simulated units"),
-        }
+        self.units
+            .as_ref()
+            .expect("this app's units connect over the WebSocket channel")
     }
 
     /// Any request, with an optional bearer token and JSON body.
@@ -185,7 +194,7 @@ impl TestApp {
                 Method::POST,
                 "/v1/auth/token",
                 None,
-                Some(json!({"email": email(n), "password": "s3nha-segura"})),
+                Some(json!({"email": email(n), "password": PASSWORD})),
             )
             .await
             .expect(200);
@@ -214,59 +223,41 @@ impl TestApp {
         )
     }
 
-    /// Stops the app the way SIGTERM does.
+    /// Stops the app the way SIGTERM does; its data stays for the test to look at.
     pub async fn stop(self) -> TempDir {
         self.server.stop().await.expect("clean stop");
         self.data_dir
     }
 }
 
+/// The e-mail (login) of customer `n`.
 pub fn email(n: u32) -> String {
-    format!("cliente{n}@example.com")
+    samples::email(u64::from(n))
 }
 
-/// A Mercosul plate unique to `n` (n < 26 * 10 * 100).
+/// The CPF of customer `n`.
+pub fn cpf(n: u32) -> String {
+    samples::cpf(200_000_000 + u64::from(n))
+}
+
+/// The plate of car `n`, a Mercosul plate of its own.
 pub fn plate(n: u32) -> String {
-    let letter = char::from(b'A' + (n / 1000 % 26) as u8);
-    format!(
-        "EV{letter}{}{}{:02}",
-        n / 100 % 10,
-        char::from(b'A' + (n % 26) as u8),
-        n % 100
-    )
+    samples::plate(u64::from(n))
 }
 
-/// A registration body for customer `n`, with a valid CPF derived from `n`.
+/// The registration body of customer `n`: documents and e-mail of their own, paying with
+/// `card`.
 pub fn customer_body(n: u32, card: &str) -> Value {
+    let number = u64::from(n);
     json!({
         "name": "Maria da Silva",
-        "cpf": cpf(200_000_000 + n),
-        "cnh": "79143829831",
+        "cpf": cpf(n),
+        "cnh": samples::cnh(300_000_000 + number),
         "email": email(n),
         "phone": "+55 48 99999-1234",
-        "password": "s3nha-segura",
+        "password": PASSWORD,
         "card": {"number": card, "exp_month": 12, "exp_year": 2030, "cvc": "123", "holder_name": "MARIA DA SILVA"}
     })
-}
-
-/// The CPF with base `base` (9 digits) and its two check digits.
-pub fn cpf(base: u32) -> String {
-    let mut digits: Vec<u32> = format!("{base:09}")
-        .chars()
-        .map(|c| c.to_digit(10).unwrap())
-        .collect();
-    for length in [9u32, 10] {
-        let sum: u32 = digits
-            .iter()
-            .enumerate()
-            .map(|(i, d)| d * (length + 1 - i as u32))
-            .sum();
-        digits.push((sum * 10) % 11 % 10);
-    }
-    digits
-        .iter()
-        .map(|d| char::from_digit(*d, 10).unwrap())
-        .collect()
 }
 
 /// An RFC 3339 time `minutes` from now.

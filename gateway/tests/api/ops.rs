@@ -1,9 +1,7 @@
 //! Operational behaviour over real HTTP: problems for unknown routes and methods, request ids,
 //! metrics, the OpenAPI document and the docs page.
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use reqwest::Method;
 
 #[tokio::test]

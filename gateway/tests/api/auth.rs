@@ -1,8 +1,8 @@
 //! Tokens over real HTTP: login, refresh rotation and reuse, limits, role checks.
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
+use actors::locks::UnitLink;
+use gateway::server::ServerOptions;
 use reqwest::Method;
 use serde_json::json;
 
@@ -154,7 +154,10 @@ async fn the_admin_account_survives_a_restart_and_tokens_stay_valid() {
     config.storage.data_dir = dir.path().to_owned();
     config.auth.admin_email = ADMIN_EMAIL.into();
     config.auth.admin_password = ADMIN_PASSWORD.into();
-    let server = gateway::server::RunningServer::start(config).await.unwrap();
+    let options = ServerOptions::for_config(&config, UnitLink::remote());
+    let server = gateway::server::RunningServer::start(config, options)
+        .await
+        .unwrap();
     let answer = reqwest::Client::new()
         .get(format!("http://{}/v1/customers", server.address))
         .bearer_auth(&token)

@@ -1,8 +1,8 @@
 //! `GET /v1/audit` and the clock `GET /healthz` reports, over real HTTP.
 
-mod common;
-use common::*;
+use crate::helpers::*;
 
+use actors::locks::UnitLink;
 use serde_json::json;
 
 #[tokio::test]
@@ -63,7 +63,7 @@ async fn healthz_tells_the_services_time_and_pace() {
 async fn a_staging_server_can_run_an_accelerated_clock() {
     let mut config = actors::Config::default();
     config.server.clock_speedup = 600;
-    let options = gateway::server::ServerOptions::for_config(&config);
+    let options = gateway::server::ServerOptions::for_config(&config, UnitLink::remote());
     assert_eq!(options.clock.speedup(), 600);
     let before = options.clock.now();
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -72,7 +72,7 @@ async fn a_staging_server_can_run_an_accelerated_clock() {
 
     config.server.clock_speedup = 1;
     assert_eq!(
-        gateway::server::ServerOptions::for_config(&config)
+        gateway::server::ServerOptions::for_config(&config, UnitLink::remote())
             .clock
             .speedup(),
         1

@@ -1,9 +1,7 @@
 //! Load shedding and the request timeout over real HTTP.
 
-mod common;
-
+use crate::helpers::*;
 use actors::locks::UnitBehaviour;
-use common::*;
 use serde_json::json;
 
 /// A reservation starting now for a car whose unit never answers: its unlock request hangs until

@@ -1,8 +1,7 @@
 //! Unlocking and locking over HTTP: only the renter inside the window, and only once the car's
 //! unit acknowledges (silent → 504, refusing → 502), including finishing a rental.
 
-mod common;
-use common::*;
+use crate::helpers::*;
 
 use std::time::{Duration, Instant};
 

@@ -1,12 +1,15 @@
-//! Which units are connected, and the way to each.
+//! Which car units are connected to this process, and the way to each: the production unit
+//! link. It knows nothing of the transport; the gateway's WebSocket channel attaches each unit
+//! that connects and forwards what arrives on its receiver.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use actors::ids::VehicleId;
-use actors::locks::{UnitCommand, UnitLink};
 use tokio::sync::mpsc;
+
+use crate::commands::UnitCommand;
+use crate::ids::VehicleId;
 
 /// The live command channels, one per connected unit.
 #[derive(Default)]
@@ -73,10 +76,9 @@ impl UnitConnections {
     pub fn count(&self) -> usize {
         self.live().len()
     }
-}
 
-impl UnitLink for UnitConnections {
-    fn deliver(&self, vehicle: VehicleId, command: UnitCommand) -> bool {
+    /// Hands `command` to the live connection of `vehicle`'s unit, if any.
+    pub(crate) fn deliver(&self, vehicle: VehicleId, command: UnitCommand) -> bool {
         self.live()
             .get(&vehicle)
             .is_some_and(|live| live.commands.send(command).is_ok())
@@ -86,8 +88,8 @@ impl UnitLink for UnitConnections {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use actors::ids::CommandId;
-    use actors::locks::LockAction;
+    use crate::commands::LockAction;
+    use crate::ids::CommandId;
 
     fn command() -> UnitCommand {
         UnitCommand {

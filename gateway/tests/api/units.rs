@@ -1,10 +1,8 @@
 //! The car units' command channel through real HTTP and a real WebSocket client.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::helpers::*;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;

@@ -1,11 +1,9 @@
 //! The reference car unit (`simulator::unit`) against the real server: both sides of the
 //! protocol, over real HTTP and a real WebSocket.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::helpers::*;
 use serde_json::json;
 use simulator::unit::{DoorState, Fix, UnitClient, UnitConfig};
 

@@ -1,8 +1,8 @@
 //! Liveness and readiness over real HTTP.
 
-mod common;
-
-use common::TestApp;
+use crate::helpers::TestApp;
+use actors::locks::UnitLink;
+use gateway::server::ServerOptions;
 
 #[tokio::test]
 async fn healthz_and_readyz_answer_ok() {
@@ -39,7 +39,8 @@ async fn a_server_that_cannot_serve_fails_at_start_not_at_its_first_request() {
     config.storage.data_dir = dir.path().to_owned();
     config.auth.admin_email = "ops@example.com".into();
     config.auth.admin_password = "no digits here".into();
-    let started = gateway::server::RunningServer::start(config).await;
+    let options = ServerOptions::for_config(&config, UnitLink::remote());
+    let started = gateway::server::RunningServer::start(config, options).await;
     let error = started.err().expect("refused");
     assert!(error.to_string().contains("password"), "{error}");
 }

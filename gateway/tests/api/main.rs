@@ -1,0 +1,18 @@
+//! The API over real HTTP and WebSocket, each test against its own whole application (see
+//! [`helpers`]). One test binary for the whole crate: one link, and the helpers compiled once.
+
+mod helpers;
+
+mod audit;
+mod auth;
+mod binary;
+mod customers;
+mod health;
+mod limits;
+mod locks;
+mod ops;
+mod positions;
+mod reference_unit;
+mod reservations;
+mod units;
+mod vehicles;
