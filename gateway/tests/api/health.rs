@@ -42,5 +42,7 @@ async fn a_server_that_cannot_serve_fails_at_start_not_at_its_first_request() {
     let options = ServerOptions::for_config(&config, UnitLink::remote());
     let started = gateway::server::RunningServer::start(config, options).await;
     let error = started.err().expect("refused");
-    assert!(error.to_string().contains("password"), "{error}");
+    let causes = actors::error_kind::with_causes(&error);
+    assert!(causes.contains("admin account"), "{causes}");
+    assert!(causes.contains("password"), "{causes}");
 }
