@@ -199,7 +199,9 @@ impl From<CustomerView> for CustomerDto {
     post, path = "/v1/customers", tag = "customers", operation_id = "register_customer",
     request_body = Registration,
     responses(
-        (status = 201, description = "Registered", body = CustomerDto),
+        (status = 201, description = "Registered", body = CustomerDto,
+            links(("get" = (operation_id = "get_customer", parameters(("id" = "$response.body#/id")))))
+        ),
         (status = 400, description = "Malformed body or unknown field", body = Problem),
         (status = 409, description = "CPF or e-mail already registered (`already-registered`)", body = Problem),
         (status = 422, description = "Invalid fields, each listed in `errors`", body = Problem),

@@ -111,6 +111,11 @@ fn complete(operation: &mut Operation) {
         .flat_map(|requirement| requirement.keys().cloned().collect::<Vec<_>>())
         .collect();
     let responses = &mut operation.responses.responses;
+    for response in responses.values_mut() {
+        if let RefOr::T(response) = response {
+            spell_links(response);
+        }
+    }
     for (status, response) in responses.iter_mut() {
         let is_error = status.starts_with('4') || status.starts_with('5');
         if is_error
@@ -144,13 +149,47 @@ fn complete(operation: &mut Operation) {
         add("401", problem("Missing or invalid access token"));
     }
     if !roles.is_empty() {
-        let description = format!("Only for {}: this token's role may not", roles.join(", "));
+        let description = format!(
+            "Forbidden: only a token of {} may do this",
+            roles.join(" or ")
+        );
         add("403", problem(&description));
     }
     if let Some(counted) = rate_limit {
         let description = format!("Too many requests {counted}");
         add("429", retry_after(problem(&description)));
     }
+}
+
+/// Moves a response's links where they serialise as OpenAPI spells them. utoipa 5 writes a
+/// link's `operationId`, `operationRef` and `requestBody` in snake case, which tools reading the
+/// document (schemathesis' stateful phase among them) reject as a link naming no operation.
+fn spell_links(response: &mut Response) {
+    if response.links.is_empty() {
+        return;
+    }
+    let links: serde_json::Map<String, serde_json::Value> = std::mem::take(&mut response.links)
+        .into_iter()
+        .filter_map(|(name, link)| {
+            let mut link = serde_json::to_value(link).ok()?;
+            if let Some(fields) = link.as_object_mut() {
+                for (snake, camel) in [
+                    ("operation_id", "operationId"),
+                    ("operation_ref", "operationRef"),
+                    ("request_body", "requestBody"),
+                ] {
+                    if let Some(value) = fields.remove(snake) {
+                        fields.insert(camel.to_owned(), value);
+                    }
+                }
+            }
+            Some((name, link))
+        })
+        .collect();
+    response
+        .extensions
+        .get_or_insert_with(Default::default)
+        .insert("links".to_owned(), serde_json::Value::Object(links));
 }
 
 /// Customers and admins send a JWT; car units send their own device token.

@@ -111,6 +111,28 @@ fn common_responses_follow_from_what_an_operation_is() {
 }
 
 #[test]
+fn links_name_the_operation_they_lead_to() {
+    let document = the_document();
+    let ids: HashSet<String> = operations(&document)
+        .iter()
+        .filter_map(|(_, _, operation)| operation["operationId"].as_str().map(str::to_owned))
+        .collect();
+    let mut links = 0;
+    for (method, path, operation) in operations(&document) {
+        for response in operation["responses"].as_object().into_iter().flatten() {
+            for (name, link) in response.1["links"].as_object().into_iter().flatten() {
+                let target = link["operationId"].as_str().unwrap_or_default();
+                assert!(ids.contains(target), "{method} {path} link {name}: {link}");
+                links += 1;
+            }
+        }
+    }
+    let created = &document["paths"]["/v1/vehicles"]["post"]["responses"]["201"]["links"];
+    assert_eq!(created["retire"]["operationId"], "retire_vehicle");
+    assert!(links >= 10, "{links} links");
+}
+
+#[test]
 fn request_bodies_have_examples_and_limits_are_stated() {
     let document = the_document();
     let schemas = &document["components"]["schemas"];

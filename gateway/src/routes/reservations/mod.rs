@@ -93,7 +93,13 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, BadIdempotency
     ),
     request_body = CreateReservationRequest,
     responses(
-        (status = 201, description = "Booked and held on the card (`confirmed`)", body = ReservationDto),
+        (status = 201, description = "Booked and held on the card (`confirmed`)", body = ReservationDto,
+            links(
+                ("get" = (operation_id = "get_reservation", parameters(("id" = "$response.body#/id")))),
+                ("charges" = (operation_id = "list_reservation_charges", parameters(("id" = "$response.body#/id")))),
+                ("cancel" = (operation_id = "cancel_reservation", parameters(("id" = "$response.body#/id"))))
+            )
+        ),
         (status = 400, description = "Malformed body, unknown field or bad Idempotency-Key", body = Problem),
         (status = 402, description = "The card hold was declined (`payment-declined`; the problem carries `reservation_id`), or the customer has an unpaid balance (`outstanding-balance`)", body = Problem),
         (status = 409, description = "Overlaps another reservation of the car (`vehicle-busy`) or of the customer (`customer-busy`), the car is not available (`vehicle-unavailable`), or the customer cannot book (`cannot-book`)", body = Problem),

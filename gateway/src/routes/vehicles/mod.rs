@@ -79,7 +79,13 @@ pub(crate) async fn in_fleet(state: &AppState, id: VehicleId) -> Result<Vehicle,
     post, path = "/v1/vehicles", tag = "vehicles", operation_id = "register_vehicle",
     request_body = NewVehicleBody,
     responses(
-        (status = 201, description = "Registered, available at once", body = RegisteredVehicleDto),
+        (status = 201, description = "Registered, available at once", body = RegisteredVehicleDto,
+            links(
+                ("get" = (operation_id = "get_vehicle", parameters(("id" = "$response.body#/id")))),
+                ("update" = (operation_id = "update_vehicle", parameters(("id" = "$response.body#/id")))),
+                ("retire" = (operation_id = "retire_vehicle", parameters(("id" = "$response.body#/id"))))
+            )
+        ),
         (status = 400, description = "Malformed body, missing or unknown field", body = Problem),
         (status = 409, description = "The plate is already registered (retired cars included)", body = Problem),
         (status = 422, description = "Invalid fields, each listed in `errors`", body = Problem),
@@ -210,7 +216,13 @@ pub async fn read(
     params(("id" = Uuid, Path, description = "Vehicle id")),
     request_body = VehicleChanges,
     responses(
-        (status = 200, description = "The car as changed", body = VehicleDto),
+        (status = 200, description = "The car as changed", body = VehicleDto,
+            links(
+                ("get" = (operation_id = "get_vehicle", parameters(("id" = "$response.body#/id")))),
+                ("update" = (operation_id = "update_vehicle", parameters(("id" = "$response.body#/id")))),
+                ("retire" = (operation_id = "retire_vehicle", parameters(("id" = "$response.body#/id"))))
+            )
+        ),
         (status = 400, description = "Not an id, malformed body, or a field that cannot be changed", body = Problem),
         (status = 404, description = "No such vehicle", body = Problem),
         (status = 409, description = "The car is retired (`retired`)", body = Problem),
@@ -242,7 +254,9 @@ pub async fn update(
     delete, path = "/v1/vehicles/{id}", tag = "vehicles", operation_id = "retire_vehicle",
     params(("id" = Uuid, Path, description = "Vehicle id")),
     responses(
-        (status = 200, description = "Retired; the record stays for history (`GET /v1/vehicles?status=retired`)", body = VehicleDto),
+        (status = 200, description = "Retired; the record stays for history (`GET /v1/vehicles?status=retired`)", body = VehicleDto,
+            links(("get" = (operation_id = "get_vehicle", parameters(("id" = "$response.body#/id")))))
+        ),
         (status = 400, description = "Not an id", body = Problem),
         (status = 404, description = "No such vehicle", body = Problem),
         (status = 409, description = "The car has open reservations (`open-reservations`)", body = Problem),
