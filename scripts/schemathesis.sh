@@ -58,10 +58,19 @@ customer_token=$(curl -fsS -H 'content-type: application/json' \
 status=0
 # The tool itself sometimes crashes inside hypothesis while describing a strategy ("Runtime
 # Error", no request involved). Such a run is repeated once; a run that reports failures of the
-# API is never repeated.
+# API is never repeated. Its transports are imported before the workers start: two workers
+# importing them at once crash Python 3.11's compiler ("AST constructor recursion depth
+# mismatch").
+st() {
+  "$venv/bin/python" -c 'import sys
+import schemathesis.transport.asgi, schemathesis.transport.requests
+from schemathesis.cli import schemathesis
+sys.argv[0] = "st"
+sys.exit(schemathesis())' "$@"
+}
 run_as() {
   local token=$1 log=$2
-  "$venv/bin/st" --config-file scripts/schemathesis.toml run "$base/openapi.json" \
+  st --config-file scripts/schemathesis.toml run "$base/openapi.json" \
     --header "Authorization: Bearer $token" \
     --checks all \
     --max-examples "$examples" \
