@@ -40,7 +40,10 @@ impl From<Fix> for FixDto {
 }
 
 /// One fix as a car unit posts it (unknown fields are refused, per fix).
-#[derive(ToSchema)]
+// Deserialize only so that `deny_unknown_fields` reaches the schema (`additionalProperties`):
+// the body itself is read by `PositionsBody`, fix by fix.
+#[derive(ToSchema, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "lat": -27.5954, "lon": -48.548, "recorded_at": "2026-03-01T12:00:00Z",
     "speed_kmh": 32.5, "heading_deg": 270, "battery_pct": 81
