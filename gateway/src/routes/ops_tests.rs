@@ -278,6 +278,7 @@ async fn every_documented_operation_is_served() {
     let mut config = actors::Config::default();
     config.server.bind = "127.0.0.1:0".parse().expect("address");
     config.storage.data_dir = dir.path().to_owned();
+    config.storage.cache_capacity_mb = 8;
     let server = crate::server::RunningServer::start(config)
         .await
         .expect("starts");
