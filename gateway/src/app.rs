@@ -1,4 +1,8 @@
-//! The router: one router per resource merged here, and the layers every request crosses.
+//! The router: every resource's routes merged once here, and the layers every request crosses.
+//!
+//! A route is declared in one place: its handler's `#[utoipa::path]`, registered with
+//! `routes!` in its resource's `router()`. [`api`] merges those routers; the served router and
+//! the OpenAPI document are both split from it (see [`routes::ops::split`]).
 //!
 //! From the outside in: a request id (generated or propagated), a tracing span carrying it,
 //! the access log, metrics, panic-to-500, load shedding in front of a concurrency limit (503 with
@@ -20,12 +24,28 @@ use tower_http::request_id::{
     MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::ApiError;
 use crate::routes;
 use crate::state::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Every documented route of the API, each resource's once, with the document's own parts.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(routes::ops::ApiDoc::openapi())
+        .merge(routes::health::router())
+        .merge(routes::auth::router())
+        .merge(routes::customers::router())
+        .merge(routes::vehicles::router())
+        .merge(routes::location::router())
+        .merge(routes::reservations::router())
+        .merge(routes::locks::router())
+        .merge(routes::units::router())
+        .merge(routes::audit::router())
+}
 
 /// Every route of the API with its layers.
 pub fn router(state: AppState) -> Router {
@@ -39,17 +59,8 @@ pub fn router(state: AppState) -> Router {
             server.max_concurrent_requests,
         ))
         .timeout(Duration::from_secs(server.request_timeout_s));
-    Router::new()
-        .merge(routes::health::router())
-        .merge(routes::auth::router())
-        .merge(routes::customers::router())
-        .merge(routes::vehicles::router())
-        .merge(routes::location::router())
-        .merge(routes::reservations::router())
-        .merge(routes::locks::router())
-        .merge(routes::units::router())
-        .merge(routes::audit::router())
-        .merge(routes::ops::router())
+    let (api, document) = routes::ops::split(api());
+    api.merge(routes::ops::router(document))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(server.max_body_bytes))

@@ -3,28 +3,29 @@
 use std::net::SocketAddr;
 
 use actors::customers::Principal;
-use axum::Router;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
-use axum::routing::post;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::{ApiError, Problem};
 use crate::extract::ApiJson;
 use crate::state::AppState;
 
 /// This resource's routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/auth/token", post(token))
-        .route("/v1/auth/refresh", post(refresh))
-        .route("/v1/auth/logout", post(logout))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(token))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
 }
 
 /// Log-in credentials.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "maria@example.com", "password": "s3nha-segura"}))]
 pub struct Credentials {
     /// The account's e-mail.
     pub email: String,
@@ -69,14 +70,14 @@ async fn pair(
 
 /// Log in.
 #[utoipa::path(
-    post, path = "/v1/auth/token", tag = "auth",
+    post, path = "/v1/auth/token", tag = "auth", operation_id = "log_in",
     request_body = Credentials,
     responses(
         (status = 200, description = "Logged in", body = TokenPair),
         (status = 400, description = "Malformed body", body = Problem),
         (status = 401, description = "Wrong e-mail or password", body = Problem),
-        (status = 429, description = "Too many attempts for this e-mail or address; see Retry-After", body = Problem),
-    )
+    ),
+    extensions(("x-rate-limit" = json!("for this e-mail or from this address")))
 )]
 pub async fn token(
     State(state): State<AppState>,
@@ -106,7 +107,7 @@ pub async fn token(
 
 /// Exchange a refresh token for a new pair.
 #[utoipa::path(
-    post, path = "/v1/auth/refresh", tag = "auth",
+    post, path = "/v1/auth/refresh", tag = "auth", operation_id = "refresh_tokens",
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new pair; the presented refresh token stops working", body = TokenPair),
@@ -128,7 +129,7 @@ pub async fn refresh(
 
 /// End the session of a refresh token.
 #[utoipa::path(
-    post, path = "/v1/auth/logout", tag = "auth",
+    post, path = "/v1/auth/logout", tag = "auth", operation_id = "log_out",
     request_body = RefreshRequest,
     responses(
         (status = 204, description = "The session is over (also when it already was)"),
@@ -146,11 +147,3 @@ pub async fn logout(
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
-
-/// The OpenAPI part of these routes.
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    paths(token, refresh, logout),
-    components(schemas(Credentials, RefreshRequest, TokenPair))
-)]
-pub struct AuthApi;

@@ -4,13 +4,13 @@ use actors::customers::{
     CardInput, Customer as CustomerView, CustomerPatch, CustomerStatus, NewCustomer,
 };
 use actors::ids::CustomerId;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::paging::{Page, PageQuery};
 use crate::auth::{Admin, Customer};
@@ -19,30 +19,46 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 
 /// This resource's routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/customers", get(list).post(register))
-        .route(
-            "/v1/customers/me",
-            get(me).patch(update_me).delete(erase_me),
-        )
-        .route("/v1/customers/me/balance/pay", post(pay_balance))
-        .route("/v1/customers/{id}", get(read))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register, list))
+        .routes(routes!(me, update_me, erase_me))
+        .routes(routes!(pay_balance))
+        .routes(routes!(read))
 }
+
+// The patterns state the shape the customers service accepts (surrounding white space is
+// trimmed); check digits, the Luhn sum, a card not yet expired and a mobile area code are
+// checked beyond them and answered 422.
 
 /// A card as entered. The number and CVC go to the payment processor and are never stored.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "number": "4111 1111 1111 1111", "exp_month": 12, "exp_year": 2030, "cvc": "123",
+    "holder_name": "MARIA DA SILVA"
+}))]
 pub struct CardBody {
-    /// The card number (spaces allowed).
+    /// The card number: 12 to 19 digits passing the Luhn check, in groups separated by single
+    /// spaces or hyphens.
+    #[schema(
+        pattern = r"^[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[0-9]+([ -][0-9]+)*[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     pub number: String,
     /// Expiry month, 1 to 12.
+    #[schema(minimum = 1, maximum = 12)]
+    #[serde(deserialize_with = "crate::extract::whole::integer")]
     pub exp_month: u32,
-    /// Expiry year, four digits.
+    /// Expiry year, four digits; with the month, not in the past.
+    #[schema(minimum = 1000, maximum = 9999)]
+    #[serde(deserialize_with = "crate::extract::whole::integer")]
     pub exp_year: i32,
-    /// The security code.
+    /// The security code: 3 digits, 4 for American Express.
+    #[schema(
+        pattern = r"^[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[0-9]{3,4}[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     pub cvc: String,
-    /// The name on the card.
+    /// The name on the card, as embossed (letters, digits and spaces).
     pub holder_name: String,
 }
 
@@ -61,26 +77,41 @@ impl From<CardBody> for CardInput {
 /// A registration.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "name": "Maria da Silva", "cpf": "529.982.247-25", "cnh": "79143829831",
+    "email": "maria@example.com", "phone": "+55 48 99999-1234", "password": "s3nha-segura",
+    "card": {"number": "4111 1111 1111 1111", "exp_month": 12, "exp_year": 2030, "cvc": "123",
+              "holder_name": "MARIA DA SILVA"}
+}))]
 pub struct Registration {
-    /// Full name.
+    /// Full name: 2 to 120 letters, spaces, apostrophes, hyphens and dots.
     pub name: String,
-    /// CPF, with or without punctuation.
+    /// CPF, with or without its punctuation; its check digits must match.
+    #[schema(
+        pattern = r"^[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[0-9]{3}\.?[0-9]{3}\.?[0-9]{3}-?[0-9]{2}[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     pub cpf: String,
-    /// Driving licence (CNH) number.
+    /// Driving licence (CNH) number: 11 digits, the last two check digits.
+    #[schema(
+        pattern = r"^[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[0-9]{11}[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     pub cnh: String,
-    /// E-mail, also the login.
+    /// E-mail, also the login; at most 254 characters.
     pub email: String,
-    /// Brazilian mobile number.
+    /// Brazilian mobile number: area code and 9 digits starting with 9, `+55` optional.
     pub phone: String,
-    /// At least 8 characters, with a letter and a digit.
+    /// 8 to 128 characters, not one repeated character, with a letter and a digit.
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
     /// The card rentals are charged to.
     pub card: CardBody,
 }
 
-/// The changes a customer may make to their profile; any other field is refused (400).
+/// The changes a customer may make to their profile; any other field is refused (400). Each
+/// field follows the rule of the same field of a registration.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"phone": "+55 48 98888-4321"}))]
 pub struct ProfileChanges {
     /// Full name.
     pub name: Option<String>,
@@ -91,6 +122,7 @@ pub struct ProfileChanges {
     /// A new card.
     pub card: Option<CardBody>,
     /// A new password.
+    #[schema(min_length = 8, max_length = 128)]
     pub password: Option<String>,
 }
 
@@ -111,6 +143,7 @@ pub struct CardDto {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CustomerDto {
     /// Id.
+    #[schema(format = Uuid)]
     pub id: String,
     /// Full name.
     pub name: String,
@@ -163,13 +196,14 @@ impl From<CustomerView> for CustomerDto {
 
 /// Register.
 #[utoipa::path(
-    post, path = "/v1/customers", tag = "customers",
+    post, path = "/v1/customers", tag = "customers", operation_id = "register_customer",
     request_body = Registration,
     responses(
-        (status = 201, description = "Registered", body = CustomerDto),
+        (status = 201, description = "Registered", body = CustomerDto,
+            links(("get" = (operation_id = "get_customer", parameters(("id" = "$response.body#/id")))))
+        ),
         (status = 400, description = "Malformed body or unknown field", body = Problem),
-        (status = 409, description = "CPF or e-mail already registered", body = Problem),
-        (status = 415, description = "Not JSON", body = Problem),
+        (status = 409, description = "CPF or e-mail already registered (`already-registered`)", body = Problem),
         (status = 422, description = "Invalid fields, each listed in `errors`", body = Problem),
     )
 )]
@@ -192,14 +226,13 @@ pub async fn register(
 
 /// The caller's own profile.
 #[utoipa::path(
-    get, path = "/v1/customers/me", tag = "customers",
+    get, path = "/v1/customers/me", tag = "customers", operation_id = "get_own_profile",
     responses(
         (status = 200, body = CustomerDto),
-        (status = 401, description = "No valid token", body = Problem),
-        (status = 403, description = "Not a customer token", body = Problem),
         (status = 404, description = "The account was erased", body = Problem),
     ),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    extensions(("x-roles" = json!(["customer"])))
 )]
 pub async fn me(
     State(state): State<AppState>,
@@ -210,18 +243,17 @@ pub async fn me(
 
 /// Change the caller's profile.
 #[utoipa::path(
-    patch, path = "/v1/customers/me", tag = "customers",
+    patch, path = "/v1/customers/me", tag = "customers", operation_id = "update_own_profile",
     request_body = ProfileChanges,
     responses(
         (status = 200, body = CustomerDto),
         (status = 400, description = "Malformed body or a field that cannot be changed", body = Problem),
-        (status = 401, description = "No valid token", body = Problem),
-        (status = 403, description = "Not a customer token", body = Problem),
         (status = 404, description = "The account was erased", body = Problem),
-        (status = 409, description = "E-mail already registered", body = Problem),
-        (status = 422, description = "Invalid fields", body = Problem),
+        (status = 409, description = "E-mail already registered (`already-registered`)", body = Problem),
+        (status = 422, description = "Invalid fields, each listed in `errors`", body = Problem),
     ),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    extensions(("x-roles" = json!(["customer"])))
 )]
 pub async fn update_me(
     State(state): State<AppState>,
@@ -243,17 +275,16 @@ pub async fn update_me(
 /// Pay the outstanding balance: the card on file is charged for what it refused earlier
 /// (update the card first if it keeps refusing).
 #[utoipa::path(
-    post, path = "/v1/customers/me/balance/pay", tag = "customers",
+    post, path = "/v1/customers/me/balance/pay", tag = "customers", operation_id = "pay_own_balance",
     responses(
         (status = 200, description = "Paid; the profile with `outstanding_cents` 0", body = CustomerDto),
-        (status = 401, description = "No valid token", body = Problem),
         (status = 402, description = "The card refused again (`outstanding-balance`)", body = Problem),
-        (status = 403, description = "Not a customer token", body = Problem),
         (status = 404, description = "The account was erased", body = Problem),
         (status = 409, description = "Something is owed and there is no card on file (`no-card`)", body = Problem),
-        (status = 503, description = "The payment provider is not available", body = Problem),
+        (status = 502, description = "The payment provider failed (`payment-provider`)", body = Problem),
     ),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    extensions(("x-roles" = json!(["customer"])))
 )]
 pub async fn pay_balance(
     State(state): State<AppState>,
@@ -266,15 +297,14 @@ pub async fn pay_balance(
 
 /// Erase the caller's personal data (LGPD). The account cannot be used afterwards.
 #[utoipa::path(
-    delete, path = "/v1/customers/me", tag = "customers",
+    delete, path = "/v1/customers/me", tag = "customers", operation_id = "erase_own_profile",
     responses(
         (status = 200, description = "Erased; the remaining record", body = CustomerDto),
-        (status = 401, description = "No valid token", body = Problem),
-        (status = 403, description = "Not a customer token", body = Problem),
         (status = 404, description = "The account was already erased", body = Problem),
-        (status = 409, description = "A reservation is still open", body = Problem),
+        (status = 409, description = "A reservation is still open (`open-reservation`)", body = Problem),
     ),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    extensions(("x-roles" = json!(["customer"])))
 )]
 pub async fn erase_me(
     State(state): State<AppState>,
@@ -285,15 +315,14 @@ pub async fn erase_me(
 
 /// Every customer (admin).
 #[utoipa::path(
-    get, path = "/v1/customers", tag = "customers",
+    get, path = "/v1/customers", tag = "customers", operation_id = "list_customers",
     params(PageQuery),
     responses(
         (status = 200, body = Page<CustomerDto>),
         (status = 400, description = "Bad limit or cursor", body = Problem),
-        (status = 401, description = "No valid token", body = Problem),
-        (status = 403, description = "Not an admin", body = Problem),
     ),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    extensions(("x-roles" = json!(["admin"])))
 )]
 pub async fn list(
     State(state): State<AppState>,
@@ -311,16 +340,15 @@ pub async fn list(
 
 /// One customer (admin).
 #[utoipa::path(
-    get, path = "/v1/customers/{id}", tag = "customers",
-    params(("id" = String, Path, description = "Customer id")),
+    get, path = "/v1/customers/{id}", tag = "customers", operation_id = "get_customer",
+    params(("id" = Uuid, Path, description = "Customer id")),
     responses(
         (status = 200, body = CustomerDto),
         (status = 400, description = "Not an id", body = Problem),
-        (status = 401, description = "No valid token", body = Problem),
-        (status = 403, description = "Not an admin", body = Problem),
         (status = 404, description = "No such customer", body = Problem),
     ),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    extensions(("x-roles" = json!(["admin"])))
 )]
 pub async fn read(
     State(state): State<AppState>,
@@ -329,11 +357,3 @@ pub async fn read(
 ) -> Result<ApiJson<CustomerDto>, ApiError> {
     Ok(ApiJson(state.services.customers.get(id).await?.into()))
 }
-
-/// The OpenAPI part of these routes.
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    paths(register, me, update_me, erase_me, pay_balance, list, read),
-    components(schemas(Registration, CardBody, ProfileChanges, CustomerDto, CardDto, Page<CustomerDto>))
-)]
-pub struct CustomersApi;

@@ -1,22 +1,29 @@
 //! Liveness and readiness.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::{Value, json};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// `GET /healthz` and `GET /readyz`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+}
+
+/// The services all answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    /// Always `ready`.
+    #[schema(example = "ready")]
+    pub status: &'static str,
 }
 
 /// Liveness, and the services' clock: a client driving a deployment whose clock is
@@ -32,7 +39,10 @@ pub struct Health {
 }
 
 /// The process is up and serving HTTP; says nothing about the services behind it.
-#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "Alive", body = Health)))]
+#[utoipa::path(
+    get, path = "/healthz", tag = "operations", operation_id = "get_health",
+    responses((status = 200, description = "Alive", body = Health))
+)]
 pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
     let clock = state.system.clock();
     Json(Health {
@@ -42,31 +52,25 @@ pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
     })
 }
 
-/// The actor system answers: traffic can be routed here.
+/// The actor system answers: traffic can be routed here. When it does not, the answer is a
+/// problem like every other error (503 `unavailable`), so probes and clients read one format;
+/// from the moment shutdown starts it is not ready either, while it still serves requests.
 #[utoipa::path(
-    get, path = "/readyz", tag = "operations",
-    responses((status = 200, description = "Every service runs"), (status = 503, description = "A service is down, or the server is shutting down"))
+    get, path = "/readyz", tag = "operations", operation_id = "get_readiness",
+    responses((status = 200, description = "Every service runs", body = Readiness))
 )]
-pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<Readiness>, ApiError> {
     if state.is_draining() {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "draining" })),
-        );
+        return Err(ApiError::unavailable(
+            "the server is shutting down; use another instance",
+            1,
+        ));
     }
     match state.system.ready().await {
-        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+        Ok(()) => Ok(Json(Readiness { status: "ready" })),
         Err(error) => {
             tracing::warn!(%error, "not ready");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "unavailable" })),
-            )
+            Err(ApiError::unavailable("a service is not running", 1))
         }
     }
 }
-
-/// The OpenAPI part of these routes.
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(healthz, readyz), components(schemas(Health)))]
-pub struct HealthApi;

@@ -5,12 +5,12 @@
 
 use actors::ids::VehicleId;
 use actors::locks::{CommandRecord, CommandStatus, LockAction};
-use axum::Router;
 use axum::extract::State;
-use axum::routing::post;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::Customer;
@@ -111,18 +111,17 @@ pub struct VehiclePath {
     post,
     path = "/v1/vehicles/{id}/unlock",
     tag = "locks",
+    operation_id = "unlock_vehicle",
     params(("id" = Uuid, Path, description = "The car")),
     responses(
         (status = 200, description = "The unit unlocked the car", body = LockCommandDto),
         (status = 400, description = "The id is not a UUID", body = Problem),
-        (status = 401, description = "No or invalid access token", body = Problem),
-        (status = 403, description = "Not a customer token", body = Problem),
-        (status = 409, description = "No reservation of this car, outside its window (`no-access`), the previous renter's rental still under way (`car-not-returned`), or another command in progress", body = Problem),
-        (status = 502, description = "The unit answered that it could not do it", body = Problem),
-        (status = 503, description = "A service needed is not available", body = Problem),
-        (status = 504, description = "The unit did not acknowledge before the command expired", body = Problem),
+        (status = 409, description = "No reservation of this car, outside its window (`no-access`), the previous renter's rental still under way (`car-not-returned`), or another command in progress (`command-in-progress`)", body = Problem),
+        (status = 502, description = "The unit answered that it could not do it (`car-failed`)", body = Problem),
+        (status = 504, description = "The unit did not acknowledge before the command expired (`car-timeout`)", body = Problem),
     ),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    extensions(("x-roles" = json!(["customer"])))
 )]
 pub async fn unlock_vehicle(
     State(state): State<AppState>,
@@ -143,18 +142,17 @@ pub async fn unlock_vehicle(
     post,
     path = "/v1/vehicles/{id}/lock",
     tag = "locks",
+    operation_id = "lock_vehicle",
     params(("id" = Uuid, Path, description = "The car")),
     responses(
         (status = 200, description = "The unit locked the car", body = LockCommandDto),
         (status = 400, description = "The id is not a UUID", body = Problem),
-        (status = 401, description = "No or invalid access token", body = Problem),
-        (status = 403, description = "Not a customer token", body = Problem),
-        (status = 409, description = "No reservation of this car, outside its window, the previous renter's rental still under way (`car-not-returned`), the car is moving, or another command in progress", body = Problem),
-        (status = 502, description = "The unit answered that it could not do it", body = Problem),
-        (status = 503, description = "A service needed is not available", body = Problem),
-        (status = 504, description = "The unit did not acknowledge before the command expired", body = Problem),
+        (status = 409, description = "No reservation of this car, outside its window (`no-access`), the previous renter's rental still under way (`car-not-returned`), the car is moving (`moving`), or another command in progress (`command-in-progress`)", body = Problem),
+        (status = 502, description = "The unit answered that it could not do it (`car-failed`)", body = Problem),
+        (status = 504, description = "The unit did not acknowledge before the command expired (`car-timeout`)", body = Problem),
     ),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    extensions(("x-roles" = json!(["customer"])))
 )]
 pub async fn lock_vehicle(
     State(state): State<AppState>,
@@ -169,35 +167,9 @@ pub async fn lock_vehicle(
     Ok(ApiJson(command.into()))
 }
 
-/// The lock routes' part of the OpenAPI document.
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    paths(unlock_vehicle, lock_vehicle),
-    components(schemas(LockCommandDto, LockActionDto, CommandStateDto))
-)]
-pub struct LocksApi;
-
 /// This resource's routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/vehicles/{id}/unlock", post(unlock_vehicle))
-        .route("/v1/vehicles/{id}/lock", post(lock_vehicle))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use utoipa::OpenApi;
-
-    #[test]
-    fn the_openapi_part_documents_both_commands_and_their_failures() {
-        let doc = serde_json::to_value(LocksApi::openapi()).unwrap();
-        for path in ["/v1/vehicles/{id}/unlock", "/v1/vehicles/{id}/lock"] {
-            let responses = &doc["paths"][path]["post"]["responses"];
-            for status in ["200", "401", "403", "409", "502", "504"] {
-                assert!(responses[status].is_object(), "{path} lacks {status}");
-            }
-        }
-        assert!(doc["components"]["schemas"]["LockCommandDto"].is_object());
-    }
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(unlock_vehicle))
+        .routes(routes!(lock_vehicle))
 }

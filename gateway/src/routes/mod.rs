@@ -1,5 +1,6 @@
-//! One router per resource, merged in [`crate::app::router`]. Each module also contributes its
-//! part of the OpenAPI document.
+//! One `OpenApiRouter` per resource, merged in [`crate::app::api`]: each route is declared once,
+//! by its handler's `#[utoipa::path]` registered with `routes!`, and that declaration both
+//! serves it and documents it.
 
 pub mod audit;
 pub mod auth;
@@ -7,6 +8,7 @@ pub mod customers;
 pub mod health;
 pub mod location;
 pub mod locks;
+pub mod openapi;
 pub mod ops;
 pub mod paging;
 pub mod reservations;

@@ -1,35 +1,37 @@
 //! The car units' command channel (WebSocket).
 
 use actors::ids::VehicleId;
-use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::response::Response;
-use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::DeviceToken;
 use crate::error::{ApiError, Problem};
 use crate::extract::ApiPath;
+use crate::routes::openapi::with_schema;
 use crate::state::AppState;
 
-/// This resource's routes.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/units/{vehicle_id}/commands", get(commands))
+/// This resource's routes, with the frames the channel carries (no body names them).
+pub fn router() -> OpenApiRouter<AppState> {
+    let router = OpenApiRouter::new().routes(routes!(commands));
+    let router = with_schema::<crate::units::CommandFrame>(router);
+    with_schema::<crate::units::AckFrame>(router)
 }
 
 /// Open the unit's command channel. Server → unit frames are `CommandFrame`s; the unit answers
 /// each with an `AckFrame`. A newer connection of the same unit replaces this one; commands
 /// that have not expired are sent again on every connection.
 #[utoipa::path(
-    get, path = "/v1/units/{vehicle_id}/commands", tag = "location",
-    params(("vehicle_id" = String, Path, description = "The unit's car")),
+    get, path = "/v1/units/{vehicle_id}/commands", tag = "location", operation_id = "open_unit_commands",
+    params(("vehicle_id" = Uuid, Path, description = "The unit's car")),
     responses(
         (status = 101, description = "Switching to the WebSocket command channel"),
         (status = 400, description = "Not a WebSocket upgrade, or a bad id", body = Problem),
-        (status = 401, description = "Not this car's device token", body = Problem),
-        (status = 429, description = "Too many connections from this unit", body = Problem),
     ),
-    security(("device" = []))
+    security(("device" = [])),
+    extensions(("x-rate-limit" = json!("from this car's unit")))
 )]
 pub async fn commands(
     State(state): State<AppState>,
@@ -52,15 +54,3 @@ pub async fn commands(
     })?;
     Ok(upgrade.on_upgrade(move |socket| crate::units::run_session(socket, state, vehicle)))
 }
-
-/// The OpenAPI part of these routes.
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    paths(commands),
-    components(schemas(
-        crate::units::CommandFrame,
-        crate::units::AckFrame,
-        crate::units::AckResult
-    ))
-)]
-pub struct UnitsApi;

@@ -40,22 +40,32 @@ impl From<Fix> for FixDto {
 }
 
 /// One fix as a car unit posts it (unknown fields are refused, per fix).
-#[derive(ToSchema)]
+// Deserialize only so that `deny_unknown_fields` reaches the schema (`additionalProperties`):
+// the body itself is read by `PositionsBody`, fix by fix.
+#[derive(ToSchema, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "lat": -27.5954, "lon": -48.548, "recorded_at": "2026-03-01T12:00:00Z",
+    "speed_kmh": 32.5, "heading_deg": 270, "battery_pct": 81
+}))]
 #[allow(dead_code)] // documents the wire format; the body is parsed by `PositionsBody`
 pub struct PositionFix {
     /// Latitude, -90 to 90 degrees.
-    #[schema(example = -27.5954)]
+    #[schema(example = -27.5954, minimum = -90, maximum = 90)]
     lat: f64,
     /// Longitude, -180 to 180 degrees.
-    #[schema(example = -48.548)]
+    #[schema(example = -48.548, minimum = -180, maximum = 180)]
     lon: f64,
     /// When the unit took the fix, RFC 3339; at most 2 minutes ahead of the server's clock.
     recorded_at: DateTime<Utc>,
     /// Ground speed, 0 to 400 km/h.
+    #[schema(minimum = 0, maximum = 400)]
     speed_kmh: Option<f64>,
     /// Heading, at least 0 and below 360 degrees.
+    #[schema(minimum = 0, exclusive_maximum = 360)]
     heading_deg: Option<f64>,
     /// Traction battery charge, 0 to 100 percent.
+    #[schema(minimum = 0, maximum = 100)]
     battery_pct: Option<f64>,
 }
 
@@ -81,6 +91,10 @@ impl PartialSchema for PositionsBody {
             .item(fix.clone())
             .item(ArrayBuilder::new().items(fix).max_items(Some(MAX_BATCH)))
             .description(Some("One fix, or an array of up to 500 fixes"))
+            .examples([json!([
+                {"lat": -27.5954, "lon": -48.548, "recorded_at": "2026-03-01T12:00:00Z", "speed_kmh": 0},
+                {"lat": -27.5961, "lon": -48.5473, "recorded_at": "2026-03-01T12:00:30Z", "speed_kmh": 14.2, "battery_pct": 80}
+            ])])
             .into()
     }
 }
@@ -142,6 +156,6 @@ pub struct TrackDto {
 pub struct TrackQuery {
     /// Start of the span (inclusive), RFC 3339.
     pub from: DateTime<Utc>,
-    /// End of the span (exclusive), RFC 3339.
+    /// End of the span (exclusive), RFC 3339; it must be after `from` (422 otherwise).
     pub to: DateTime<Utc>,
 }

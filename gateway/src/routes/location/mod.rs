@@ -19,10 +19,8 @@ use std::fmt;
 use actors::customers::Role;
 use actors::ids::{CustomerId, VehicleId};
 use actors::location::{self, Fix, FixInput};
-use axum::Router;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
@@ -30,6 +28,8 @@ use serde_json::json;
 use utoipa::openapi::schema::{ArrayBuilder, OneOfBuilder, Schema};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::{Caller, DeviceToken};
 use crate::error::{ApiError, Problem};
@@ -42,11 +42,13 @@ pub const MAX_BATCH: usize = location::MAX_BATCH;
 pub const MAX_TRACK: usize = location::MAX_TRACK;
 
 /// This resource's routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/units/{vehicle_id}/positions", post(record_positions))
-        .route("/v1/vehicles/{id}/position", get(latest_position))
-        .route("/v1/vehicles/{id}/track", get(track))
+pub fn router() -> OpenApiRouter<AppState> {
+    let router = OpenApiRouter::new()
+        .routes(routes!(record_positions))
+        .routes(routes!(latest_position))
+        .routes(routes!(track));
+    // Named only in the 400's description: the problem's extra members of a partial batch.
+    super::openapi::with_schema::<RejectedBatchDto>(router)
 }
 
 pub use dto::*;
@@ -60,21 +62,15 @@ pub use dto::*;
 /// `rejected: [{index, errors: {field: reason}}]` (see `RejectedBatchDto`). A fix whose
 /// `recorded_at` is already stored counts as a duplicate: re-sending a batch is safe.
 #[utoipa::path(
-    post, path = "/v1/units/{vehicle_id}/positions", tag = "location",
-    params(("vehicle_id" = String, Path, description = "The unit's vehicle id")),
+    post, path = "/v1/units/{vehicle_id}/positions", tag = "location", operation_id = "record_positions",
+    params(("vehicle_id" = Uuid, Path, description = "The unit's vehicle id")),
     request_body = PositionsBody,
     responses(
         (status = 202, description = "Stored", body = IngestDto),
-        (status = 400, description = "Malformed JSON, more than 500 fixes, or some malformed fixes (the others were kept; counts and `rejected` in the body, as in RejectedBatchDto)", body = Problem),
-        (status = 401, description = "No device token, or not this car's", body = Problem),
-        (status = 413, description = "Body too large", body = Problem),
-        (status = 415, description = "Not JSON", body = Problem),
-        (status = 429, description = "Too many requests from this unit; see Retry-After", body = Problem,
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "A service is not available; retry", body = Problem),
-        (status = 504, description = "A service did not answer in time", body = Problem),
+        (status = 400, description = "Malformed JSON, more than 500 fixes, or some malformed or refused fixes (the others were kept; counts and `rejected` in the body, as in RejectedBatchDto)", body = Problem),
     ),
-    security(("device" = []))
+    security(("device" = [])),
+    extensions(("x-rate-limit" = json!("from this car's unit")))
 )]
 pub async fn record_positions(
     State(state): State<AppState>,
@@ -139,13 +135,12 @@ pub async fn record_positions(
 
 /// The car's latest valid position (never a flagged fix).
 #[utoipa::path(
-    get, path = "/v1/vehicles/{id}/position", tag = "location",
-    params(("id" = String, Path, description = "Vehicle id")),
+    get, path = "/v1/vehicles/{id}/position", tag = "location", operation_id = "get_vehicle_position",
+    params(("id" = Uuid, Path, description = "Vehicle id")),
     responses(
         (status = 200, body = FixDto),
         (status = 400, description = "Not an id", body = Problem),
-        (status = 401, description = "No valid token", body = Problem),
-        (status = 404, description = "No such vehicle, or it never reported a position", body = Problem),
+        (status = 404, description = "No such vehicle (or it was retired), or it never reported a position", body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -154,6 +149,7 @@ pub async fn latest_position(
     Caller(_caller): Caller,
     ApiPath(id): ApiPath<VehicleId>,
 ) -> Result<ApiJson<FixDto>, ApiError> {
+    super::vehicles::in_fleet(&state, id).await?;
     match state.services.location.latest(id).await? {
         Some(fix) => Ok(ApiJson(fix.into())),
         None => Err(ApiError::not_found("no position for this vehicle")),
@@ -166,15 +162,14 @@ pub async fn latest_position(
 /// An admin sees any span. A customer sees only the parts of the span inside their own
 /// reservations of this car (confirmed, active, completed or no-show), each from its start to
 /// the car's release (or the reservation's end if not released); a customer without such a
-/// reservation gets 404.
+/// reservation gets 404. A retired car is no longer in the fleet: 404.
 #[utoipa::path(
-    get, path = "/v1/vehicles/{id}/track", tag = "location",
-    params(("id" = String, Path, description = "Vehicle id"), TrackQuery),
+    get, path = "/v1/vehicles/{id}/track", tag = "location", operation_id = "get_vehicle_track",
+    params(("id" = Uuid, Path, description = "Vehicle id"), TrackQuery),
     responses(
         (status = 200, body = TrackDto),
         (status = 400, description = "Not an id, a missing or malformed `from`/`to`, or an unknown parameter", body = Problem),
-        (status = 401, description = "No valid token", body = Problem),
-        (status = 404, description = "No such vehicle, or (customer) no reservation of it", body = Problem),
+        (status = 404, description = "No such vehicle (or it was retired), or (customer) no reservation of it", body = Problem),
         (status = 422, description = "`to` is not after `from`", body = Problem),
     ),
     security(("bearer" = []))
@@ -186,11 +181,9 @@ pub async fn track(
     ApiQuery(span): ApiQuery<TrackQuery>,
 ) -> Result<ApiJson<TrackDto>, ApiError> {
     let location = &state.services.location;
+    super::vehicles::in_fleet(&state, id).await?;
     let fixes = match principal.role {
-        Role::Admin => {
-            state.services.vehicles.get(id).await?;
-            location.track(id, span.from, span.to, MAX_TRACK).await?
-        }
+        Role::Admin => location.track(id, span.from, span.to, MAX_TRACK).await?,
         Role::Customer => {
             let windows = state
                 .services
@@ -223,19 +216,3 @@ pub async fn track(
         truncated,
     }))
 }
-
-/// The OpenAPI part of these routes.
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    paths(record_positions, latest_position, track),
-    components(schemas(
-        PositionFix,
-        PositionsBody,
-        IngestDto,
-        RejectedFixDto,
-        RejectedBatchDto,
-        FixDto,
-        TrackDto
-    ))
-)]
-pub struct LocationApi;

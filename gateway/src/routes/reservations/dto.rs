@@ -2,13 +2,21 @@
 
 use super::*;
 
-/// A booking request.
+/// A booking request. The window's rules relate its fields to each other and to the clock, which
+/// a schema cannot state: the end is 2 to 6 hours after the start (`rental.min_hours` and
+/// `rental.max_hours`), and the start is neither in the past nor too far ahead; a request
+/// breaking them, or naming an unknown car, is 422.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "vehicle_id": "0195f3a2-7c1e-7d3a-9b4e-2f6c8a1d5e90",
+    "start_at": "2026-03-01T14:00:00Z",
+    "end_at": "2026-03-01T17:00:00Z"
+}))]
 pub struct CreateReservationRequest {
     /// The car to rent.
     pub vehicle_id: Uuid,
-    /// Start of the window (RFC 3339).
+    /// Start of the window (RFC 3339); not in the past.
     pub start_at: DateTime<Utc>,
     /// End of the window (RFC 3339), 2 to 6 hours after the start.
     pub end_at: DateTime<Utc>,
