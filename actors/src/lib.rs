@@ -1,6 +1,5 @@
 //! The rental domain and the services that run it.
 
-#![warn(missing_docs, unreachable_pub)]
 
 pub mod ask;
 pub mod audit;

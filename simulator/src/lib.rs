@@ -4,7 +4,6 @@
 //!
 //! [`unit`](mod@unit) is the reference car-unit client: what a car's embedded unit does against
 //! the backend (report positions over HTTP, obey lock/unlock commands over a WebSocket).
-#![warn(missing_docs, unreachable_pub)]
 
 pub mod fleet;
 pub mod unit;
