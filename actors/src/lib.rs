@@ -1,6 +1,5 @@
 //! The rental domain and the services that run it.
 
-
 pub mod ask;
 pub mod audit;
 pub mod billing;

@@ -161,10 +161,7 @@ impl Actor for Root {
         _state: &mut (),
     ) -> Result<(), ActorProcessingErr> {
         myself
-            .stop_children_and_wait(
-                Some("shutdown".into()),
-                Some(std::time::Duration::from_secs(10)),
-            )
+            .stop_children_and_wait(Some("shutdown".into()), Some(Duration::from_secs(10)))
             .await;
         Ok(())
     }

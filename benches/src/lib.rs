@@ -1,7 +1,6 @@
 //! Shared set-up for the benchmarks: temporary stores and runtimes sized for this machine, and
 //! for the load benchmarks the servers, the connection driver and the latency tally.
 
-
 pub mod bare;
 pub mod driver;
 pub mod fixes;

@@ -1,7 +1,6 @@
 //! The ev-rental HTTP gateway: routes REST requests into the service handles. No business
 //! rule lives here: handlers parse, authenticate, call a handle and shape the answer.
 
-
 pub mod access_log;
 pub mod app;
 pub mod auth;

@@ -5,7 +5,6 @@
 //! Nothing here knows the rental domain: services define their records and choose, per write,
 //! whether to wait for durability ([`Store::commit`]) or rely on the periodic flush.
 
-
 pub mod codec;
 mod commit;
 mod config;

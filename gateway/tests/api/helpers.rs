@@ -16,13 +16,13 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-pub use actors::testing::cards::{DECLINED, VISA};
+pub(crate) use actors::testing::cards::{DECLINED, VISA};
 
-pub const ADMIN_EMAIL: &str = "admin@ev-rental.test";
-pub const ADMIN_PASSWORD: &str = "admin-pass-2026";
+pub(crate) const ADMIN_EMAIL: &str = "admin@ev-rental.test";
+pub(crate) const ADMIN_PASSWORD: &str = "admin-pass-2026";
 
 /// A running application, and a client with the admin's access token.
-pub struct TestApp {
+pub(crate) struct TestApp {
     pub address: SocketAddr,
     pub client: reqwest::Client,
     pub admin_token: String,
@@ -33,7 +33,7 @@ pub struct TestApp {
 }
 
 /// An answer: status, headers and the body parsed as JSON (Null when empty or not JSON).
-pub struct Answer {
+pub(crate) struct Answer {
     pub status: StatusCode,
     pub headers: reqwest::header::HeaderMap,
     pub body: Value,
@@ -41,7 +41,7 @@ pub struct Answer {
 
 impl Answer {
     /// Asserts the status, showing the body when it differs.
-    pub fn expect(self, status: u16) -> Value {
+    pub(crate) fn expect(self, status: u16) -> Value {
         assert_eq!(
             self.status.as_u16(),
             status,
@@ -52,7 +52,7 @@ impl Answer {
     }
 
     /// Asserts an `application/problem+json` error of `status`.
-    pub fn expect_problem(self, status: u16) -> Value {
+    pub(crate) fn expect_problem(self, status: u16) -> Value {
         let content_type = self
             .headers
             .get(reqwest::header::CONTENT_TYPE)
@@ -71,17 +71,17 @@ impl Answer {
 
 impl TestApp {
     /// The app with scripted units, which obey until told otherwise.
-    pub async fn spawn() -> TestApp {
+    pub(crate) async fn spawn() -> TestApp {
         TestApp::spawn_with(|_| {}).await
     }
 
     /// [`TestApp::spawn`] with the configuration changed by `adjust`.
-    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    pub(crate) async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         TestApp::start(adjust, Some(InProcessUnits::new())).await
     }
 
     /// The app as in production: car units connect over the WebSocket command channel.
-    pub async fn spawn_ws(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    pub(crate) async fn spawn_ws(adjust: impl FnOnce(&mut Config)) -> TestApp {
         TestApp::start(adjust, None).await
     }
 
@@ -127,24 +127,24 @@ impl TestApp {
         app
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.address, path)
     }
 
-    pub fn system(&self) -> &Arc<RentalSystem> {
+    pub(crate) fn system(&self) -> &Arc<RentalSystem> {
         self.server.system()
     }
 
     /// The scripted car units (they obey by default; tests make them silent, refusing or
     /// offline).
-    pub fn units(&self) -> &InProcessUnits {
+    pub(crate) fn units(&self) -> &InProcessUnits {
         self.units
             .as_ref()
             .expect("this app's units connect over the WebSocket channel")
     }
 
     /// Any request, with an optional bearer token and JSON body.
-    pub async fn call(
+    pub(crate) async fn call(
         &self,
         method: Method,
         path: &str,
@@ -170,16 +170,16 @@ impl TestApp {
         }
     }
 
-    pub async fn get(&self, path: &str, token: &str) -> Answer {
+    pub(crate) async fn get(&self, path: &str, token: &str) -> Answer {
         self.call(Method::GET, path, Some(token), None).await
     }
 
-    pub async fn post(&self, path: &str, token: &str, body: Value) -> Answer {
+    pub(crate) async fn post(&self, path: &str, token: &str, body: Value) -> Answer {
         self.call(Method::POST, path, Some(token), Some(body)).await
     }
 
     /// Registers customer number `n` with `card` and logs in: (customer id, access token).
-    pub async fn customer(&self, n: u32, card: &str) -> (String, String) {
+    pub(crate) async fn customer(&self, n: u32, card: &str) -> (String, String) {
         let created = self
             .call(
                 Method::POST,
@@ -205,7 +205,7 @@ impl TestApp {
     }
 
     /// Registers car number `n` at `rate` centavos an hour: (vehicle id, device token).
-    pub async fn vehicle(&self, n: u32, rate: i64) -> (String, String) {
+    pub(crate) async fn vehicle(&self, n: u32, rate: i64) -> (String, String) {
         let created = self
             .post(
                 "/v1/vehicles",
@@ -224,30 +224,30 @@ impl TestApp {
     }
 
     /// Stops the app the way SIGTERM does; its data stays for the test to look at.
-    pub async fn stop(self) -> TempDir {
+    pub(crate) async fn stop(self) -> TempDir {
         self.server.stop().await.expect("clean stop");
         self.data_dir
     }
 }
 
 /// The e-mail (login) of customer `n`.
-pub fn email(n: u32) -> String {
+pub(crate) fn email(n: u32) -> String {
     samples::email(u64::from(n))
 }
 
 /// The CPF of customer `n`.
-pub fn cpf(n: u32) -> String {
+pub(crate) fn cpf(n: u32) -> String {
     samples::cpf(200_000_000 + u64::from(n))
 }
 
 /// The plate of car `n`, a Mercosul plate of its own.
-pub fn plate(n: u32) -> String {
+pub(crate) fn plate(n: u32) -> String {
     samples::plate(u64::from(n))
 }
 
 /// The registration body of customer `n`: documents and e-mail of their own, paying with
 /// `card`.
-pub fn customer_body(n: u32, card: &str) -> Value {
+pub(crate) fn customer_body(n: u32, card: &str) -> Value {
     let number = u64::from(n);
     json!({
         "name": "Maria da Silva",
@@ -261,6 +261,6 @@ pub fn customer_body(n: u32, card: &str) -> Value {
 }
 
 /// An RFC 3339 time `minutes` from now.
-pub fn in_minutes(minutes: i64) -> String {
+pub(crate) fn in_minutes(minutes: i64) -> String {
     (chrono::Utc::now() + chrono::TimeDelta::minutes(minutes)).to_rfc3339()
 }

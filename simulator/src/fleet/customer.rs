@@ -413,7 +413,7 @@ async fn command<B, F, Fut>(context: &Context<B>, op: Op, call: F) -> Result<(),
 where
     B: Backend,
     F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Result<(), OpError>>,
+    Fut: Future<Output = Result<(), OpError>>,
 {
     let mut attempt = 1;
     loop {

@@ -13,7 +13,7 @@ use crate::reservations::{Requester, ReservationStatus};
 async fn crash_at<T: Send + 'static>(
     fixture: TestSystem,
     point: FaultPoint,
-    request: impl std::future::Future<Output = T> + Send + 'static,
+    request: impl Future<Output = T> + Send + 'static,
 ) -> TestSystem {
     let faults = fixture.services().reservations.inner.faults.clone();
     faults.arm(point);
@@ -214,5 +214,5 @@ async fn a_pending_command_is_offered_to_a_reconnecting_unit_and_expires_after_a
     );
     let log = locks.commands(vehicle).unwrap();
     assert_eq!(log.len(), 1);
-    assert_eq!(log[0].status, crate::commands::CommandStatus::Expired);
+    assert_eq!(log[0].status, CommandStatus::Expired);
 }

@@ -82,7 +82,7 @@ async fn an_automatic_end_with_a_silent_unit_still_ends_and_tells_the_operator()
     // The lock the system sends expires unanswered: move the clock past it too.
     let ticker = tokio::spawn(async move {
         for _ in 0..200 {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
             advance.advance(TimeDelta::seconds(1));
         }
     });
