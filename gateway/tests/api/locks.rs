@@ -234,8 +234,20 @@ async fn a_second_command_while_one_waits_is_409() {
 
     let unlock = format!("/v1/vehicles/{vehicle}/unlock");
     let waiting = app.post(&unlock, &token, json!({}));
+    // The second tap comes once the first unlock is with the (silent) unit.
     let second = async {
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        let locks = app.system().services().locks.clone();
+        let car = unit(&vehicle);
+        actors::testing::eventually("the first unlock waits for its unit", || {
+            let locks = locks.clone();
+            async move {
+                locks
+                    .pending_commands(car)
+                    .await
+                    .is_ok_and(|pending| !pending.is_empty())
+            }
+        })
+        .await;
         app.post(&unlock, &token, json!({})).await
     };
     let (waiting, second) = tokio::join!(waiting, second);

@@ -170,7 +170,20 @@ async fn a_silent_unit_makes_the_unlock_expire_and_its_late_answer_does_not_coun
     assert_eq!(status, 504, "{body}");
 
     ack(&mut socket, &command, "done").await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The late "done" is answered by locking the car again and recording an incident; once
+    // that incident is there, the acknowledgement has been handled.
+    let locks = app.system().services().locks.clone();
+    actors::testing::eventually("the late unlock relocked", || {
+        let locks = locks.clone();
+        async move {
+            locks.incidents().is_ok_and(|incidents| {
+                incidents
+                    .iter()
+                    .any(|incident| incident.kind.as_str() == "late_unlock_relocked")
+            })
+        }
+    })
+    .await;
     let reservation = app
         .get(
             &format!("/v1/reservations/{}", rental.reservation),
@@ -207,7 +220,18 @@ async fn a_unit_that_reconnects_receives_its_unexpired_command() {
     let rental = rental(&app, 4).await;
     // Out of coverage when the customer taps unlock...
     let request = unlock(&app, &rental);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let vehicle = rental.vehicle.parse().unwrap();
+    let locks = app.system().services().locks.clone();
+    actors::testing::eventually("the unlock waits for its unit", || {
+        let locks = locks.clone();
+        async move {
+            locks
+                .pending_commands(vehicle)
+                .await
+                .is_ok_and(|pending| !pending.is_empty())
+        }
+    })
+    .await;
     // ...and back before the command expires.
     let mut socket = connect(&app, &rental.vehicle, &rental.device_token)
         .await
