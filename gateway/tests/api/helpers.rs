@@ -40,6 +40,19 @@ pub(crate) struct Answer {
 }
 
 impl Answer {
+    /// Reads a response whole.
+    pub(crate) async fn read(response: reqwest::Response) -> Answer {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("body");
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
     /// Asserts the status, showing the body when it differs.
     pub(crate) fn expect(self, status: u16) -> Value {
         assert_eq!(
@@ -158,16 +171,7 @@ impl TestApp {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.expect("request sent");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await.expect("body");
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Answer {
-            status,
-            headers,
-            body,
-        }
+        Answer::read(request.send().await.expect("request sent")).await
     }
 
     pub(crate) async fn get(&self, path: &str, token: &str) -> Answer {
@@ -263,4 +267,21 @@ pub(crate) fn customer_body(n: u32, card: &str) -> Value {
 /// An RFC 3339 time `minutes` from now.
 pub(crate) fn in_minutes(minutes: i64) -> String {
     (chrono::Utc::now() + chrono::TimeDelta::minutes(minutes)).to_rfc3339()
+}
+
+/// Asserts that the API's document has each `(path, method)` operation with each of its
+/// statuses among the responses; answers the document for further checks.
+pub(crate) fn assert_documented(operations: &[(&str, &str, &[&str])]) -> Value {
+    let document = serde_json::to_value(gateway::routes::ops::document()).expect("document");
+    for (path, method, statuses) in operations {
+        let operation = &document["paths"][path][method];
+        assert!(operation.is_object(), "{method} {path}");
+        for status in *statuses {
+            assert!(
+                operation["responses"][status].is_object(),
+                "{method} {path} {status}"
+            );
+        }
+    }
+    document
 }

@@ -38,15 +38,7 @@ async fn reserve_with_key(app: &TestApp, token: &str, key: &str, body: &Value) -
         .send()
         .await
         .expect("request sent");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response.bytes().await.expect("body");
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Answer {
-        status,
-        headers,
-        body,
-    }
+    Answer::read(response).await
 }
 
 fn id(value: &Value) -> String {
