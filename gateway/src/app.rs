@@ -1,7 +1,7 @@
 //! The router: every resource's routes merged once here, and the layers every request crosses.
 //!
 //! A route is declared in one place: its handler's `#[utoipa::path]`, registered with
-//! `routes!` in its resource's `router()`. [`api`] merges those routers; the served router and
+//! `routes!` in its resource's `router()`. [`routes::api::api`] merges those routers; the served router and
 //! the OpenAPI document are both split from it (see [`routes::ops::split`]).
 //!
 //! From the outside in: a request id (generated or propagated), a tracing span carrying it,
@@ -24,28 +24,12 @@ use tower_http::request_id::{
     MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tower_http::trace::TraceLayer;
-use utoipa::OpenApi;
-use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::ApiError;
 use crate::routes;
 use crate::state::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// Every documented route of the API, each resource's once, with the document's own parts.
-pub fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(routes::ops::ApiDoc::openapi())
-        .merge(routes::health::router())
-        .merge(routes::auth::router())
-        .merge(routes::customers::router())
-        .merge(routes::vehicles::router())
-        .merge(routes::location::router())
-        .merge(routes::reservations::router())
-        .merge(routes::locks::router())
-        .merge(routes::units::router())
-        .merge(routes::audit::router())
-}
 
 /// Every route of the API with its layers.
 pub fn router(state: AppState) -> Router {
@@ -59,7 +43,7 @@ pub fn router(state: AppState) -> Router {
             server.max_concurrent_requests,
         ))
         .timeout(Duration::from_secs(server.request_timeout_s));
-    let (api, document) = routes::ops::split(api());
+    let (api, document) = routes::ops::split(routes::api::api());
     api.merge(routes::ops::router(document))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -19,6 +19,7 @@ mod model;
 mod password;
 mod principal;
 mod rules;
+mod session_records;
 mod session_rules;
 mod sessions;
 

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::sessions::{FamilyRecord, RefreshRecord};
+use super::session_records::{FamilyRecord, RefreshRecord};
 
 /// 256 bits: guessing a live token is out of reach (RFC 9700 asks for tokens that cannot be
 /// guessed; 128 bits would do, 256 costs nothing more).

@@ -24,7 +24,6 @@
 //! state besides these records, and the transaction already serialises what must be.
 
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use storage::{StorageError, Store, Table, TxAbort, TxError};
 use uuid::Uuid;
@@ -33,28 +32,9 @@ use super::CustomersHandle;
 use super::error::CustomersError;
 use super::model::StoredStatus;
 use super::principal::{Principal, Role, StoredPrincipal, StoredRole};
+use super::session_records::{FamilyRecord, RefreshRecord};
 use super::session_rules::{self, TOKEN_BYTES, Verdict};
 use crate::ids::CustomerId;
-
-/// One refresh token, stored under the hex SHA-256 of its text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct RefreshRecord {
-    pub(crate) family: Uuid,
-    pub(crate) principal: StoredPrincipal,
-    pub(crate) issued_at: DateTime<Utc>,
-    pub(crate) expires_at: DateTime<Utc>,
-    /// When it was exchanged for its successor; presenting it again is reuse.
-    pub(crate) used_at: Option<DateTime<Utc>>,
-}
-
-/// One session (a family of tokens).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct FamilyRecord {
-    pub(crate) principal: StoredPrincipal,
-    /// Logout or detected reuse: no token of the family works any more.
-    pub(crate) revoked_at: Option<DateTime<Utc>>,
-    pub(crate) created_at: DateTime<Utc>,
-}
 
 /// The sessions' tables.
 #[derive(Clone)]

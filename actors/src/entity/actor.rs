@@ -6,15 +6,8 @@ use std::time::{Duration, Instant};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
 use super::Entity;
+use super::envelope::Envelope;
 use super::registry::EntityRegistry;
-
-/// What an entity actor receives: the entity's own messages, and its idle check.
-pub enum Envelope<E: Entity> {
-    /// A message for the entity.
-    Message(E::Msg),
-    /// Time to see whether the entity has been idle long enough to passivate.
-    IdleCheck,
-}
 
 pub(crate) struct EntityActor<E: Entity>(std::marker::PhantomData<fn() -> E>);
 

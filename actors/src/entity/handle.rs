@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use ractor::{ActorRef, RpcReplyPort};
 
-use super::actor::Envelope;
+use super::envelope::Envelope;
 use super::registry::{EntityRegistry, EntityStats};
 use super::supervisor::SupervisorMsg;
 use super::{Activation, Entity};

@@ -17,6 +17,7 @@
 //! actors.
 
 mod actor;
+mod envelope;
 mod handle;
 mod intensity;
 mod registry;
@@ -26,7 +27,7 @@ use std::fmt::{Debug, Display};
 use std::future::Future;
 use std::hash::Hash;
 
-pub use actor::Envelope;
+pub use envelope::Envelope;
 pub use handle::EntityRef;
 pub use intensity::RestartIntensity;
 pub use ractor::ActorProcessingErr;

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use ractor::{ActorId, ActorRef};
 
 use super::Entity;
-use super::actor::Envelope;
+use super::envelope::Envelope;
 
 /// Active entities of one kind.
 pub struct EntityRegistry<E: Entity> {

@@ -8,7 +8,8 @@ use ractor::{
     Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent,
 };
 
-use super::actor::{Arguments, EntityActor, Envelope};
+use super::actor::{Arguments, EntityActor};
+use super::envelope::Envelope;
 use super::intensity::RestartIntensity;
 use super::registry::EntityRegistry;
 use super::{Activation, Entity};

@@ -1,10 +1,12 @@
-//! One `OpenApiRouter` per resource, merged in [`crate::app::api`]: each route is declared once,
+//! One `OpenApiRouter` per resource, merged in [`api::api`]: each route is declared once,
 //! by its handler's `#[utoipa::path]` registered with `routes!`, and that declaration both
 //! serves it and documents it.
 
+pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod customers;
+pub mod fleet;
 pub mod health;
 pub mod location;
 pub mod locks;

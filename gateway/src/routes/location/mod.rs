@@ -149,7 +149,7 @@ pub async fn latest_position(
     Caller(_caller): Caller,
     ApiPath(id): ApiPath<VehicleId>,
 ) -> Result<ApiJson<FixDto>, ApiError> {
-    super::vehicles::in_fleet(&state, id).await?;
+    super::fleet::in_fleet(&state, id).await?;
     match state.services.location.latest(id).await? {
         Some(fix) => Ok(ApiJson(fix.into())),
         None => Err(ApiError::not_found("no position for this vehicle")),
@@ -181,7 +181,7 @@ pub async fn track(
     ApiQuery(span): ApiQuery<TrackQuery>,
 ) -> Result<ApiJson<TrackDto>, ApiError> {
     let location = &state.services.location;
-    super::vehicles::in_fleet(&state, id).await?;
+    super::fleet::in_fleet(&state, id).await?;
     let fixes = match principal.role {
         Role::Admin => location.track(id, span.from, span.to, MAX_TRACK).await?,
         Role::Customer => {

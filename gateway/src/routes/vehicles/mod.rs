@@ -62,15 +62,6 @@ fn newest_model_year_in(document: &mut utoipa::openapi::OpenApi, newest: i32) {
     }
 }
 
-/// The car `id` as long as it is in the fleet: a retired car answers 404 like an unknown one.
-pub(crate) async fn in_fleet(state: &AppState, id: VehicleId) -> Result<Vehicle, ApiError> {
-    let vehicle = state.services.vehicles.get(id).await?;
-    if vehicle.status == VehicleStatus::Retired {
-        return Err(ApiError::not_found("no such vehicle (it was retired)"));
-    }
-    Ok(vehicle)
-}
-
 // ---- handlers --------------------------------------------------------------------------------
 
 /// Add a car to the fleet (admin). The answer carries the unit's `device_token`, shown only
@@ -207,7 +198,7 @@ pub async fn read(
     Caller(_caller): Caller,
     ApiPath(id): ApiPath<VehicleId>,
 ) -> Result<ApiJson<VehicleDto>, ApiError> {
-    Ok(ApiJson(in_fleet(&state, id).await?.into()))
+    Ok(ApiJson(super::fleet::in_fleet(&state, id).await?.into()))
 }
 
 /// Change a car (admin): rate, model, colour, or status between `available` and `maintenance`.
