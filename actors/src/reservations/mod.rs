@@ -16,6 +16,7 @@ mod car;
 mod car_booking;
 mod car_commands;
 mod car_endings;
+mod deadline_scheduler;
 mod deadlines;
 mod error;
 mod faults;
@@ -151,7 +152,7 @@ pub async fn start(
     let schedules = start_entities::<CustomerSchedule>(schedule_context, supervision, parent)
         .await?
         .with_timeout(turn + ASK_TIMEOUT);
-    deadlines::start(
+    deadline_scheduler::start(
         &deadline_sender,
         deadline_receiver,
         &tables,
