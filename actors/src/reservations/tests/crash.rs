@@ -28,11 +28,7 @@ async fn crash_at<T: Send + 'static>(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_after_the_hold_leaves_no_hold_and_the_car_bookable() {
-    let fixture = TestSystem::start().await;
-    let (customer, vehicle) = (
-        fixture.customer(0, VISA).await,
-        fixture.vehicle(0, RATE).await,
-    );
+    let (fixture, customer, vehicle) = one_customer_one_car().await;
     let reservations = fixture.services().reservations.clone();
     let start = t0() + TimeDelta::hours(1);
     let request = NewReservation {
@@ -62,11 +58,7 @@ async fn a_crash_after_the_hold_leaves_no_hold_and_the_car_bookable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_before_an_unlock_leaves_is_forgotten_and_the_renter_unlocks_again() {
-    let fixture = TestSystem::start().await;
-    let (customer, vehicle) = (
-        fixture.customer(0, VISA).await,
-        fixture.vehicle(0, RATE).await,
-    );
+    let (fixture, customer, vehicle) = one_customer_one_car().await;
     let reservation = book(&fixture, customer, vehicle, 0, 2).await;
     let reservations = fixture.services().reservations.clone();
     let fixture = crash_at(fixture, FaultPoint::CommandMarked, async move {
@@ -90,11 +82,7 @@ async fn a_crash_before_an_unlock_leaves_is_forgotten_and_the_renter_unlocks_aga
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_after_the_unit_unlocked_is_reconciled_from_the_command_log() {
-    let fixture = TestSystem::start().await;
-    let (customer, vehicle) = (
-        fixture.customer(0, VISA).await,
-        fixture.vehicle(0, RATE).await,
-    );
+    let (fixture, customer, vehicle) = one_customer_one_car().await;
     let reservation = book(&fixture, customer, vehicle, 0, 2).await;
     let reservations = fixture.services().reservations.clone();
     let fixture = crash_at(fixture, FaultPoint::CommandAnswered, async move {
@@ -120,11 +108,7 @@ async fn a_crash_after_the_unit_unlocked_is_reconciled_from_the_command_log() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_during_a_release_lets_the_renter_release_again_and_pays_once() {
     for point in [FaultPoint::ReleaseLocked, FaultPoint::ReleaseSettled] {
-        let fixture = TestSystem::start().await;
-        let (customer, vehicle) = (
-            fixture.customer(0, VISA).await,
-            fixture.vehicle(0, RATE).await,
-        );
+        let (fixture, customer, vehicle) = one_customer_one_car().await;
         let reservation = book(&fixture, customer, vehicle, 0, 2).await;
         let services = fixture.services().clone();
         services

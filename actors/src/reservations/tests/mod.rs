@@ -20,6 +20,14 @@ use super::{NewReservation, Reservation};
 /// The hourly rate of the tests' car, in centavos.
 const RATE: i64 = 3_000;
 
+/// A system with one customer (with a Visa card) and one car.
+async fn one_customer_one_car() -> (TestSystem, CustomerId, VehicleId) {
+    let fixture = TestSystem::start().await;
+    let customer = fixture.customer(0, VISA).await;
+    let vehicle = fixture.vehicle(0, RATE).await;
+    (fixture, customer, vehicle)
+}
+
 /// Books `vehicle` for `customer` from `start_min` minutes after t0, for `hours`.
 async fn book(
     fixture: &TestSystem,

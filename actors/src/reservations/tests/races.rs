@@ -12,11 +12,7 @@ use crate::reservations::{AccessDenied, Requester, ReservationStatus, Reservatio
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancel_before_the_unlock_leaves_nothing_to_open() {
-    let fixture = TestSystem::start().await;
-    let (customer, vehicle) = (
-        fixture.customer(0, VISA).await,
-        fixture.vehicle(0, RATE).await,
-    );
+    let (fixture, customer, vehicle) = one_customer_one_car().await;
     let services = fixture.services().clone();
     let reservation = book(&fixture, customer, vehicle, 5, 2).await;
     services
@@ -41,11 +37,7 @@ async fn a_cancel_before_the_unlock_leaves_nothing_to_open() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancel_during_an_unlock_waits_for_the_unit_and_finds_the_rental_started() {
-    let fixture = TestSystem::start().await;
-    let (customer, vehicle) = (
-        fixture.customer(0, VISA).await,
-        fixture.vehicle(0, RATE).await,
-    );
+    let (fixture, customer, vehicle) = one_customer_one_car().await;
     let services = fixture.services().clone();
     let reservation = book(&fixture, customer, vehicle, 5, 2).await;
     script_unit(&fixture, vehicle);
@@ -92,11 +84,7 @@ async fn a_cancel_during_an_unlock_waits_for_the_unit_and_finds_the_rental_start
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_no_show_deadline_during_an_unlock_waits_and_finds_the_rental_started() {
-    let fixture = TestSystem::start().await;
-    let (customer, vehicle) = (
-        fixture.customer(0, VISA).await,
-        fixture.vehicle(0, RATE).await,
-    );
+    let (fixture, customer, vehicle) = one_customer_one_car().await;
     let services = fixture.services().clone();
     let reservation = book(&fixture, customer, vehicle, 0, 2).await;
     script_unit(&fixture, vehicle);
@@ -127,11 +115,7 @@ async fn the_no_show_deadline_during_an_unlock_waits_and_finds_the_rental_starte
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unlock_during_a_release_finds_the_car_released() {
-    let fixture = TestSystem::start().await;
-    let (customer, vehicle) = (
-        fixture.customer(0, VISA).await,
-        fixture.vehicle(0, RATE).await,
-    );
+    let (fixture, customer, vehicle) = one_customer_one_car().await;
     let services = fixture.services().clone();
     let reservation = book(&fixture, customer, vehicle, 0, 2).await;
     services
@@ -182,11 +166,7 @@ async fn an_unlock_during_a_release_finds_the_car_released() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unlock_answered_after_the_reservation_ended_relocks_the_car_and_is_an_incident() {
-    let fixture = TestSystem::start().await;
-    let (customer, vehicle) = (
-        fixture.customer(0, VISA).await,
-        fixture.vehicle(0, RATE).await,
-    );
+    let (fixture, customer, vehicle) = one_customer_one_car().await;
     let services = fixture.services().clone();
     let reservation = book(&fixture, customer, vehicle, 5, 2).await;
     script_unit(&fixture, vehicle);
