@@ -156,6 +156,23 @@ impl TestApp {
             .expect("this app's units connect over the WebSocket channel")
     }
 
+    /// Returns once a command to `vehicle` waits for its unit (an unlock or lock under way),
+    /// so that a test acts during that wait rather than after a guessed delay.
+    pub(crate) async fn until_a_command_waits(&self, vehicle: &str) {
+        let locks = self.system().services().locks.clone();
+        let car = vehicle.parse().expect("a vehicle id");
+        actors::testing::eventually("a command waiting for its unit", || {
+            let locks = locks.clone();
+            async move {
+                locks
+                    .pending_commands(car)
+                    .await
+                    .is_ok_and(|pending| !pending.is_empty())
+            }
+        })
+        .await;
+    }
+
     /// Any request, with an optional bearer token and JSON body.
     pub(crate) async fn call(
         &self,

@@ -36,7 +36,8 @@ async fn beyond_the_concurrency_limit_requests_are_shed_with_503_and_retry_after
             .unwrap()
             .status()
     });
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The one permit is taken once the unlock waits for its (silent) unit.
+    app.until_a_command_waits(&vehicle).await;
 
     let shed = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(shed.status(), 503);

@@ -236,18 +236,7 @@ async fn a_second_command_while_one_waits_is_409() {
     let waiting = app.post(&unlock, &token, json!({}));
     // The second tap comes once the first unlock is with the (silent) unit.
     let second = async {
-        let locks = app.system().services().locks.clone();
-        let car = unit(&vehicle);
-        actors::testing::eventually("the first unlock waits for its unit", || {
-            let locks = locks.clone();
-            async move {
-                locks
-                    .pending_commands(car)
-                    .await
-                    .is_ok_and(|pending| !pending.is_empty())
-            }
-        })
-        .await;
+        app.until_a_command_waits(&vehicle).await;
         app.post(&unlock, &token, json!({})).await
     };
     let (waiting, second) = tokio::join!(waiting, second);

@@ -220,18 +220,7 @@ async fn a_unit_that_reconnects_receives_its_unexpired_command() {
     let rental = rental(&app, 4).await;
     // Out of coverage when the customer taps unlock...
     let request = unlock(&app, &rental);
-    let vehicle = rental.vehicle.parse().unwrap();
-    let locks = app.system().services().locks.clone();
-    actors::testing::eventually("the unlock waits for its unit", || {
-        let locks = locks.clone();
-        async move {
-            locks
-                .pending_commands(vehicle)
-                .await
-                .is_ok_and(|pending| !pending.is_empty())
-        }
-    })
-    .await;
+    app.until_a_command_waits(&rental.vehicle).await;
     // ...and back before the command expires.
     let mut socket = connect(&app, &rental.vehicle, &rental.device_token)
         .await
