@@ -338,4 +338,46 @@ mod tests {
             assert_eq!(error.status(), expected, "{error:?}");
         }
     }
+
+    #[tokio::test]
+    async fn a_replayed_refresh_token_is_answered_like_an_invalid_one() {
+        let (status, _, reused) = body(CustomersError::RefreshTokenReused.into()).await;
+        let (_, _, invalid) = body(CustomersError::InvalidRefreshToken.into()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            reused, invalid,
+            "the client is not told the replay was detected"
+        );
+    }
+
+    #[tokio::test]
+    async fn what_a_client_acts_on_travels_with_the_problem() {
+        let (status, _, owed) = body(
+            ReservationsError::OutstandingBalance {
+                outstanding_cents: 1_250,
+            }
+            .into(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
+        assert_eq!(owed["type"], "urn:ev-rental:problem:outstanding-balance");
+        assert_eq!(owed["outstanding_cents"], 1_250);
+        let (_, _, taken) = body(CustomersError::Conflict { field: "cpf" }.into()).await;
+        assert_eq!(taken["type"], "urn:ev-rental:problem:already-registered");
+        assert_eq!(taken["errors"]["cpf"], "already registered");
+    }
+
+    #[tokio::test]
+    async fn faults_keep_their_causes_in_the_log_not_in_the_answer() {
+        let error = ReservationsError::Upstream {
+            service: "billing",
+            source: Box::new(AskError::Unavailable {
+                actor: "charge 0190f5c2 at /var/lib/secret".into(),
+            }),
+        };
+        let (status, headers, json) = body(error.into()).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(headers[header::RETRY_AFTER], "5");
+        assert!(!json.to_string().contains("secret"), "{json}");
+    }
 }
