@@ -5,7 +5,7 @@
 //! the OpenAPI document are both split from it (see [`routes::ops::split`]).
 //!
 //! From the outside in: a request id (generated or propagated), a tracing span carrying it,
-//! the access log, metrics, panic-to-500, load shedding in front of a concurrency limit (503 with
+//! metrics with the access log, panic-to-500, load shedding in front of a concurrency limit (503 with
 //! `Retry-After` instead of an unbounded queue), a request timeout, and the body size limit
 //! applied by the JSON extractor (413).
 
@@ -51,7 +51,6 @@ pub fn router(state: AppState) -> Router {
         .layer(limits)
         .layer(CatchPanicLayer::custom(panicked))
         .layer(axum::middleware::from_fn(crate::metrics::track))
-        .layer(axum::middleware::from_fn(crate::access_log::log))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
                 let id = request
