@@ -203,6 +203,17 @@ pub struct RentalSystem {
     clock: SharedClock,
     /// The strong references behind the services' late-bound slots (see `LateBound`).
     _bound: (Arc<dyn ReservationLookup>, Arc<LocksHandle>),
+    /// Periodic retention jobs; aborted at shutdown, or when the system is dropped, so that
+    /// they do not keep its stores in memory.
+    housekeeping: Vec<tokio::task::AbortHandle>,
+}
+
+impl Drop for RentalSystem {
+    fn drop(&mut self) {
+        for task in &self.housekeeping {
+            task.abort();
+        }
+    }
 }
 
 fn spawn_error(actor: &str) -> impl FnOnce(ractor::SpawnErr) -> SystemError + '_ {
@@ -297,6 +308,7 @@ impl RentalSystem {
         let bound_locks = Arc::new(locks.clone());
         reservation_lookup.bind(&bound_lookup);
         units.bind(&bound_locks);
+        let housekeeping = vec![customers.purge_sessions_periodically()];
 
         Ok(RentalSystem {
             stores,
@@ -312,6 +324,7 @@ impl RentalSystem {
             },
             clock,
             _bound: (bound_lookup, bound_locks),
+            housekeeping,
         })
     }
 
@@ -362,6 +375,9 @@ impl RentalSystem {
     /// Stops every actor, then flushes and closes every store. Takes `&self` so that it works
     /// while request handlers still hold the system; a second call only re-checks the stores.
     pub async fn shutdown(&self) -> Result<(), SystemError> {
+        for task in &self.housekeeping {
+            task.abort();
+        }
         self.root.stop(Some("shutdown".into()));
         if let Some(task) = self.root_task.lock().await.take()
             && let Err(error) = task.await

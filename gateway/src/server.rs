@@ -139,13 +139,22 @@ async fn app_state(
     );
     let services = system.services().clone();
     let (email, password) = (&config.auth.admin_email, &config.auth.admin_password);
-    if !email.is_empty() && !password.is_empty() {
-        services
-            .customers
-            .ensure_admin(email, password)
-            .await
-            .map_err(ServerError::Admin)?;
-        tracing::info!(admin = %email, "admin account ready");
+    let configured =
+        (!email.is_empty() && !password.is_empty()).then_some((email.as_str(), password.as_str()));
+    let provisioned = services
+        .customers
+        .provision_admin(configured)
+        .await
+        .map_err(ServerError::Admin)?;
+    // The address itself is not logged: it names the account attackers would aim at.
+    if let Some(admin) = provisioned.admin {
+        tracing::info!(admin = %admin.subject, "admin account ready");
+    }
+    if provisioned.address_taken {
+        tracing::error!(
+            "auth.admin_email belongs to a customer account: no administrator was provisioned; \
+             configure another address"
+        );
     }
     let limits = Arc::new(Limits::from_config(config));
     limits.forget_idle_periodically();

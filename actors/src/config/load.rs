@@ -174,6 +174,7 @@ impl Config {
                 "minutes, 1 to 1440",
             ));
         }
+        self.auth.validate()?;
         let server = &self.server;
         if server.max_body_bytes < 1024
             || server.request_timeout_s == 0
@@ -417,5 +418,37 @@ fn expected_form(key: &str) -> String {
                 _ => "a key of the documented configuration (see config.toml)".into(),
             }
         }
+    }
+}
+
+impl super::AuthConfig {
+    /// Secrets too short to resist guessing stop the start, as do keys of the wrong form.
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !self.jwt_secret.is_empty() && self.jwt_secret.len() < 32 {
+            return Err(value_error(
+                "auth.jwt_secret",
+                "",
+                "an HMAC-SHA256 key shorter than 32 bytes can be guessed offline from one token",
+                "at least 32 bytes of random text, or empty to generate one",
+            ));
+        }
+        let is_key = |text: &str| text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit());
+        if !self.data_key.is_empty() && !is_key(&self.data_key) {
+            return Err(value_error(
+                "auth.data_key",
+                "",
+                "not a 256-bit key",
+                "64 hex digits (e.g. from `openssl rand -hex 32`), or empty to generate one",
+            ));
+        }
+        if self.previous_data_keys.iter().any(|key| !is_key(key)) {
+            return Err(value_error(
+                "auth.previous_data_keys",
+                "",
+                "every entry must be a 256-bit key",
+                "a list of 64-hex-digit keys",
+            ));
+        }
+        Ok(())
     }
 }

@@ -101,13 +101,22 @@ pub enum LogFormat {
     Json,
 }
 
-/// Tokens and the initial admin account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Tokens, the initial admin account and the key of personal data.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthConfig {
-    /// HMAC secret for access tokens. Empty: one is generated at first start and kept in the
-    /// data directory, so tokens survive restarts.
+    /// HMAC secret for access tokens, at least 32 bytes. Empty: one is generated at first
+    /// start and kept in the data directory, so tokens survive restarts.
     pub jwt_secret: String,
+    /// The data key: 64 hex digits (256 bits) that wrap every customer's own key and key the
+    /// blind indexes of CPF and e-mail. Empty: one is generated at first start into the data
+    /// directory (file `data_key`, mode 0600); set it from a secret store so that a copy of
+    /// the data directory alone reveals no personal data.
+    pub data_key: String,
+    /// Earlier data keys, during a rotation: at start every customer key still wrapped by one
+    /// of them is wrapped again by `data_key` and the blind indexes are rebuilt; afterwards
+    /// they may be removed (see docs/architecture.md, "Personal data at rest").
+    pub previous_data_keys: Vec<String>,
     /// E-mail of the admin account created at start. Empty: no admin is created.
     pub admin_email: String,
     /// Password of that admin account.
@@ -118,10 +127,28 @@ pub struct AuthConfig {
     pub refresh_token_ttl_s: u64,
 }
 
+impl std::fmt::Debug for AuthConfig {
+    /// Secrets never reach a log, even from a debug print of the configuration.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |secret: &str| if secret.is_empty() { "" } else { "<redacted>" };
+        f.debug_struct("AuthConfig")
+            .field("jwt_secret", &redacted(&self.jwt_secret))
+            .field("data_key", &redacted(&self.data_key))
+            .field("previous_data_keys", &self.previous_data_keys.len())
+            .field("admin_email", &redacted(&self.admin_email))
+            .field("admin_password", &redacted(&self.admin_password))
+            .field("access_token_ttl_s", &self.access_token_ttl_s)
+            .field("refresh_token_ttl_s", &self.refresh_token_ttl_s)
+            .finish()
+    }
+}
+
 impl Default for AuthConfig {
     fn default() -> Self {
         AuthConfig {
             jwt_secret: String::new(),
+            data_key: String::new(),
+            previous_data_keys: Vec::new(),
             admin_email: String::new(),
             admin_password: String::new(),
             access_token_ttl_s: 15 * 60,

@@ -2,21 +2,21 @@
 //!
 //! Administrators are not customers: no CPF, card or profile, only an e-mail and a password,
 //! provisioned from configuration at start-up (`EVR_AUTH__ADMIN_EMAIL`,
-//! `EVR_AUTH__ADMIN_PASSWORD`) through [`CustomersHandle::ensure_admin`]. They live in the
+//! `EVR_AUTH__ADMIN_PASSWORD`) through [`CustomersHandle::provision_admin`]. They live in the
 //! customers store (table `admins`, keyed by the normalised e-mail) because the login
 //! namespace is one: an address names one account, so [`CustomersHandle::login`] can look it
 //! up among the administrators, then among the customers.
 //!
+//! The configuration is the list of administrators: one that is no longer configured is
+//! disabled at start (its logins refused, its sessions ended), and enabled again with its old
+//! id if configured again.
+//!
 //! The administrators' writes do not go through an entity actor: the one writer is the
 //! start-up call, and its write is one sled transaction that re-reads the administrator and
-//! the customers' e-mail index, so even concurrent calls keep one id per address and never
-//! take a customer's address.
-//!
-//! Known race, accepted: a customer's registration transaction (`entity.rs`) does not read the
-//! `admins` table, so a customer registering an address in the very milliseconds an
-//! administrator is created with it may succeed beside it (each side checks the other's
-//! committed state only). Administrators are created once, at start-up, by the operator; the
-//! login would then answer as the administrator, whose table it reads first.
+//! the customers' e-mail index; a customer's registration transaction reads the `admins`
+//! table in turn (`entity.rs`), so the two can never both take an address. A customer who
+//! registered the configured address before it was configured keeps it: the start goes on
+//! without that administrator, and says so in the log.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -37,6 +37,8 @@ pub(crate) struct AdminRecord {
     pub(crate) email: String,
     /// PHC string (argon2id), as for customers.
     pub(crate) password_hash: String,
+    /// Set when the address was no longer configured at a start: logins are refused.
+    pub(crate) disabled_at: Option<DateTime<Utc>>,
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) updated_at: DateTime<Utc>,
 }
@@ -68,15 +70,24 @@ impl AdminTables {
         self.admins.contains(&email.to_owned())
     }
 
-    /// Whether `subject` is an administrator's id. Walks the table: there are a handful.
+    /// Whether `subject` is an enabled administrator's id. Walks the table: there are a
+    /// handful.
     pub(crate) fn has_id(&self, subject: Uuid) -> Result<bool, StorageError> {
         for entry in self.admins.iter() {
-            if entry?.1.id == subject {
+            let admin = entry?.1;
+            if admin.id == subject && admin.disabled_at.is_none() {
                 return Ok(true);
             }
         }
         Ok(false)
     }
+}
+
+/// What [`CustomersHandle::ensure_admin`] changed.
+enum Change {
+    Created,
+    Enabled,
+    PasswordReplaced,
 }
 
 /// Both fields checked, both failures reported; the password policy is the customers' one.
@@ -87,12 +98,70 @@ fn validate(email: &str, password: &str) -> Result<(Email, String), Vec<InvalidF
     }
 }
 
+/// What provisioning did at a start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provisioned {
+    /// The configured administrator, when it could be provisioned.
+    pub admin: Option<Principal>,
+    /// The configured address belongs to a customer: no administrator was provisioned.
+    pub address_taken: bool,
+    /// Administrators disabled because they are no longer configured.
+    pub disabled: usize,
+}
+
 impl CustomersHandle {
-    /// Makes sure the administrator `email` exists with `password`: created when missing,
-    /// its hash replaced when the password no longer verifies (changed in the configuration),
-    /// left alone otherwise, so that calling it at every start-up keeps the same id. An
-    /// address registered by a customer is a `Conflict { field: "email" }`. Durable before it
-    /// answers.
+    /// Makes the administrators match the configuration: `configured` (e-mail, password), if
+    /// any, exists and is enabled; every other administrator is disabled and its sessions
+    /// ended. A customer holding the configured address is not an error that stops the start
+    /// (the address is theirs): `address_taken` says so.
+    pub async fn provision_admin(
+        &self,
+        configured: Option<(&str, &str)>,
+    ) -> Result<Provisioned, CustomersError> {
+        let mut provisioned = Provisioned {
+            admin: None,
+            address_taken: false,
+            disabled: 0,
+        };
+        let keep = match configured {
+            Some((email, password)) => match self.ensure_admin(email, password).await {
+                Ok(admin) => {
+                    provisioned.admin = Some(admin);
+                    Some(admin.subject)
+                }
+                Err(CustomersError::Conflict { .. }) => {
+                    provisioned.address_taken = true;
+                    None
+                }
+                Err(error) => return Err(error),
+            },
+            None => None,
+        };
+        let now = self.clock.now();
+        for entry in self.admins.admins.iter() {
+            let (email, admin) = entry?;
+            if Some(admin.id) == keep || admin.disabled_at.is_some() {
+                continue;
+            }
+            let disabled = AdminRecord {
+                disabled_at: Some(now),
+                updated_at: now,
+                ..admin.clone()
+            };
+            self.admins.admins.insert(&email, &disabled)?;
+            self.tables.store.commit().await?;
+            self.end_other_sessions(admin.id, None).await?;
+            provisioned.disabled += 1;
+            tracing::warn!(admin = %admin.id, "administrator no longer configured: disabled");
+        }
+        Ok(provisioned)
+    }
+
+    /// Makes sure the administrator `email` exists, enabled, with `password`: created when
+    /// missing, its hash replaced when the password no longer verifies (changed in the
+    /// configuration; its sessions end then), left alone otherwise, so that calling it at every
+    /// start-up keeps the same id. An address registered by a customer is a
+    /// `Conflict { field: "email" }`. Durable before it answers.
     pub async fn ensure_admin(
         &self,
         email: &str,
@@ -100,61 +169,80 @@ impl CustomersHandle {
     ) -> Result<Principal, CustomersError> {
         let (email, password) = validate(email, password).map_err(CustomersError::Invalid)?;
         let email = email.as_str().to_owned();
-        if self.tables.by_email.get(&email)?.is_some() {
+        let blind = self.tables.privacy.blind_email(&email);
+        if self.tables.by_email.get(&blind)?.is_some() {
             return Err(CustomersError::Conflict { field: "email" });
         }
-        if let Some(current) = self.admins.admins.get(&email)?
-            && password::verify(password.clone(), Some(current.password_hash.clone())).await?
-        {
-            // Possibly read from a concurrent call's write that is not on disk yet.
-            self.tables.store.commit().await?;
-            return Ok(current.principal());
-        }
-        let password_hash = password::hash(password).await?;
+        let current = self.admins.admins.get(&email)?;
+        let verified = match &current {
+            Some(current) => {
+                password::verify(password.clone(), Some(current.password_hash.clone())).await?
+            }
+            None => false,
+        };
+        let password_hash = match current {
+            Some(current) if verified && current.disabled_at.is_none() => {
+                // Possibly read from a concurrent call's write that is not on disk yet.
+                self.tables.store.commit().await?;
+                return Ok(current.principal());
+            }
+            Some(current) if verified => current.password_hash,
+            _ => password::hash(password).await?,
+        };
         let now = self.clock.now();
         let fresh_id = Uuid::now_v7();
         let (admins, by_email) = (&self.admins.admins, &self.tables.by_email);
         let written = self
             .tables
             .store
-            .transaction::<(AdminRecord, bool), CustomersError>(&[admins, by_email], |tx| {
-                if tx.index(by_email)?.get(&email)?.is_some() {
+            .transaction::<(AdminRecord, Change), CustomersError>(&[admins, by_email], |tx| {
+                if tx.index(by_email)?.get(&blind)?.is_some() {
                     return Err(TxAbort::abort(CustomersError::Conflict { field: "email" }));
                 }
                 let admins = tx.table(admins)?;
-                let (next, created) = match admins.get(&email)? {
-                    Some(existing) => (
-                        AdminRecord {
+                let (next, change) = match admins.get(&email)? {
+                    Some(existing) => {
+                        let change = if existing.password_hash == password_hash {
+                            Change::Enabled
+                        } else {
+                            Change::PasswordReplaced
+                        };
+                        let next = AdminRecord {
                             password_hash: password_hash.clone(),
+                            disabled_at: None,
                             updated_at: now,
                             ..existing
-                        },
-                        false,
-                    ),
+                        };
+                        (next, change)
+                    }
                     None => (
                         AdminRecord {
                             id: fresh_id,
                             email: email.clone(),
                             password_hash: password_hash.clone(),
+                            disabled_at: None,
                             created_at: now,
                             updated_at: now,
                         },
-                        true,
+                        Change::Created,
                     ),
                 };
                 admins.insert(&email, &next)?;
-                Ok((next, created))
+                Ok((next, change))
             });
-        let (record, created) = match written {
+        let (record, change) = match written {
             Ok(written) => written,
             Err(TxError::Aborted(error)) => return Err(error),
             Err(TxError::Storage(error)) => return Err(error.into()),
         };
         self.tables.store.commit().await?;
-        if created {
-            tracing::info!(admin = %record.id, "administrator account created");
-        } else {
-            tracing::info!(admin = %record.id, "administrator password replaced");
+        match change {
+            Change::Created => tracing::info!(admin = %record.id, "administrator account created"),
+            Change::Enabled => tracing::info!(admin = %record.id, "administrator enabled again"),
+            Change::PasswordReplaced => {
+                self.end_other_sessions(record.id, None).await?;
+                tracing::info!(admin = %record.id, "administrator password replaced");
+            }
         }
         Ok(record.principal())
     }
@@ -172,7 +260,9 @@ impl CustomersHandle {
         match admin {
             Some(admin) => {
                 let hash = Some(admin.password_hash.clone());
-                if password::verify(password.to_owned(), hash).await? {
+                // Verified even when disabled, so the timing does not tell.
+                let matches = password::verify(password.to_owned(), hash).await?;
+                if matches && admin.disabled_at.is_none() {
                     Ok(admin.principal())
                 } else {
                     Err(CustomersError::BadCredentials)

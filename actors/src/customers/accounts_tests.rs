@@ -132,10 +132,11 @@ async fn one_email_names_one_account_of_either_kind() {
     ));
     let patch = CustomerPatch {
         email: Some(ADMIN.into()),
+        current_password: Some("senha segura 42".into()),
         ..CustomerPatch::default()
     };
     assert!(matches!(
-        f.customers.update(customer.id, patch).await,
+        f.customers.update(customer.id, patch, None).await,
         Err(CustomersError::Conflict { field: "email" })
     ));
     assert_eq!(

@@ -3,11 +3,14 @@
 //! the reply.
 
 use ractor::RpcReplyPort;
-use storage::{StorageError, Store, Table, TxError, UniqueIndex};
+use storage::{StorageError, Store, Table, TxAbort, TxError, UniqueIndex};
 
+use super::accounts::AdminRecord;
 use super::error::CustomersError;
 use super::model::{Change, Customer, CustomerRecord, StoredStatus};
+use super::privacy::Privacy;
 use super::rules;
+use super::stored::{self, StoredCustomer};
 use crate::billing::{BillingError, BillingHandle};
 use crate::clock::SharedClock;
 use crate::entity::{Activation, ActorProcessingErr, Entity};
@@ -37,59 +40,104 @@ pub(crate) enum CustomerMsg {
     PayOutstanding { reply: Reply },
 }
 
-/// The customers store's tables.
+/// The customers store's tables, and the keys that seal what they hold.
 #[derive(Clone)]
 pub(crate) struct Tables {
     pub(crate) store: Store,
-    pub(crate) customers: Table<CustomerId, CustomerRecord>,
+    pub(crate) customers: Table<CustomerId, StoredCustomer>,
+    /// Blind-index entries of CPFs (see `privacy`), never the CPF itself.
     pub(crate) by_cpf: UniqueIndex<String, CustomerId>,
+    /// Blind-index entries of e-mails.
     pub(crate) by_email: UniqueIndex<String, CustomerId>,
+    pub(crate) privacy: Privacy,
 }
 
 impl Tables {
-    pub(crate) fn open(store: &Store) -> Result<Tables, StorageError> {
+    pub(crate) fn open(store: &Store, privacy: Privacy) -> Result<Tables, StorageError> {
         Ok(Tables {
             store: store.clone(),
             customers: store.table("customers")?,
             by_cpf: store.unique_index("customers_by_cpf")?,
             by_email: store.unique_index("customers_by_email")?,
+            privacy,
         })
+    }
+
+    /// The customer `id`, opened.
+    pub(crate) fn get(&self, id: CustomerId) -> Result<Option<CustomerRecord>, CustomersError> {
+        match self.customers.get(&id)? {
+            Some(stored) => Ok(Some(stored::open(stored, &self.privacy)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether a customer holds the CPF (11 digits).
+    pub(crate) fn cpf_taken(&self, cpf: &str) -> Result<bool, StorageError> {
+        Ok(self.by_cpf.get(&self.privacy.blind_cpf(cpf))?.is_some())
+    }
+
+    /// The customer holding the (normalised) e-mail.
+    pub(crate) fn email_owner(&self, email: &str) -> Result<Option<CustomerId>, StorageError> {
+        self.by_email.get(&self.privacy.blind_email(email))
     }
 
     /// Writes `next` in place of `previous` (none for a new account), moving the CPF and
     /// e-mail index entries with it in the same transaction, then waits for durability.
-    async fn write(
+    /// `admins` is read inside the transaction, so an address an administrator holds is refused
+    /// even when the administrator was created a moment ago.
+    pub(crate) async fn write(
         &self,
         previous: Option<&CustomerRecord>,
         next: &CustomerRecord,
+        admins: &Table<String, AdminRecord>,
     ) -> Result<(), CustomersError> {
         let id = next.id;
-        let old_cpf = previous.and_then(|record| record.cpf.clone());
-        let old_email = previous.and_then(|record| record.email.clone());
-        let written = self.store.transaction::<(), ()>(
-            &[&self.customers, &self.by_cpf, &self.by_email],
+        let blind_cpf =
+            |record: &CustomerRecord| record.cpf.as_deref().map(|cpf| self.privacy.blind_cpf(cpf));
+        let blind_email = |record: &CustomerRecord| {
+            record
+                .email
+                .as_deref()
+                .map(|email| self.privacy.blind_email(email))
+        };
+        let old_cpf = previous.and_then(blind_cpf);
+        let old_email = previous.and_then(blind_email);
+        let new_cpf = blind_cpf(next);
+        let new_email = blind_email(next);
+        let new_plain_email = next
+            .email
+            .clone()
+            .filter(|email| previous.and_then(|p| p.email.as_ref()) != Some(email));
+        let sealed = stored::seal(next, &self.privacy)?;
+        let written = self.store.transaction::<(), CustomersError>(
+            &[&self.customers, &self.by_cpf, &self.by_email, admins],
             |tx| {
                 let by_cpf = tx.index(&self.by_cpf)?;
                 let by_email = tx.index(&self.by_email)?;
+                if let Some(email) = &new_plain_email
+                    && tx.table(admins)?.get(email)?.is_some()
+                {
+                    return Err(TxAbort::abort(CustomersError::Conflict { field: "email" }));
+                }
                 if let Some(cpf) = old_cpf
                     .as_ref()
-                    .filter(|cpf| next.cpf.as_ref() != Some(*cpf))
+                    .filter(|cpf| new_cpf.as_ref() != Some(*cpf))
                 {
                     by_cpf.release(cpf, &id)?;
                 }
                 if let Some(email) = old_email
                     .as_ref()
-                    .filter(|email| next.email.as_ref() != Some(*email))
+                    .filter(|email| new_email.as_ref() != Some(*email))
                 {
                     by_email.release(email, &id)?;
                 }
-                if let Some(cpf) = &next.cpf {
+                if let Some(cpf) = &new_cpf {
                     by_cpf.claim(cpf, &id)?;
                 }
-                if let Some(email) = &next.email {
+                if let Some(email) = &new_email {
                     by_email.claim(email, &id)?;
                 }
-                tx.table(&self.customers)?.insert(&id, next)?;
+                tx.table(&self.customers)?.insert(&id, &sealed)?;
                 Ok(())
             },
         );
@@ -104,7 +152,7 @@ impl Tables {
                 return Err(CustomersError::Conflict { field });
             }
             Err(TxError::Storage(error)) => return Err(error.into()),
-            Err(TxError::Aborted(())) => {}
+            Err(TxError::Aborted(error)) => return Err(error),
         }
         self.store.commit().await?;
         Ok(())
@@ -115,6 +163,7 @@ impl Tables {
 #[derive(Clone)]
 pub(crate) struct CustomersContext {
     pub(crate) tables: Tables,
+    pub(crate) admins: Table<String, AdminRecord>,
     pub(crate) clock: SharedClock,
     pub(crate) billing: BillingHandle,
 }
@@ -137,7 +186,7 @@ impl Entity for CustomerEntity {
         activation: Activation,
         context: &CustomersContext,
     ) -> Result<Option<Self>, ActorProcessingErr> {
-        let record = context.tables.customers.get(&id)?;
+        let record = context.tables.get(id)?;
         Ok(match (record, activation) {
             (None, Activation::Existing) => None,
             (record, _) => Some(CustomerEntity { id, record }),
@@ -183,7 +232,7 @@ impl CustomerEntity {
             // A retried ask of the same registration finds it done.
             return Ok(rules::view(existing));
         }
-        context.tables.write(None, &record).await?;
+        context.tables.write(None, &record, &context.admins).await?;
         let view = rules::view(&record);
         self.record = Some(record);
         tracing::info!(customer = %self.id, "customer registered");
@@ -200,7 +249,10 @@ impl CustomerEntity {
             return Err(CustomersError::Erased);
         }
         let next = rules::apply_change(current, &change, context.clock.now());
-        context.tables.write(Some(current), &next).await?;
+        context
+            .tables
+            .write(Some(current), &next, &context.admins)
+            .await?;
         let view = rules::view(&next);
         self.record = Some(next);
         Ok(view)
@@ -212,7 +264,17 @@ impl CustomerEntity {
             return Ok(rules::view(current));
         }
         let next = rules::anonymised(current, context.clock.now());
-        context.tables.write(Some(current), &next).await?;
+        context
+            .tables
+            .write(Some(current), &next, &context.admins)
+            .await?;
+        // The record no longer names the key; destroying it makes every sealed copy of the
+        // personal data unreadable. A crash before this line leaves the slot to the start-up
+        // sweep, which destroys keys no record names.
+        if let Some(slot) = current.slot {
+            let (privacy, id) = (context.tables.privacy.clone(), self.id);
+            super::privacy::blocking(move || privacy.destroy(id, slot)).await?;
+        }
         let view = rules::view(&next);
         self.record = Some(next);
         tracing::info!(customer = %self.id, "customer erased");
@@ -235,7 +297,10 @@ impl CustomerEntity {
             return Ok(rules::view(current));
         }
         next.updated_at = context.clock.now();
-        context.tables.write(Some(current), &next).await?;
+        context
+            .tables
+            .write(Some(current), &next, &context.admins)
+            .await?;
         let view = rules::view(&next);
         self.record = Some(next);
         Ok(view)

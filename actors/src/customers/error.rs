@@ -57,6 +57,10 @@ pub enum CustomersError {
     /// Hashing or verifying a password failed (an internal error).
     #[error("password hashing failed")]
     PasswordHashing(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The key vault (the customers' own keys) failed: personal data cannot be sealed or
+    /// opened. An internal error.
+    #[error("the customers' key vault failed")]
+    Keys(#[from] super::privacy::VaultError),
     /// A service did not answer.
     #[error(transparent)]
     Ask(AskError),
@@ -108,7 +112,7 @@ impl Kinded for CustomersError {
             CustomersError::NoCard => ErrorKind::NoCard,
             CustomersError::OutstandingBalance { .. } => ErrorKind::OutstandingBalance,
             CustomersError::Billing(error) => error.kind(),
-            CustomersError::PasswordHashing(_) => ErrorKind::Internal,
+            CustomersError::PasswordHashing(_) | CustomersError::Keys(_) => ErrorKind::Internal,
             CustomersError::Ask(error) => error.kind(),
             CustomersError::Storage(error) => error.kind(),
         }

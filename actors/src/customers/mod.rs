@@ -18,10 +18,13 @@ mod error;
 mod model;
 mod password;
 mod principal;
+mod privacy;
 mod rules;
+mod session_purge;
 mod session_records;
 mod session_rules;
 mod sessions;
+mod stored;
 
 use std::ops::Bound;
 
@@ -41,9 +44,11 @@ use crate::ports::{LateBound, ReservationLookup};
 pub use error::CustomersError;
 pub use model::{CardInput, CardView, Customer, CustomerPatch, CustomerStatus, NewCustomer, Page};
 pub use principal::{Principal, Role};
+pub use privacy::VaultError;
 pub use sessions::IssuedRefresh;
 
 use accounts::AdminTables;
+pub use accounts::Provisioned;
 use entity::{CustomerEntity, CustomerMsg, CustomersContext, Tables};
 use model::{Change, CustomerRecord, StoredCard, StoredStatus};
 use sessions::SessionTables;
@@ -79,7 +84,16 @@ pub async fn start(
     config: &Config,
     parent: Option<ActorCell>,
 ) -> Result<CustomersHandle, ractor::SpawnErr> {
-    let opened = Tables::open(&store).and_then(|tables| {
+    // The data directory is the store's parent: the vault and a generated key live beside
+    // the stores they open.
+    let data_dir = store.path().parent().unwrap_or(store.path()).to_owned();
+    let privacy = privacy::Privacy::open(
+        &config.auth.data_key,
+        &config.auth.previous_data_keys,
+        &data_dir,
+    )
+    .map_err(|error| ractor::SpawnErr::StartupFailed(error.into()))?;
+    let opened = Tables::open(&store, privacy).and_then(|tables| {
         Ok((
             tables,
             AdminTables::open(&store)?,
@@ -88,8 +102,12 @@ pub async fn start(
     });
     let (tables, admins, sessions) =
         opened.map_err(|error| ractor::SpawnErr::StartupFailed(error.into()))?;
+    privacy::sweep::run(&tables)
+        .await
+        .map_err(|error| ractor::SpawnErr::StartupFailed(error.into()))?;
     let context = CustomersContext {
         tables: tables.clone(),
+        admins: admins.admins.clone(),
         clock: clock.clone(),
         billing: billing.clone(),
     };
@@ -113,10 +131,7 @@ impl CustomersHandle {
     }
 
     fn record(&self, id: CustomerId) -> Result<CustomerRecord, CustomersError> {
-        self.tables
-            .customers
-            .get(&id)?
-            .ok_or(CustomersError::NotFound)
+        self.tables.get(id)?.ok_or(CustomersError::NotFound)
     }
 
     /// Tokenizes a validated card; only what may be shown is kept beside the token.
@@ -143,10 +158,10 @@ impl CustomersHandle {
         let valid = rules::validate_new(&input, self.today()).map_err(CustomersError::Invalid)?;
         let cpf = valid.cpf.as_str().to_owned();
         let email = valid.email.as_str().to_owned();
-        if self.tables.by_cpf.get(&cpf)?.is_some() {
+        if self.tables.cpf_taken(&cpf)? {
             return Err(CustomersError::Conflict { field: "cpf" });
         }
-        if self.tables.by_email.get(&email)?.is_some() || self.admins.holds(&email)? {
+        if self.tables.email_owner(&email)?.is_some() || self.admins.holds(&email)? {
             return Err(CustomersError::Conflict { field: "email" });
         }
         let id = CustomerId::new();
@@ -154,28 +169,44 @@ impl CustomersHandle {
             password::hash(valid.password),
             self.tokenize(valid.card, id.to_string()),
         );
+        let (password_hash, card) = (password_hash?, card?);
+        // The key first, durably: the record that names it is committed after it.
+        let privacy = self.tables.privacy.clone();
+        let (slot, _) = privacy::blocking(move || privacy.new_key(id)).await?;
         let now = self.clock.now();
         let record = CustomerRecord {
             id,
+            slot: Some(slot),
             name: valid.name.as_str().to_owned(),
             cpf: Some(cpf),
             cnh: Some(valid.cnh.as_str().to_owned()),
             email: Some(email),
             phone: Some(valid.phone.as_str().to_owned()),
-            password_hash: Some(password_hash?),
-            card: Some(card?),
+            password_hash: Some(password_hash),
+            card: Some(card),
             status: StoredStatus::Active,
             outstanding: Vec::new(),
             created_at: now,
             updated_at: now,
         };
         // The id was generated here: the one place where an entity is created.
-        self.customers
+        let created = self
+            .customers
             .call_or_create(id, |reply| CustomerMsg::Create {
                 record: record.clone(),
                 reply,
             })
-            .await?
+            .await
+            .map_err(CustomersError::from)
+            .and_then(|created| created);
+        if matches!(created, Err(CustomersError::Conflict { .. })) {
+            // Refused by the transaction, so no record names the key. (After a timeout the
+            // record may still land: such a key is left to the start-up sweep, which destroys
+            // only keys that no record names.)
+            let privacy = self.tables.privacy.clone();
+            let _ = privacy::blocking(move || privacy.destroy(id, slot)).await;
+        }
+        created
     }
 
     /// One customer (read from the store).
@@ -195,12 +226,12 @@ impl CustomersHandle {
         let mut items = Vec::with_capacity(limit);
         let mut more = false;
         for entry in self.tables.customers.range((start, Bound::Unbounded)) {
-            let (_, record) = entry?;
+            let (_, stored) = entry?;
             if items.len() == limit {
                 more = true;
                 break;
             }
-            items.push(rules::view(&record));
+            items.push(rules::view(&stored::open(stored, &self.tables.privacy)?));
         }
         let next_cursor = if more {
             items.last().map(|customer: &Customer| customer.id)
@@ -231,7 +262,7 @@ impl CustomersHandle {
         let Ok(email) = Email::parse(email) else {
             return Ok(None);
         };
-        Ok(self.tables.by_email.get(&email.as_str().to_owned())?)
+        Ok(self.tables.email_owner(email.as_str())?)
     }
 
     /// Checks a login. An unknown e-mail still costs one hash verification (against a fixed
@@ -244,7 +275,7 @@ impl CustomersHandle {
     ) -> Result<CustomerId, CustomersError> {
         let id = self.find_by_email(email).await?;
         let record = match id {
-            Some(id) => self.tables.customers.get(&id)?,
+            Some(id) => self.tables.get(id)?,
             None => None,
         };
         let active = record.filter(|record| record.status == StoredStatus::Active);
@@ -260,23 +291,29 @@ impl CustomersHandle {
 
     /// Changes a profile. Present fields are validated like a registration (all failures at
     /// once); a new e-mail moves its unique index entry in the same transaction (and may not
-    /// be an administrator's); a new card is tokenized, a new password hashed.
+    /// be an administrator's); a new card is tokenized, a new password hashed. A new e-mail or
+    /// password needs `current_password`; a new password ends every session of the account
+    /// but `session` (the one asking), before it is stored, so no old session outlives it.
     pub async fn update(
         &self,
         id: CustomerId,
         patch: CustomerPatch,
+        session: Option<uuid::Uuid>,
     ) -> Result<Customer, CustomersError> {
         let current = self.record(id)?;
         if current.status == StoredStatus::Erased {
             return Err(CustomersError::Erased);
         }
         let valid = rules::validate_patch(&patch, self.today()).map_err(CustomersError::Invalid)?;
+        if valid.email.is_some() || valid.password.is_some() {
+            self.check_current_password(&current, patch.current_password.as_deref())
+                .await?;
+        }
         let email = valid.email.map(String::from);
         if let Some(email) = &email
             && (self
                 .tables
-                .by_email
-                .get(email)?
+                .email_owner(email)?
                 .is_some_and(|owner| owner != id)
                 || self.admins.holds(email)?)
         {
@@ -286,6 +323,9 @@ impl CustomersHandle {
             Some(password) => Some(password::hash(password).await?),
             None => None,
         };
+        if password_hash.is_some() {
+            self.end_other_sessions(id.0, session).await?;
+        }
         let card = match valid.card {
             // A key of its own per new card: the registration's key (the id) was used already.
             Some(card) => Some(
@@ -310,6 +350,28 @@ impl CustomersHandle {
                 reply,
             })
             .await?
+    }
+
+    /// Refuses a change of credentials without the password in use (one hash verification).
+    async fn check_current_password(
+        &self,
+        record: &CustomerRecord,
+        given: Option<&str>,
+    ) -> Result<(), CustomersError> {
+        let refuse = |reason: &str| {
+            CustomersError::Invalid(vec![crate::domain::InvalidField {
+                field: "current_password",
+                reason: reason.into(),
+            }])
+        };
+        let Some(given) = given else {
+            return Err(refuse("required to change the e-mail or the password"));
+        };
+        if password::verify(given.to_owned(), record.password_hash.clone()).await? {
+            Ok(())
+        } else {
+            Err(refuse("does not match the password in use"))
+        }
     }
 
     /// Erases a customer's personal data (LGPD), refused while a reservation of theirs is open.

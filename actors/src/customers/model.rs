@@ -75,6 +75,9 @@ pub struct CustomerPatch {
     pub card: Option<CardInput>,
     /// A new password.
     pub password: Option<String>,
+    /// The password in use: required to change the e-mail or the password, so that a stolen
+    /// access token cannot take the account over.
+    pub current_password: Option<String>,
 }
 
 impl fmt::Debug for CustomerPatch {
@@ -85,6 +88,10 @@ impl fmt::Debug for CustomerPatch {
             .field("phone", &self.phone)
             .field("card", &self.card)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field(
+                "current_password",
+                &self.current_password.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -160,11 +167,14 @@ pub(crate) enum StoredStatus {
     Erased,
 }
 
-/// A customer as stored. Personal fields are `Option` because erasure removes them while the
-/// record stays. No `Debug`: it holds a password hash and a card token.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A customer in memory, its personal fields in the clear (on disk they are sealed: see
+/// `stored.rs`). Personal fields are `Option` because erasure removes them while the record
+/// stays. No `Debug`, no `Serialize`: it holds documents, a password hash and a card token.
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct CustomerRecord {
     pub(crate) id: CustomerId,
+    /// The vault slot of the customer's own key; `None` once erased.
+    pub(crate) slot: Option<u64>,
     pub(crate) name: String,
     /// The 11 digits.
     pub(crate) cpf: Option<String>,

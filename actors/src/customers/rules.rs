@@ -286,6 +286,7 @@ pub(crate) fn apply_change(
 pub(crate) fn anonymised(record: &CustomerRecord, now: DateTime<Utc>) -> CustomerRecord {
     CustomerRecord {
         id: record.id,
+        slot: None,
         name: ERASED_NAME.to_owned(),
         cpf: None,
         cnh: None,

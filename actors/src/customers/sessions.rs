@@ -41,6 +41,8 @@ use crate::ids::CustomerId;
 pub(crate) struct SessionTables {
     pub(crate) tokens: Table<String, RefreshRecord>,
     pub(crate) families: Table<Uuid, FamilyRecord>,
+    /// (subject, family): the sessions of one account, to end them all at once.
+    pub(crate) by_subject: Table<(Uuid, Uuid), ()>,
 }
 
 impl SessionTables {
@@ -48,6 +50,7 @@ impl SessionTables {
         Ok(SessionTables {
             tokens: store.table("refresh_tokens")?,
             families: store.table("families")?,
+            by_subject: store.table("families_by_subject")?,
         })
     }
 }
@@ -133,31 +136,33 @@ impl CustomersHandle {
         let expires_at = expiry(now, ttl);
         let stored = StoredPrincipal::from(principal);
         let (tokens, families) = (&self.sessions.tokens, &self.sessions.families);
-        settle(
-            self.tables
-                .store
-                .transaction::<(), CustomersError>(&[tokens, families], |tx| {
-                    tx.table(families)?.insert(
-                        &family,
-                        &FamilyRecord {
-                            principal: stored,
-                            revoked_at: None,
-                            created_at: now,
-                        },
-                    )?;
-                    tx.table(tokens)?.insert(
-                        &key,
-                        &RefreshRecord {
-                            family,
-                            principal: stored,
-                            issued_at: now,
-                            expires_at,
-                            used_at: None,
-                        },
-                    )?;
-                    Ok(())
-                }),
-        )?;
+        let by_subject = &self.sessions.by_subject;
+        settle(self.tables.store.transaction::<(), CustomersError>(
+            &[tokens, families, by_subject],
+            |tx| {
+                tx.table(by_subject)?
+                    .insert(&(principal.subject, family), &())?;
+                tx.table(families)?.insert(
+                    &family,
+                    &FamilyRecord {
+                        principal: stored,
+                        revoked_at: None,
+                        created_at: now,
+                    },
+                )?;
+                tx.table(tokens)?.insert(
+                    &key,
+                    &RefreshRecord {
+                        family,
+                        principal: stored,
+                        issued_at: now,
+                        expires_at,
+                        used_at: None,
+                    },
+                )?;
+                Ok(())
+            },
+        ))?;
         self.tables.store.commit().await?;
         tracing::debug!(%family, subject = %principal.subject, "session started");
         Ok(IssuedRefresh {
@@ -257,6 +262,51 @@ impl CustomersHandle {
                 Err(CustomersError::RefreshTokenReused)
             }
         }
+    }
+
+    /// Ends every session of `subject` except `keep` (the one asking, when it is a session):
+    /// a password change, or an administrator removed from the configuration. Durable before
+    /// it answers; returns how many sessions it ended. Access tokens already issued are not
+    /// recalled: they expire within `auth.access_token_ttl_s`.
+    pub async fn end_other_sessions(
+        &self,
+        subject: Uuid,
+        keep: Option<Uuid>,
+    ) -> Result<usize, CustomersError> {
+        let mut families = Vec::new();
+        for entry in self.sessions.by_subject.scan_prefix(&subject) {
+            let ((_, family), ()) = entry?;
+            if Some(family) != keep {
+                families.push(family);
+            }
+        }
+        let now = self.clock.now();
+        let table = &self.sessions.families;
+        let ended = settle(self.tables.store.transaction::<usize, CustomersError>(
+            &[table],
+            |tx| {
+                let table = tx.table(table)?;
+                let mut ended = 0;
+                for family in &families {
+                    if let Some(record) = table.get(family)?
+                        && record.revoked_at.is_none()
+                    {
+                        let revoked = FamilyRecord {
+                            revoked_at: Some(now),
+                            ..record
+                        };
+                        table.insert(family, &revoked)?;
+                        ended += 1;
+                    }
+                }
+                Ok(ended)
+            },
+        ))?;
+        self.tables.store.commit().await?;
+        if ended > 0 {
+            tracing::info!(%subject, ended, "other sessions ended");
+        }
+        Ok(ended)
     }
 
     /// Ends the session `token` belongs to (logout): every token of its family stops working.

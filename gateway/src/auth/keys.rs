@@ -18,6 +18,10 @@ struct Claims {
     aud: String,
     iat: i64,
     exp: i64,
+    /// The login session (refresh family) the token was issued in: a password change ends
+    /// every session but this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<uuid::Uuid>,
 }
 
 /// Signs and checks access tokens.
@@ -58,9 +62,15 @@ impl AuthKeys {
         }
     }
 
-    /// A new access token for `principal`, valid from `now`.
-    pub fn issue(&self, principal: Principal, now: DateTime<Utc>) -> Result<AccessToken, ApiError> {
+    /// A new access token for `principal` in the login session `session`, valid from `now`.
+    pub fn issue(
+        &self,
+        principal: Principal,
+        session: Option<uuid::Uuid>,
+        now: DateTime<Utc>,
+    ) -> Result<AccessToken, ApiError> {
         let claims = Claims {
+            sid: session,
             sub: principal.subject,
             role: principal.role,
             iss: ISSUER.into(),
@@ -78,14 +88,20 @@ impl AuthKeys {
 
     /// The principal of a valid token; anything else is 401.
     pub fn verify(&self, token: &str) -> Result<Principal, ApiError> {
+        self.verify_session(token).map(|(principal, _)| principal)
+    }
+
+    /// The principal of a valid token and the login session it was issued in.
+    pub fn verify_session(&self, token: &str) -> Result<(Principal, Option<uuid::Uuid>), ApiError> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|_| {
                 ApiError::unauthorized("the access token is missing, malformed or expired")
             })?;
-        Ok(Principal {
+        let principal = Principal {
             subject: data.claims.sub,
             role: data.claims.role,
-        })
+        };
+        Ok((principal, data.claims.sid))
     }
 }
 
@@ -111,7 +127,7 @@ mod tests {
     #[test]
     fn a_token_verifies_and_carries_its_role() {
         let keys = keys();
-        let token = keys.issue(admin(), Utc::now()).unwrap();
+        let token = keys.issue(admin(), None, Utc::now()).unwrap();
         assert_eq!(token.expires_in, 900);
         assert_eq!(keys.verify(&token.token).unwrap().role, Role::Admin);
     }
@@ -120,7 +136,7 @@ mod tests {
     fn expired_foreign_and_tampered_tokens_are_refused() {
         let keys = keys();
         let old = keys
-            .issue(admin(), Utc::now() - TimeDelta::minutes(20))
+            .issue(admin(), None, Utc::now() - TimeDelta::minutes(20))
             .unwrap();
         assert!(keys.verify(&old.token).is_err(), "expired");
 
@@ -129,13 +145,13 @@ mod tests {
             TimeDelta::minutes(15),
             TimeDelta::days(1),
         );
-        let foreign = other.issue(admin(), Utc::now()).unwrap();
+        let foreign = other.issue(admin(), None, Utc::now()).unwrap();
         assert!(
             keys.verify(&foreign.token).is_err(),
             "signed with another key"
         );
 
-        let mut tampered = keys.issue(admin(), Utc::now()).unwrap().token;
+        let mut tampered = keys.issue(admin(), None, Utc::now()).unwrap().token;
         tampered.insert(tampered.len() / 2, 'x');
         assert!(keys.verify(&tampered).is_err());
 

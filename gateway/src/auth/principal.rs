@@ -37,6 +37,37 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// The login session a customer's access token was issued in (none for tokens issued
+/// outside a session).
+#[derive(Debug, Clone, Copy)]
+pub struct CustomerSession {
+    /// The customer.
+    pub customer: CustomerId,
+    /// The session (refresh family).
+    pub session: Option<uuid::Uuid>,
+}
+
+impl FromRequestParts<AppState> for CustomerSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or_else(|| {
+            ApiError::unauthorized("send an access token: Authorization: Bearer <token>")
+        })?;
+        let (principal, session) = state.auth.verify_session(token)?;
+        match principal.role {
+            Role::Customer => Ok(CustomerSession {
+                customer: CustomerId(principal.subject),
+                session,
+            }),
+            Role::Admin => Err(ApiError::forbidden()),
+        }
+    }
+}
+
 /// An authenticated customer; an admin token is 403.
 #[derive(Debug, Clone, Copy)]
 pub struct Customer(pub CustomerId);

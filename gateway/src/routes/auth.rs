@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use actors::customers::Principal;
+use actors::customers::{IssuedRefresh, Principal};
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -57,12 +57,14 @@ pub struct TokenPair {
 async fn pair(
     state: &AppState,
     principal: Principal,
-    refresh_token: String,
+    session: IssuedRefresh,
 ) -> Result<TokenPair, ApiError> {
-    let access = state.auth.issue(principal, state.now())?;
+    let access = state
+        .auth
+        .issue(principal, Some(session.family), state.now())?;
     Ok(TokenPair {
         access_token: access.token,
-        refresh_token,
+        refresh_token: session.token,
         token_type: "Bearer",
         expires_in: access.expires_in,
     })
@@ -102,7 +104,7 @@ pub async fn token(
         .customers
         .start_session(principal, state.auth.refresh_ttl)
         .await?;
-    Ok(ApiJson(pair(&state, principal, session.token).await?))
+    Ok(ApiJson(pair(&state, principal, session).await?))
 }
 
 /// Exchange a refresh token for a new pair.
@@ -124,7 +126,7 @@ pub async fn refresh(
         .customers
         .rotate_session(&request.refresh_token, state.auth.refresh_ttl)
         .await?;
-    Ok(ApiJson(pair(&state, principal, next.token).await?))
+    Ok(ApiJson(pair(&state, principal, next).await?))
 }
 
 /// End the session of a refresh token.

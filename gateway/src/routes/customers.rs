@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::paging::{Page, PageQuery};
-use crate::auth::{Admin, Customer};
+use crate::auth::{Admin, Customer, CustomerSession};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -121,9 +121,13 @@ pub struct ProfileChanges {
     pub phone: Option<String>,
     /// A new card.
     pub card: Option<CardBody>,
-    /// A new password.
+    /// A new password. Every other session of the account ends; access tokens already
+    /// issued elsewhere stop working when they expire (`expires_in`, 15 minutes by default).
     #[schema(min_length = 8, max_length = 128)]
     pub password: Option<String>,
+    /// The password in use: required with `email` or `password`.
+    #[schema(max_length = 128)]
+    pub current_password: Option<String>,
 }
 
 /// The card on file.
@@ -257,10 +261,14 @@ pub async fn me(
 )]
 pub async fn update_me(
     State(state): State<AppState>,
-    Customer(id): Customer,
+    CustomerSession {
+        customer: id,
+        session,
+    }: CustomerSession,
     ApiJson(changes): ApiJson<ProfileChanges>,
 ) -> Result<ApiJson<CustomerDto>, ApiError> {
     let patch = CustomerPatch {
+        current_password: changes.current_password,
         name: changes.name,
         email: changes.email,
         phone: changes.phone,
@@ -268,7 +276,12 @@ pub async fn update_me(
         password: changes.password,
     };
     Ok(ApiJson(
-        state.services.customers.update(id, patch).await?.into(),
+        state
+            .services
+            .customers
+            .update(id, patch, session)
+            .await?
+            .into(),
     ))
 }
 

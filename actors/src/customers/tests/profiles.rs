@@ -14,13 +14,27 @@ async fn updates_validate_move_the_email_and_refuse_a_taken_one() {
         .await
         .unwrap();
 
-    let taken = CustomerPatch {
+    let mut taken = CustomerPatch {
         email: Some("BIA@example.com".into()),
         name: Some("Ana Maria Souza".into()),
         ..CustomerPatch::default()
     };
+    for (given, reason) in [
+        (None, "required"),
+        (Some("senha errada 1"), "does not match"),
+    ] {
+        taken.current_password = given.map(String::from);
+        let Err(CustomersError::Invalid(errors)) =
+            f.customers.update(ana.id, taken.clone(), None).await
+        else {
+            panic!("a new e-mail without the password in use");
+        };
+        assert_eq!(errors[0].field, "current_password");
+        assert!(errors[0].reason.contains(reason), "{errors:?}");
+    }
+    taken.current_password = Some("senha segura 42".into());
     assert!(matches!(
-        f.customers.update(ana.id, taken).await,
+        f.customers.update(ana.id, taken, None).await,
         Err(CustomersError::Conflict { field: "email" })
     ));
     assert_eq!(f.customers.get(ana.id).await.unwrap().name, "Ana Souza");
@@ -31,7 +45,8 @@ async fn updates_validate_move_the_email_and_refuse_a_taken_one() {
         password: Some("short1".into()),
         ..CustomerPatch::default()
     };
-    let Err(CustomersError::Invalid(errors)) = f.customers.update(ana.id, invalid).await else {
+    let Err(CustomersError::Invalid(errors)) = f.customers.update(ana.id, invalid, None).await
+    else {
         panic!("expected Invalid");
     };
     assert_eq!(
@@ -42,6 +57,7 @@ async fn updates_validate_move_the_email_and_refuse_a_taken_one() {
     let patch = CustomerPatch {
         email: Some("ana.souza@example.com".into()),
         password: Some("nova senha 7".into()),
+        current_password: Some("senha segura 42".into()),
         card: Some(CardInput {
             number: "5555 5555 5555 4444".into(),
             exp_month: 3,
@@ -52,7 +68,7 @@ async fn updates_validate_move_the_email_and_refuse_a_taken_one() {
         ..CustomerPatch::default()
     };
     let old_token = f.customers.payment_token(ana.id).await.unwrap();
-    let updated = f.customers.update(ana.id, patch).await.unwrap();
+    let updated = f.customers.update(ana.id, patch, None).await.unwrap();
     assert_eq!(updated.email.as_deref(), Some("ana.souza@example.com"));
     let card = updated.card.unwrap();
     assert_eq!(
@@ -127,7 +143,7 @@ async fn erasure_waits_for_open_reservations_then_frees_the_documents() {
         ..CustomerPatch::default()
     };
     assert!(matches!(
-        f.customers.update(customer.id, patch).await,
+        f.customers.update(customer.id, patch, None).await,
         Err(CustomersError::Erased)
     ));
     // The person may register again, with the same CPF and e-mail.
@@ -157,21 +173,29 @@ async fn the_card_number_is_stored_nowhere() {
     let customer = f.customers.register(ana()).await.unwrap();
     let view = format!("{customer:?}");
     assert!(!view.contains(CARD) && view.contains("1111"));
-    let record = f
-        .customers
-        .tables
-        .customers
-        .get(&customer.id)
-        .unwrap()
-        .unwrap();
+    let record = f.customers.tables.get(customer.id).unwrap().unwrap();
     assert_eq!(record.card.map(|card| card.last4), Some("1111".to_owned()));
 
     let f = f.restart().await; // everything flushed and closed
     let dir = f.dir.path();
     assert!(
-        files_contain(dir, b"52998224725"),
-        "the scan sees stored data (the CPF digits)"
+        files_contain(dir, b"$argon2id$"),
+        "the scan sees stored data (the password hash)"
     );
+    // Sealed under the customer's key, found through blind indexes: no document in the clear.
+    for personal in [
+        &b"52998224725"[..],
+        b"79143829831",
+        b"5548999991234",
+        b"ana@example.com",
+        b"Ana Souza",
+    ] {
+        assert!(
+            !files_contain(dir, personal),
+            "{} is on the disk in the clear",
+            String::from_utf8_lossy(personal)
+        );
+    }
     assert!(
         !files_contain(dir, CARD.as_bytes()),
         "the card number was stored"

@@ -141,7 +141,11 @@ async fn overtime_the_card_refuses_becomes_a_balance_that_blocks_booking_until_p
         }),
         ..CustomerPatch::default()
     };
-    services.customers.update(customer, patch).await.unwrap();
+    services
+        .customers
+        .update(customer, patch, None)
+        .await
+        .unwrap();
     let paid = services.customers.pay_outstanding(customer).await.unwrap();
     assert_eq!(paid.outstanding_cents, 0);
     let charge = services
