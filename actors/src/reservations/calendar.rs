@@ -15,9 +15,11 @@ use crate::ids::{CustomerId, ReservationId};
 
 use super::car::{Booking, CarMsg, CarRentals};
 use super::error::ReservationsError;
+use super::model::IdempotencyRecord;
 use super::model::ReservationRecord;
 use super::rules::first_overlap;
 use super::tables::Tables;
+use crate::customers::{CustomersError, CustomersHandle};
 
 /// What a booking attempt came to.
 #[derive(Debug)]
@@ -30,9 +32,15 @@ pub(crate) enum Booked {
 
 /// Messages of a customer's schedule.
 pub(crate) enum ScheduleMsg {
+    /// Book a car; the schedule fetches the card to hold on in its turn.
     Book {
-        booking: Booking,
+        record: ReservationRecord,
+        idempotency: Option<(String, IdempotencyRecord)>,
         reply: RpcReplyPort<Result<Booked, ReservationsError>>,
+    },
+    /// Erase the customer everywhere (`erasure.rs`).
+    Erase {
+        reply: RpcReplyPort<Result<crate::customers::Customer, super::erasure::ErasureError>>,
     },
 }
 
@@ -41,11 +49,12 @@ pub(crate) enum ScheduleMsg {
 pub(crate) struct ScheduleContext {
     pub(crate) tables: Tables,
     pub(crate) cars: EntityRef<CarRentals>,
+    pub(crate) customers: CustomersHandle,
 }
 
 /// A customer's schedule: takes the customer's bookings one at a time.
 pub(crate) struct CustomerSchedule {
-    customer: CustomerId,
+    pub(super) customer: CustomerId,
 }
 
 impl Entity for CustomerSchedule {
@@ -68,9 +77,16 @@ impl Entity for CustomerSchedule {
         context: &ScheduleContext,
     ) -> Result<(), ActorProcessingErr> {
         match message {
-            ScheduleMsg::Book { booking, reply } => {
-                let result = self.book(booking, context).await;
+            ScheduleMsg::Book {
+                record,
+                idempotency,
+                reply,
+            } => {
+                let result = self.book(record, idempotency, context).await;
                 let _ = reply.send(result);
+            }
+            ScheduleMsg::Erase { reply } => {
+                let _ = reply.send(self.erase(context).await);
             }
         }
         Ok(())
@@ -80,12 +96,12 @@ impl Entity for CustomerSchedule {
 impl CustomerSchedule {
     async fn book(
         &self,
-        booking: Booking,
+        record: ReservationRecord,
+        idempotency: Option<(String, IdempotencyRecord)>,
         context: &ScheduleContext,
     ) -> Result<Booked, ReservationsError> {
-        let record = &booking.record;
         // A concurrent request with the same key may have won while this one waited its turn.
-        if let Some((key, wanted)) = &booking.idempotency
+        if let Some((key, wanted)) = &idempotency
             && let Some(existing) = context
                 .tables
                 .idempotency
@@ -100,7 +116,15 @@ impl CustomerSchedule {
         if first_overlap(&entries, record.start_at, record.end_at).is_some() {
             return Err(ReservationsError::CustomerBusy);
         }
+        // Fetched in this turn, not before it: an erasure also takes the customer's turn
+        // (`erasure.rs`), so a hold can never be placed on a customer erased meanwhile.
+        let card_token = payment_token(&context.customers, self.customer).await?;
         let vehicle = record.vehicle_id;
+        let booking = Booking {
+            record,
+            idempotency,
+            card_token,
+        };
         let booked = context
             .cars
             .call_or_create(vehicle, |reply| CarMsg::Book {
@@ -109,5 +133,21 @@ impl CustomerSchedule {
             })
             .await??;
         Ok(Booked::New(booked))
+    }
+}
+
+/// The card to hold on; an erased customer, one without a card or one who owes money cannot
+/// book.
+async fn payment_token(
+    customers: &CustomersHandle,
+    customer: CustomerId,
+) -> Result<String, ReservationsError> {
+    match customers.payment_token(customer).await {
+        Ok(token) => Ok(token),
+        Err(CustomersError::OutstandingBalance { outstanding_cents }) => {
+            Err(ReservationsError::OutstandingBalance { outstanding_cents })
+        }
+        Err(error) if error.is_transient() => Err(ReservationsError::upstream("customers", error)),
+        Err(error) => Err(ReservationsError::CustomerCannotBook(error)),
     }
 }

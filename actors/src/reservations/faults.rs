@@ -78,7 +78,9 @@ mod injected {
             if fire {
                 self.reached.notify_one();
                 self.die.notified().await;
-                panic!("injected crash at {point:?}");
+                if self.dead.load(Ordering::SeqCst) {
+                    panic!("injected crash at {point:?}");
+                }
             }
         }
 
@@ -90,6 +92,11 @@ mod injected {
         /// Waits until an actor stopped at the armed point.
         pub(crate) async fn reached(&self) {
             self.reached.notified().await;
+        }
+
+        /// Lets the stopped actor go on, as if it had never stopped.
+        pub(crate) fn resume(&self) {
+            self.die.notify_one();
         }
 
         /// Lets the stopped actor die.

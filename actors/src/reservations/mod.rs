@@ -18,6 +18,7 @@ mod car_commands;
 mod car_endings;
 mod deadline_scheduler;
 mod deadlines;
+mod erasure;
 mod error;
 mod faults;
 mod lookup;
@@ -41,7 +42,7 @@ use crate::billing::{BillingHandle, ChargeSummary};
 use crate::clock::SharedClock;
 use crate::commands::{CommandRecord, LockAction};
 use crate::config::Config;
-use crate::customers::{CustomersError, CustomersHandle};
+use crate::customers::CustomersHandle;
 use crate::domain::Cents;
 use crate::entity::{EntityRef, EntityStats, SupervisorConfig, start_entities};
 use crate::error_kind::Kinded;
@@ -50,7 +51,8 @@ use crate::ports::CarCommands;
 use crate::vehicles::{VehicleStatus, VehiclesHandle};
 
 use calendar::{Booked, CustomerSchedule, ScheduleContext, ScheduleMsg};
-use car::{Booking, CarContext, CarMsg, CarRentals};
+use car::{CarContext, CarMsg, CarRentals};
+pub use erasure::ErasureError;
 pub use error::{AccessDenied, ReservationsError};
 pub use lookup::{AccessWindow, Occupancy, RentalWindow, ReservationsAudit};
 pub use model::{EndedBy, Money, NewReservation, Page, Requester, Reservation, ReservationStatus};
@@ -80,7 +82,6 @@ struct Inner {
     clock: SharedClock,
     rules: RentalRules,
     vehicles: VehiclesHandle,
-    customers: CustomersHandle,
     billing: BillingHandle,
     schedules: EntityRef<CustomerSchedule>,
     cars: EntityRef<CarRentals>,
@@ -148,6 +149,7 @@ pub async fn start(
     let schedule_context = ScheduleContext {
         tables: tables.clone(),
         cars: cars.clone(),
+        customers: deps.customers.clone(),
     };
     let schedules = start_entities::<CustomerSchedule>(schedule_context, supervision, parent)
         .await?
@@ -166,7 +168,6 @@ pub async fn start(
             clock,
             rules,
             vehicles: deps.vehicles,
-            customers: deps.customers,
             billing: deps.billing,
             schedules,
             cars,
@@ -225,18 +226,6 @@ impl ReservationsHandle {
         if vehicle.status != VehicleStatus::Available {
             return Err(ReservationsError::VehicleUnavailable);
         }
-        // Fails early for an erased customer, one without a card or one who owes money,
-        // before anything is booked.
-        let card_token = match inner.customers.payment_token(customer_id).await {
-            Ok(token) => token,
-            Err(CustomersError::OutstandingBalance { outstanding_cents }) => {
-                return Err(ReservationsError::OutstandingBalance { outstanding_cents });
-            }
-            Err(error) if error.is_transient() => {
-                return Err(ReservationsError::upstream("customers", error));
-            }
-            Err(error) => return Err(ReservationsError::CustomerCannotBook(error)),
-        };
         let record = ReservationRecord {
             id: ReservationId::new(),
             vehicle_id: request.vehicle_id,
@@ -262,21 +251,18 @@ impl ReservationsHandle {
             created_at: now,
             updated_at: now,
         };
-        let booking = Booking {
-            idempotency: idempotency_key.map(|key| {
-                let value = IdempotencyRecord {
-                    request_digest: digest,
-                    reservation_id: record.id,
-                };
-                (key, value)
-            }),
-            record,
-            card_token,
-        };
+        let idempotency = idempotency_key.map(|key| {
+            let value = IdempotencyRecord {
+                request_digest: digest,
+                reservation_id: record.id,
+            };
+            (key, value)
+        });
         let booked = inner
             .schedules
             .call_or_create(customer_id, |reply| ScheduleMsg::Book {
-                booking: booking.clone(),
+                record: record.clone(),
+                idempotency: idempotency.clone(),
                 reply,
             })
             .await??;

@@ -9,7 +9,7 @@ use actors::billing::BillingError;
 use actors::commands::CommandError;
 use actors::customers::CustomersError;
 use actors::location::LocationError;
-use actors::reservations::ReservationsError;
+use actors::reservations::{ErasureError, ReservationsError};
 use actors::vehicles::VehiclesError;
 use actors::{AskError, StorageError};
 
@@ -33,6 +33,15 @@ plain!(
     CommandError,
     BillingError
 );
+
+impl From<ErasureError> for ApiError {
+    fn from(error: ErasureError) -> Self {
+        match error {
+            ErasureError::Customers(error) => error.into(),
+            other => ApiError::from_service(&other),
+        }
+    }
+}
 
 impl From<CustomersError> for ApiError {
     fn from(error: CustomersError) -> Self {

@@ -323,7 +323,9 @@ pub async fn erase_me(
     State(state): State<AppState>,
     Customer(id): Customer,
 ) -> Result<ApiJson<CustomerDto>, ApiError> {
-    Ok(ApiJson(state.services.customers.erase(id).await?.into()))
+    Ok(ApiJson(
+        state.services.reservations.erase_customer(id).await?.into(),
+    ))
 }
 
 /// Every customer (admin).

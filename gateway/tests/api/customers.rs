@@ -169,7 +169,7 @@ async fn a_customer_edits_only_the_allowed_fields_of_their_profile() {
         Method::PATCH,
         "/v1/customers/me",
         Some(&token),
-        Some(json!({"email": email(7)})),
+        Some(json!({"email": email(7), "current_password": actors::testing::PASSWORD})),
     )
     .await
     .expect_problem(409);

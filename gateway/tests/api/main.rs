@@ -12,6 +12,7 @@ mod limits;
 mod locks;
 mod ops;
 mod positions;
+mod privacy;
 mod reference_unit;
 mod reservations;
 mod units;

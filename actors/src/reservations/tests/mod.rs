@@ -3,6 +3,7 @@
 //! crashes injected between the workflow's steps.
 
 mod crash;
+mod customer_erasure;
 mod endings;
 mod races;
 
