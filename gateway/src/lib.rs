@@ -5,6 +5,7 @@ pub mod access_log;
 pub mod app;
 pub mod auth;
 pub mod cli;
+pub mod client_addr;
 pub mod error;
 pub mod extract;
 pub mod metrics;

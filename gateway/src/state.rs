@@ -9,6 +9,7 @@ use actors::{Config, RentalSystem};
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::auth::{AuthKeys, DeviceAuth};
+use crate::client_addr::TrustedProxies;
 use crate::rate_limit::RateLimiter;
 
 /// The per-key limits the API enforces itself.
@@ -88,6 +89,8 @@ pub struct Shared {
     pub devices: Arc<DeviceAuth>,
     /// Rate limits.
     pub limits: Arc<Limits>,
+    /// Whose `X-Forwarded-For` names the client (see [`crate::client_addr`]).
+    pub trusted_proxies: TrustedProxies,
     /// The configuration.
     pub config: Arc<Config>,
     /// The Prometheus registry.
