@@ -8,6 +8,7 @@ pub mod cli;
 pub mod client_addr;
 pub mod error;
 pub mod extract;
+pub mod login_limit;
 pub mod metrics;
 pub mod rate_limit;
 pub mod routes;

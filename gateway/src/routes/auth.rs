@@ -1,15 +1,18 @@
 //! Tokens: log in with e-mail and password, rotate the refresh token, log out.
+//!
+//! Log-ins are limited per client address and, counting failures only, per account, in a way
+//! that flooding an account with wrong passwords cannot lock its owner out: the policy is
+//! written down in [`crate::login_limit`].
 
-use std::net::SocketAddr;
-
-use actors::customers::Principal;
-use axum::extract::{ConnectInfo, State};
+use actors::customers::{CustomersError, Principal};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::client_addr::ClientAddr;
 use crate::error::{ApiError, Problem};
 use crate::extract::ApiJson;
 use crate::state::AppState;
@@ -77,26 +80,37 @@ async fn pair(
         (status = 400, description = "Malformed body", body = Problem),
         (status = 401, description = "Wrong e-mail or password", body = Problem),
     ),
-    extensions(("x-rate-limit" = json!("for this e-mail or from this address")))
+    extensions(("x-rate-limit" = json!("from this address, or from an address that failed to log in to this account too often")))
 )]
 pub async fn token(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    client: ClientAddr,
     ApiJson(credentials): ApiJson<Credentials>,
 ) -> Result<ApiJson<TokenPair>, ApiError> {
-    // Both limits are charged before the password is checked, so guessing is slow whether it
-    // targets one account from many addresses or many accounts from one address.
-    let email_key = credentials.email.trim().to_lowercase();
-    let by_ip = state.limits.login_per_ip.check(&client.ip().to_string());
-    let by_email = state.limits.login_per_email.check(&email_key);
-    if let Err(wait) = by_ip.and(by_email) {
+    let limits = &state.limits.login;
+    let account = credentials.email.trim().to_lowercase();
+    let address = client.limit_key();
+    if let Err(wait) = limits.admit(&account, &address) {
         return Err(ApiError::too_many_requests(wait.as_secs() + 1));
     }
-    let principal = state
+    let login = state
         .services
         .customers
         .login(&credentials.email, &credentials.password)
-        .await?;
+        .await;
+    let principal = match login {
+        Ok(principal) => {
+            limits.succeeded(&account, &address);
+            principal
+        }
+        Err(error) => {
+            // Only a wrong password counts against the account; a fault of ours does not.
+            if matches!(error, CustomersError::BadCredentials) {
+                limits.failed(&account, &address);
+            }
+            return Err(error.into());
+        }
+    };
     let session = state
         .services
         .customers

@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 
 use super::paging::{Page, PageQuery};
 use crate::auth::{Admin, Customer};
+use crate::client_addr::ClientAddr;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -205,12 +206,19 @@ impl From<CustomerView> for CustomerDto {
         (status = 400, description = "Malformed body or unknown field", body = Problem),
         (status = 409, description = "CPF or e-mail already registered (`already-registered`)", body = Problem),
         (status = 422, description = "Invalid fields, each listed in `errors`", body = Problem),
-    )
+    ),
+    extensions(("x-rate-limit" = json!("from this address")))
 )]
 pub async fn register(
     State(state): State<AppState>,
+    client: ClientAddr,
     ApiJson(body): ApiJson<Registration>,
 ) -> Result<(StatusCode, ApiJson<CustomerDto>), ApiError> {
+    // Every registration costs an argon2 hash and a call to the payment provider, refused or
+    // not, so every attempt counts, before any of that work.
+    if let Err(wait) = state.limits.register_per_ip.check(&client.limit_key()) {
+        return Err(ApiError::too_many_requests(wait.as_secs() + 1));
+    }
     let input = NewCustomer {
         name: body.name,
         cpf: body.cpf,

@@ -6,6 +6,7 @@ mod helpers;
 mod audit;
 mod auth;
 mod binary;
+mod client_limits;
 mod customers;
 mod health;
 mod limits;
