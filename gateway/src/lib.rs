@@ -11,6 +11,7 @@ pub mod extract;
 pub mod login_limit;
 pub mod metrics;
 pub mod rate_limit;
+pub mod redact;
 pub mod routes;
 pub mod server;
 pub mod state;

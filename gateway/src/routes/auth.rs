@@ -4,6 +4,8 @@
 //! that flooding an account with wrong passwords cannot lock its owner out: the policy is
 //! written down in [`crate::login_limit`].
 
+use std::fmt;
+
 use actors::customers::{CustomersError, Principal};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -15,6 +17,7 @@ use utoipa_axum::routes;
 use crate::client_addr::ClientAddr;
 use crate::error::{ApiError, Problem};
 use crate::extract::ApiJson;
+use crate::redact::Redacted;
 use crate::state::AppState;
 
 /// This resource's routes.
@@ -26,7 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Log-in credentials.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"email": "maria@example.com", "password": "s3nha-segura"}))]
 pub struct Credentials {
@@ -36,16 +39,33 @@ pub struct Credentials {
     pub password: String,
 }
 
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("email", &self.email)
+            .field("password", &Redacted)
+            .finish()
+    }
+}
+
 /// A refresh token to rotate or revoke.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     /// The refresh token from the last token answer.
     pub refresh_token: String,
 }
 
+impl fmt::Debug for RefreshRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RefreshRequest")
+            .field("refresh_token", &Redacted)
+            .finish()
+    }
+}
+
 /// A token pair.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct TokenPair {
     /// Bearer token for the API; short-lived.
     pub access_token: String,
@@ -55,6 +75,17 @@ pub struct TokenPair {
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: i64,
+}
+
+impl fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenPair")
+            .field("access_token", &Redacted)
+            .field("refresh_token", &Redacted)
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
 }
 
 async fn pair(
@@ -160,4 +191,35 @@ pub async fn logout(
         .end_session(&request.refresh_token)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_a_password_or_a_token() {
+        let credentials = Credentials {
+            email: "maria@example.com".into(),
+            password: "s3nha-secreta-42".into(),
+        };
+        let shown = format!("{credentials:?}");
+        assert!(!shown.contains("s3nha-secreta-42"), "{shown}");
+        assert!(shown.contains("maria@example.com") && shown.contains("<redacted>"));
+        let request = RefreshRequest {
+            refresh_token: "rt-0123456789abcdef".into(),
+        };
+        assert!(!format!("{request:?}").contains("rt-0123456789abcdef"));
+        let pair = TokenPair {
+            access_token: "eyJ.access.token".into(),
+            refresh_token: "rt-0123456789abcdef".into(),
+            token_type: "Bearer",
+            expires_in: 900,
+        };
+        let shown = format!("{pair:?}");
+        assert!(
+            !shown.contains("eyJ.access.token") && !shown.contains("rt-0123456789abcdef"),
+            "{shown}"
+        );
+    }
 }
