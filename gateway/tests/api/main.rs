@@ -5,6 +5,7 @@ mod helpers;
 
 mod audit;
 mod auth;
+mod authz_matrix;
 mod binary;
 mod client_limits;
 mod customers;
