@@ -257,8 +257,8 @@ pub async fn register(
     client: ClientAddr,
     ApiJson(body): ApiJson<Registration>,
 ) -> Result<(StatusCode, ApiJson<CustomerDto>), ApiError> {
-    // Every registration costs an argon2 hash and a call to the payment provider, refused or
-    // not, so every attempt counts, before any of that work.
+    // Each registration that parses counts, accepted or not: a valid one costs an argon2 hash
+    // and a call to the payment provider, and a 409 tells whether a CPF or e-mail is taken.
     if let Err(wait) = state.limits.register_per_ip.check(&client.limit_key()) {
         return Err(ApiError::too_many_requests(wait.as_secs() + 1));
     }
