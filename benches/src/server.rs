@@ -40,6 +40,7 @@ pub fn bench_config(data_dir: &std::path::Path) -> Config {
     config.server.device_requests_per_min = 100_000_000;
     config.server.login_per_ip_per_min = 1_000_000;
     config.server.login_per_email_per_min = 1_000_000;
+    config.server.register_per_ip_per_min = 1_000_000;
     config
 }
 

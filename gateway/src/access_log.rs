@@ -1,5 +1,6 @@
 //! One line per request at `info`, under the `access` target: method, route template, status,
-//! latency and request id. The route template, not the raw path, so that ids (and anything a
+//! latency, request id and client address (behind a trusted proxy, the client it forwarded
+//! for: see [`crate::client_addr`]). The route template, not the raw path, so that ids (and anything a
 //! client puts in a path) stay out of the log; the request id ties the line to the handler's
 //! own log lines and to the client's `x-request-id`. Written by [`crate::metrics::track`],
 //! which already reads the method, the route and the time of every request.
@@ -11,6 +12,8 @@ use std::time::Duration;
 use axum::extract::Request;
 use tower_http::request_id::RequestId;
 
+use crate::client_addr::ClientAddr;
+
 /// The request's id as the client sees it in `x-request-id` (`-` when there is none).
 pub fn request_id(request: &Request) -> String {
     request
@@ -21,15 +24,40 @@ pub fn request_id(request: &Request) -> String {
         .to_owned()
 }
 
+/// The request's client address (`-` when none was worked out).
+pub fn client(request: &Request) -> String {
+    request
+        .extensions()
+        .get::<ClientAddr>()
+        .map_or_else(|| "-".to_owned(), |client| client.0.to_string())
+}
+
+/// One answered request: what the access line tells.
+pub struct Answered<'a> {
+    /// The method.
+    pub method: &'a str,
+    /// The route template.
+    pub route: &'a str,
+    /// The status answered.
+    pub status: u16,
+    /// How long it took.
+    pub took: Duration,
+    /// The request id.
+    pub request_id: &'a str,
+    /// The client address.
+    pub client: &'a str,
+}
+
 /// Logs one answered request.
-pub fn answered(method: &str, route: &str, status: u16, took: Duration, request_id: &str) {
+pub fn answered(line: Answered<'_>) {
     tracing::info!(
         target: "access",
-        method,
-        route,
-        status,
-        latency_ms = took.as_secs_f64() * 1e3,
-        request_id,
+        method = line.method,
+        route = line.route,
+        status = line.status,
+        latency_ms = line.took.as_secs_f64() * 1e3,
+        request_id = line.request_id,
+        client = line.client,
         "request answered"
     );
 }

@@ -5,7 +5,7 @@
 //! the OpenAPI document are both split from it (see [`routes::ops::split`]).
 //!
 //! From the outside in: a request id (generated or propagated), a tracing span carrying it,
-//! metrics with the access log, panic-to-500, load shedding in front of a concurrency limit (503 with
+//! the client's address (see [`crate::client_addr`]), metrics with the access log, panic-to-500, load shedding in front of a concurrency limit (503 with
 //! `Retry-After` instead of an unbounded queue), a request timeout, and the body size limit
 //! applied by the JSON extractor (413).
 
@@ -51,6 +51,11 @@ pub fn router(state: AppState) -> Router {
         .layer(limits)
         .layer(CatchPanicLayer::custom(panicked))
         .layer(axum::middleware::from_fn(crate::metrics::track))
+        // Outside the access log, which names the client it found.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::client_addr::remember,
+        ))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
                 let id = request

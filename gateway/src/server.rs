@@ -21,6 +21,7 @@ use chrono::TimeDelta;
 
 use crate::app::router;
 use crate::auth::{AuthKeys, DeviceAuth, load_or_create_secret};
+use crate::client_addr::TrustedProxies;
 use crate::state::{AppState, Limits, Shared};
 
 /// Why the server could not start or stop cleanly.
@@ -43,6 +44,9 @@ pub enum ServerError {
     /// The token secret could not be read or created.
     #[error("cannot read or create the token secret")]
     Secret(#[source] std::io::Error),
+    /// `server.trusted_proxies` has an entry that is neither an address nor a network.
+    #[error("server.trusted_proxies: {0}")]
+    TrustedProxies(String),
     /// The configured admin account could not be created.
     #[error("cannot create the configured admin account")]
     Admin(#[source] actors::customers::CustomersError),
@@ -130,6 +134,8 @@ async fn app_state(
     system: Arc<RentalSystem>,
     units: Arc<UnitConnections>,
 ) -> Result<AppState, ServerError> {
+    let trusted_proxies = TrustedProxies::parse(&config.server.trusted_proxies)
+        .map_err(ServerError::TrustedProxies)?;
     let secret = load_or_create_secret(&config.auth.jwt_secret, &config.storage.data_dir)
         .map_err(ServerError::Secret)?;
     let auth = AuthKeys::new(
@@ -164,6 +170,7 @@ async fn app_state(
         auth: Arc::new(auth),
         devices: Arc::new(DeviceAuth::default()),
         limits,
+        trusted_proxies,
         config: Arc::new(config.clone()),
         metrics: crate::metrics::handle(),
         units,

@@ -9,14 +9,16 @@ use actors::{Config, RentalSystem};
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::auth::{AuthKeys, DeviceAuth};
+use crate::client_addr::TrustedProxies;
+use crate::login_limit::LoginLimits;
 use crate::rate_limit::RateLimiter;
 
 /// The per-key limits the API enforces itself.
 pub struct Limits {
-    /// Login attempts per e-mail.
-    pub login_per_email: RateLimiter,
-    /// Login attempts per client IP.
-    pub login_per_ip: RateLimiter,
+    /// Log-ins: per client address, and failed ones per account (see [`crate::login_limit`]).
+    pub login: LoginLimits,
+    /// Registrations per client address.
+    pub register_per_ip: RateLimiter,
     /// Requests per car unit.
     pub per_device: RateLimiter,
 }
@@ -24,10 +26,14 @@ pub struct Limits {
 impl Limits {
     /// The limits of `config`.
     pub fn from_config(config: &Config) -> Self {
+        let server = &config.server;
         Limits {
-            login_per_email: RateLimiter::per_minute(config.server.login_per_email_per_min),
-            login_per_ip: RateLimiter::per_minute(config.server.login_per_ip_per_min),
-            per_device: RateLimiter::per_minute(config.server.device_requests_per_min),
+            login: LoginLimits::per_minute(
+                server.login_per_email_per_min,
+                server.login_per_ip_per_min,
+            ),
+            register_per_ip: RateLimiter::per_minute(server.register_per_ip_per_min),
+            per_device: RateLimiter::per_minute(server.device_requests_per_min),
         }
     }
 
@@ -43,11 +49,8 @@ impl Limits {
                 let Some(limits) = limits.upgrade() else {
                     return;
                 };
-                for limiter in [
-                    &limits.login_per_email,
-                    &limits.login_per_ip,
-                    &limits.per_device,
-                ] {
+                limits.login.forget_idle();
+                for limiter in [&limits.register_per_ip, &limits.per_device] {
                     limiter.forget_idle();
                 }
             }
@@ -88,6 +91,8 @@ pub struct Shared {
     pub devices: Arc<DeviceAuth>,
     /// Rate limits.
     pub limits: Arc<Limits>,
+    /// Whose `X-Forwarded-For` names the client (see [`crate::client_addr`]).
+    pub trusted_proxies: TrustedProxies,
     /// The configuration.
     pub config: Arc<Config>,
     /// The Prometheus registry.

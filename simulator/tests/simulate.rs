@@ -71,6 +71,7 @@ async fn a_run_against_a_server_drives_it_over_http_and_websocket() {
     config.server.clock_speedup = SPEEDUP;
     config.server.login_per_ip_per_min = 100_000;
     config.server.login_per_email_per_min = 1_000;
+    config.server.register_per_ip_per_min = 100_000;
     config.server.device_requests_per_min = 100_000;
     config.fleet.command_timeout_s = 2 * u64::from(SPEEDUP);
     let server_options = ServerOptions::for_config(&config, UnitLink::remote());

@@ -198,6 +198,26 @@ impl Config {
                 "requests per minute, at least 1",
             ));
         }
+        if server.register_per_ip_per_min == 0 {
+            return Err(value_error(
+                "server.register_per_ip_per_min",
+                "",
+                "rates must be positive",
+                "requests per minute, at least 1",
+            ));
+        }
+        if let Some(reason) = server
+            .trusted_proxies
+            .iter()
+            .find_map(|entry| entry.parse::<super::IpNetwork>().err())
+        {
+            return Err(value_error(
+                "server.trusted_proxies",
+                "",
+                &reason,
+                TRUSTED_PROXIES_FORM,
+            ));
+        }
         if server.drain_delay_s > 300 {
             return Err(value_error(
                 "server.drain_delay_s",
@@ -287,6 +307,9 @@ impl Config {
         Ok(())
     }
 }
+
+const TRUSTED_PROXIES_FORM: &str =
+    "a list of IP addresses or CIDR networks, e.g. [\"10.0.0.0/8\", \"192.0.2.7\"]";
 
 fn read(path: &Path) -> Result<String, ConfigError> {
     std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
@@ -405,6 +428,7 @@ fn expected_form(key: &str) -> String {
         "server.log_format" => "\"text\" or \"json\"".into(),
         "storage.data_dir" => "a directory path".into(),
         "fleet.service_area" => "[[lon, lat], ...] with at least 3 points".into(),
+        "server.trusted_proxies" => TRUSTED_PROXIES_FORM.into(),
         _ => {
             let schema = schema();
             let default = key

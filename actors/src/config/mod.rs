@@ -7,12 +7,14 @@
 //! schema does not know is refused too (a typo must not silently fall back to a default).
 
 mod load;
+mod network;
 #[cfg(test)]
 mod tests;
 
 use std::net::SocketAddr;
 
 pub use load::ConfigError;
+pub use network::IpNetwork;
 use serde::{Deserialize, Serialize};
 pub use storage::StorageConfig;
 
@@ -60,10 +62,16 @@ pub struct ServerConfig {
     /// Requests processed at once; beyond this the server sheds load with 503 and
     /// `Retry-After` rather than queueing without bound.
     pub max_concurrent_requests: usize,
-    /// Login attempts per e-mail address per minute.
+    /// Failed logins per account (e-mail) per minute; past them, only the addresses that
+    /// failed against the account are refused (see `gateway::login_limit`).
     pub login_per_email_per_min: u32,
     /// Login attempts per client IP per minute.
     pub login_per_ip_per_min: u32,
+    /// Registrations per client IP per minute (each costs an argon2 hash and a card check).
+    pub register_per_ip_per_min: u32,
+    /// Reverse proxies (IP addresses or CIDR networks) whose `X-Forwarded-For` is believed:
+    /// behind them the client is the rightmost address of that header they did not add.
+    pub trusted_proxies: Vec<String>,
     /// Requests per minute one car unit may make (a unit reports every 30 s while moving, and
     /// sends its backlog in batches after a gap in coverage).
     pub device_requests_per_min: u32,
@@ -85,6 +93,8 @@ impl Default for ServerConfig {
             max_concurrent_requests: 1024,
             login_per_email_per_min: 5,
             login_per_ip_per_min: 30,
+            register_per_ip_per_min: 10,
+            trusted_proxies: Vec::new(),
             device_requests_per_min: 60,
             clock_speedup: 1,
         }

@@ -143,3 +143,23 @@ fn a_missing_explicit_file_is_an_error() {
     let error = Config::load(Some(Path::new("/nonexistent/ev.toml")), env(&[])).unwrap_err();
     assert!(matches!(error, ConfigError::Read { .. }));
 }
+
+#[test]
+fn trusted_proxies_are_addresses_or_networks_and_a_bad_one_is_named() {
+    let config = load(
+        "[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"2001:db8::1\"]\n",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(config.server.trusted_proxies.len(), 2);
+    let config = load("", &[("EVR_SERVER__TRUSTED_PROXIES", "[\"127.0.0.1\"]")]).unwrap();
+    assert_eq!(config.server.trusted_proxies, ["127.0.0.1"]);
+    let message = load("[server]\ntrusted_proxies = [\"10.0.0.0/40\"]\n", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.starts_with("server.trusted_proxies: `10.0.0.0/40`"),
+        "{message}"
+    );
+    assert!(message.contains("CIDR"), "{message}");
+}

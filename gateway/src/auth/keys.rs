@@ -35,8 +35,8 @@ pub struct AuthKeys {
     pub refresh_ttl: TimeDelta,
 }
 
-/// A signed access token and when it expires.
-#[derive(Debug, Clone)]
+/// A signed access token and when it expires. No `Debug`: the token is a credential.
+#[derive(Clone)]
 pub struct AccessToken {
     /// The JWT.
     pub token: String,

@@ -81,10 +81,18 @@ pub async fn track(request: Request, next: Next) -> Response {
     let method = request.method().to_string();
     let route = route_of(&request);
     let request_id = crate::access_log::request_id(&request);
+    let client = crate::access_log::client(&request);
     let response = next.run(request).await;
     let took = started.elapsed();
     let status = response.status().as_u16();
-    crate::access_log::answered(&method, &route, status, took, &request_id);
+    crate::access_log::answered(crate::access_log::Answered {
+        method: &method,
+        route: &route,
+        status,
+        took,
+        request_id: &request_id,
+        client: &client,
+    });
     metrics::counter!(HTTP_REQUESTS, "method" => method.clone(), "route" => route.clone(), "status" => status.to_string()).increment(1);
     metrics::histogram!(HTTP_DURATION, "method" => method, "route" => route)
         .record(took.as_secs_f64());

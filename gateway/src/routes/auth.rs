@@ -1,17 +1,23 @@
 //! Tokens: log in with e-mail and password, rotate the refresh token, log out.
+//!
+//! Log-ins are limited per client address and, counting failures only, per account, in a way
+//! that flooding an account with wrong passwords cannot lock its owner out: the policy is
+//! written down in [`crate::login_limit`].
 
-use std::net::SocketAddr;
+use std::fmt;
 
-use actors::customers::{IssuedRefresh, Principal};
-use axum::extract::{ConnectInfo, State};
+use actors::customers::{CustomersError, IssuedRefresh, Principal};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::client_addr::ClientAddr;
 use crate::error::{ApiError, Problem};
 use crate::extract::ApiJson;
+use crate::redact::Redacted;
 use crate::state::AppState;
 
 /// This resource's routes.
@@ -23,7 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Log-in credentials.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"email": "maria@example.com", "password": "s3nha-segura"}))]
 pub struct Credentials {
@@ -33,16 +39,33 @@ pub struct Credentials {
     pub password: String,
 }
 
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("email", &self.email)
+            .field("password", &Redacted)
+            .finish()
+    }
+}
+
 /// A refresh token to rotate or revoke.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     /// The refresh token from the last token answer.
     pub refresh_token: String,
 }
 
+impl fmt::Debug for RefreshRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RefreshRequest")
+            .field("refresh_token", &Redacted)
+            .finish()
+    }
+}
+
 /// A token pair.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct TokenPair {
     /// Bearer token for the API; short-lived.
     pub access_token: String,
@@ -52,6 +75,17 @@ pub struct TokenPair {
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: i64,
+}
+
+impl fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenPair")
+            .field("access_token", &Redacted)
+            .field("refresh_token", &Redacted)
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
 }
 
 async fn pair(
@@ -79,26 +113,37 @@ async fn pair(
         (status = 400, description = "Malformed body", body = Problem),
         (status = 401, description = "Wrong e-mail or password", body = Problem),
     ),
-    extensions(("x-rate-limit" = json!("for this e-mail or from this address")))
+    extensions(("x-rate-limit" = json!("from this address, or from an address that failed to log in to this account too often")))
 )]
 pub async fn token(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    client: ClientAddr,
     ApiJson(credentials): ApiJson<Credentials>,
 ) -> Result<ApiJson<TokenPair>, ApiError> {
-    // Both limits are charged before the password is checked, so guessing is slow whether it
-    // targets one account from many addresses or many accounts from one address.
-    let email_key = credentials.email.trim().to_lowercase();
-    let by_ip = state.limits.login_per_ip.check(&client.ip().to_string());
-    let by_email = state.limits.login_per_email.check(&email_key);
-    if let Err(wait) = by_ip.and(by_email) {
+    let limits = &state.limits.login;
+    let account = credentials.email.trim().to_lowercase();
+    let address = client.limit_key();
+    if let Err(wait) = limits.admit(&account, &address) {
         return Err(ApiError::too_many_requests(wait.as_secs() + 1));
     }
-    let principal = state
+    let login = state
         .services
         .customers
         .login(&credentials.email, &credentials.password)
-        .await?;
+        .await;
+    let principal = match login {
+        Ok(principal) => {
+            limits.succeeded(&account, &address);
+            principal
+        }
+        Err(error) => {
+            // Only a wrong password counts against the account; a fault of ours does not.
+            if matches!(error, CustomersError::BadCredentials) {
+                limits.failed(&account, &address);
+            }
+            return Err(error.into());
+        }
+    };
     let session = state
         .services
         .customers
@@ -148,4 +193,35 @@ pub async fn logout(
         .end_session(&request.refresh_token)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_a_password_or_a_token() {
+        let credentials = Credentials {
+            email: "maria@example.com".into(),
+            password: "s3nha-secreta-42".into(),
+        };
+        let shown = format!("{credentials:?}");
+        assert!(!shown.contains("s3nha-secreta-42"), "{shown}");
+        assert!(shown.contains("maria@example.com") && shown.contains("<redacted>"));
+        let request = RefreshRequest {
+            refresh_token: "rt-0123456789abcdef".into(),
+        };
+        assert!(!format!("{request:?}").contains("rt-0123456789abcdef"));
+        let pair = TokenPair {
+            access_token: "eyJ.access.token".into(),
+            refresh_token: "rt-0123456789abcdef".into(),
+            token_type: "Bearer",
+            expires_in: 900,
+        };
+        let shown = format!("{pair:?}");
+        assert!(
+            !shown.contains("eyJ.access.token") && !shown.contains("rt-0123456789abcdef"),
+            "{shown}"
+        );
+    }
 }

@@ -1,5 +1,7 @@
 //! Customers: registration, the own profile, erasure, and the admin's view.
 
+use std::fmt;
+
 use actors::customers::{
     CardInput, Customer as CustomerView, CustomerPatch, CustomerStatus, NewCustomer,
 };
@@ -14,8 +16,10 @@ use utoipa_axum::routes;
 
 use super::paging::{Page, PageQuery};
 use crate::auth::{Admin, Customer, CustomerSession};
+use crate::client_addr::ClientAddr;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::redact::{self, Redacted};
 use crate::state::AppState;
 
 /// This resource's routes.
@@ -32,7 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 // checked beyond them and answered 422.
 
 /// A card as entered. The number and CVC go to the payment processor and are never stored.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "number": "4111 1111 1111 1111", "exp_month": 12, "exp_year": 2030, "cvc": "123",
@@ -62,6 +66,18 @@ pub struct CardBody {
     pub holder_name: String,
 }
 
+impl fmt::Debug for CardBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CardBody")
+            .field("number", &Redacted)
+            .field("exp_month", &self.exp_month)
+            .field("exp_year", &self.exp_year)
+            .field("cvc", &Redacted)
+            .field("holder_name", &Redacted)
+            .finish()
+    }
+}
+
 impl From<CardBody> for CardInput {
     fn from(card: CardBody) -> Self {
         CardInput {
@@ -75,7 +91,7 @@ impl From<CardBody> for CardInput {
 }
 
 /// A registration.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "name": "Maria da Silva", "cpf": "529.982.247-25", "cnh": "79143829831",
@@ -107,9 +123,23 @@ pub struct Registration {
     pub card: CardBody,
 }
 
+impl fmt::Debug for Registration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registration")
+            .field("name", &self.name)
+            .field("cpf", &Redacted)
+            .field("cnh", &Redacted)
+            .field("email", &self.email)
+            .field("phone", &Redacted)
+            .field("password", &Redacted)
+            .field("card", &self.card)
+            .finish()
+    }
+}
+
 /// The changes a customer may make to their profile; any other field is refused (400). Each
 /// field follows the rule of the same field of a registration.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"phone": "+55 48 98888-4321"}))]
 pub struct ProfileChanges {
@@ -128,6 +158,24 @@ pub struct ProfileChanges {
     /// The password in use: required with `email` or `password`.
     #[schema(max_length = 128)]
     pub current_password: Option<String>,
+}
+
+// By hand, and non-exhaustive: a field added later stays out of the output until someone
+// decides it is not a secret.
+impl fmt::Debug for ProfileChanges {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProfileChanges")
+            .field("name", &self.name)
+            .field("email", &self.email)
+            .field("phone", &redact::optional(&self.phone))
+            .field("card", &self.card)
+            .field("password", &redact::optional(&self.password))
+            .field(
+                "current_password",
+                &redact::optional(&self.current_password),
+            )
+            .finish()
+    }
 }
 
 /// The card on file.
@@ -209,12 +257,19 @@ impl From<CustomerView> for CustomerDto {
         (status = 400, description = "Malformed body or unknown field", body = Problem),
         (status = 409, description = "CPF or e-mail already registered (`already-registered`)", body = Problem),
         (status = 422, description = "Invalid fields, each listed in `errors`", body = Problem),
-    )
+    ),
+    extensions(("x-rate-limit" = json!("from this address")))
 )]
 pub async fn register(
     State(state): State<AppState>,
+    client: ClientAddr,
     ApiJson(body): ApiJson<Registration>,
 ) -> Result<(StatusCode, ApiJson<CustomerDto>), ApiError> {
+    // Each registration that parses counts, accepted or not: a valid one costs an argon2 hash
+    // and a call to the payment provider, and a 409 tells whether a CPF or e-mail is taken.
+    if let Err(wait) = state.limits.register_per_ip.check(&client.limit_key()) {
+        return Err(ApiError::too_many_requests(wait.as_secs() + 1));
+    }
     let input = NewCustomer {
         name: body.name,
         cpf: body.cpf,
@@ -371,4 +426,56 @@ pub async fn read(
     ApiPath(id): ApiPath<CustomerId>,
 ) -> Result<ApiJson<CustomerDto>, ApiError> {
     Ok(ApiJson(state.services.customers.get(id).await?.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn card() -> CardBody {
+        CardBody {
+            number: "4111 1111 1111 1111".into(),
+            exp_month: 12,
+            exp_year: 2030,
+            cvc: "987".into(),
+            holder_name: "MARIA DA SILVA".into(),
+        }
+    }
+
+    #[test]
+    fn debug_output_never_shows_card_data_passwords_or_documents() {
+        let registration = Registration {
+            name: "Maria da Silva".into(),
+            cpf: "529.982.247-25".into(),
+            cnh: "79143829831".into(),
+            email: "maria@example.com".into(),
+            phone: "+55 48 99999-1234".into(),
+            password: "s3nha-secreta-42".into(),
+            card: card(),
+        };
+        let changes = ProfileChanges {
+            name: None,
+            email: None,
+            phone: Some("+55 48 98888-4321".into()),
+            card: Some(card()),
+            password: Some("outra-s3nha-99".into()),
+            current_password: Some("s3nha-secreta-42".into()),
+        };
+        for shown in [format!("{registration:?}"), format!("{changes:?}")] {
+            for secret in [
+                "4111",
+                "987",
+                "MARIA DA SILVA",
+                "s3nha-secreta-42",
+                "outra-s3nha-99",
+                "529.982.247-25",
+                "79143829831",
+                "99999-1234",
+                "98888-4321",
+            ] {
+                assert!(!shown.contains(secret), "{secret} in {shown}");
+            }
+            assert!(shown.contains("<redacted>"), "{shown}");
+        }
+    }
 }

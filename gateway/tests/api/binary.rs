@@ -97,7 +97,8 @@ fn serves_logs_each_request_drains_on_sigterm_and_exits_0_with_data_in_the_data_
     assert_eq!(get("/healthz"), 200);
     assert_eq!(get("/readyz"), 200);
 
-    // Every request leaves one access line: method, route template, status, request id.
+    // Every request leaves one access line: method, route template, status, request id and
+    // client address.
     let access = loop {
         let line = lines.next().expect("log line").unwrap();
         let entry: serde_json::Value = serde_json::from_str(&line).unwrap();
@@ -109,6 +110,7 @@ fn serves_logs_each_request_drains_on_sigterm_and_exits_0_with_data_in_the_data_
     assert_eq!(access["fields"]["method"], "GET");
     assert_eq!(access["fields"]["status"], 200);
     assert!(access["fields"]["latency_ms"].is_number(), "{access}");
+    assert_eq!(access["fields"]["client"], "127.0.0.1", "{access}");
     assert_eq!(
         access["fields"]["request_id"].as_str().unwrap().len(),
         36,

@@ -107,6 +107,8 @@ impl TestApp {
         config.auth.admin_email = ADMIN_EMAIL.into();
         config.auth.admin_password = ADMIN_PASSWORD.into();
         config.fleet.command_timeout_s = 2;
+        // Every test registers its customers from 127.0.0.1; the limit has tests of its own.
+        config.server.register_per_ip_per_min = 10_000;
         adjust(&mut config);
         let link = match &units {
             Some(units) => UnitLink::InProcess(units.clone()),

@@ -5,7 +5,9 @@ mod helpers;
 
 mod audit;
 mod auth;
+mod authz_matrix;
 mod binary;
+mod client_limits;
 mod customers;
 mod health;
 mod limits;

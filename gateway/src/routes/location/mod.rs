@@ -19,9 +19,11 @@ use std::fmt;
 use actors::customers::Role;
 use actors::ids::{CustomerId, VehicleId};
 use actors::location::{self, Fix, FixInput};
+use actors::ports::ReservationLookup;
+use actors::vehicles::{Vehicle, VehicleStatus};
 use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -134,26 +136,65 @@ pub async fn record_positions(
 }
 
 /// The car's latest valid position (never a flagged fix).
+///
+/// An admin sees any car's. A customer sees the car's during their own rental of it (from the
+/// reservation's start to the car's release, or to its end if not released: the renter's
+/// window of the track), and otherwise only while the car is offered to everyone: `available`
+/// and not booked for the next shortest rental, as `GET /v1/vehicles/nearby` lists it. Any
+/// other car answers 404 like an unknown one, so that where someone else's rental goes, or
+/// that one is under way, is not told.
 #[utoipa::path(
     get, path = "/v1/vehicles/{id}/position", tag = "location", operation_id = "get_vehicle_position",
     params(("id" = Uuid, Path, description = "Vehicle id")),
     responses(
         (status = 200, body = FixDto),
         (status = 400, description = "Not an id", body = Problem),
-        (status = 404, description = "No such vehicle (or it was retired), or it never reported a position", body = Problem),
+        (status = 404, description = "No such vehicle (or it was retired), it never reported a position, or (customer) it is neither in the caller's rental now nor available to book", body = Problem),
     ),
     security(("bearer" = []))
 )]
 pub async fn latest_position(
     State(state): State<AppState>,
-    Caller(_caller): Caller,
+    Caller(principal): Caller,
     ApiPath(id): ApiPath<VehicleId>,
 ) -> Result<ApiJson<FixDto>, ApiError> {
-    super::fleet::in_fleet(&state, id).await?;
+    let vehicle = super::fleet::in_fleet(&state, id).await?;
+    if matches!(principal.role, Role::Customer)
+        && !customer_sees_position(&state, CustomerId(principal.subject), &vehicle).await?
+    {
+        // The same answer as for a car that does not exist.
+        return Err(ApiError::not_found("no such vehicle"));
+    }
     match state.services.location.latest(id).await? {
         Some(fix) => Ok(ApiJson(fix.into())),
         None => Err(ApiError::not_found("no position for this vehicle")),
     }
+}
+
+/// Whether `customer` may see where `vehicle` is now: inside one of their rental windows of
+/// it, or while nearby search would offer it to anyone.
+async fn customer_sees_position(
+    state: &AppState,
+    customer: CustomerId,
+    vehicle: &Vehicle,
+) -> Result<bool, ApiError> {
+    let now = state.now();
+    let reservations = &state.services.reservations;
+    let windows = reservations.rental_windows(customer, vehicle.id)?;
+    if windows
+        .iter()
+        .any(|(start, end)| *start <= now && now < *end)
+    {
+        return Ok(true);
+    }
+    if vehicle.status != VehicleStatus::Available {
+        return Ok(false);
+    }
+    let shortest = TimeDelta::hours(i64::from(state.config.rental.min_hours));
+    let busy = reservations
+        .busy(vec![vehicle.id], now, now + shortest)
+        .await?;
+    Ok(busy.is_empty())
 }
 
 /// The car's fixes in `[from, to)`, oldest first, flagged ones included and marked; at most

@@ -8,6 +8,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::Method;
 use serde_json::{Value, json};
 
+mod privacy;
 mod refusals;
 mod track;
 
