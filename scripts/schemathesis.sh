@@ -33,6 +33,7 @@ EVR_STORAGE__DATA_DIR="$data_dir" \
 EVR_AUTH__ADMIN_EMAIL="$admin_email" \
 EVR_AUTH__ADMIN_PASSWORD="$admin_password" \
 EVR_SERVER__LOGIN_PER_IP_PER_MIN=100000 \
+EVR_SERVER__REGISTER_PER_IP_PER_MIN=100000 \
 EVR_SERVER__DEVICE_REQUESTS_PER_MIN=100000 \
 RUST_LOG=warn \
   target/debug/ev-rental > "$data_dir/server.log" 2>&1 &

@@ -34,7 +34,7 @@ fn environment_overrides_the_file_with_typed_values() {
             ("EVR_SERVER__BIND", "0.0.0.0:8081"),
             ("EVR_STORAGE__DATA_DIR", "/tmp/evr"),
             ("EVR_STORAGE__FLUSH_EVERY_MS", "25"),
-            ("EVR_AUTH__JWT_SECRET", "12345"),
+            ("EVR_AUTH__JWT_SECRET", "12345678901234567890123456789012"),
             (
                 "EVR_FLEET__SERVICE_AREA",
                 "[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]",
@@ -46,7 +46,7 @@ fn environment_overrides_the_file_with_typed_values() {
     assert_eq!(config.server.bind, "0.0.0.0:8081".parse().unwrap());
     assert_eq!(config.storage.data_dir, PathBuf::from("/tmp/evr"));
     assert_eq!(config.storage.flush_every_ms, 25);
-    assert_eq!(config.auth.jwt_secret, "12345");
+    assert_eq!(config.auth.jwt_secret, "12345678901234567890123456789012");
     assert_eq!(config.fleet.service_area.len(), 4);
 }
 
@@ -162,4 +162,29 @@ fn trusted_proxies_are_addresses_or_networks_and_a_bad_one_is_named() {
         "{message}"
     );
     assert!(message.contains("CIDR"), "{message}");
+}
+
+#[test]
+fn short_signing_secrets_and_malformed_data_keys_stop_the_start() {
+    let refused = |variable: &str, value: &str| match load("", &[(variable, value)]) {
+        Err(ConfigError::Value { key, .. }) => key,
+        other => panic!("{variable}={value}: {other:?}"),
+    };
+    assert_eq!(refused("EVR_AUTH__JWT_SECRET", "too-short"), "auth.jwt_secret");
+    assert_eq!(refused("EVR_AUTH__DATA_KEY", "abcd"), "auth.data_key");
+    assert_eq!(
+        refused("EVR_AUTH__DATA_KEY", &"g".repeat(64)),
+        "auth.data_key"
+    );
+    assert_eq!(
+        refused("EVR_AUTH__PREVIOUS_DATA_KEYS", "[\"abcd\"]"),
+        "auth.previous_data_keys"
+    );
+    let key = "0f".repeat(32);
+    let config = load("", &[("EVR_AUTH__DATA_KEY", key.as_str())]).unwrap();
+    assert_eq!(config.auth.data_key, key);
+    assert!(
+        !format!("{config:?}").contains(&key),
+        "the key never reaches a debug print"
+    );
 }
