@@ -170,7 +170,10 @@ fn short_signing_secrets_and_malformed_data_keys_stop_the_start() {
         Err(ConfigError::Value { key, .. }) => key,
         other => panic!("{variable}={value}: {other:?}"),
     };
-    assert_eq!(refused("EVR_AUTH__JWT_SECRET", "too-short"), "auth.jwt_secret");
+    assert_eq!(
+        refused("EVR_AUTH__JWT_SECRET", "too-short"),
+        "auth.jwt_secret"
+    );
     assert_eq!(refused("EVR_AUTH__DATA_KEY", "abcd"), "auth.data_key");
     assert_eq!(
         refused("EVR_AUTH__DATA_KEY", &"g".repeat(64)),

@@ -34,7 +34,7 @@ pub(crate) enum Booked {
 pub(crate) enum ScheduleMsg {
     /// Book a car; the schedule fetches the card to hold on in its turn.
     Book {
-        record: ReservationRecord,
+        record: Box<ReservationRecord>,
         idempotency: Option<(String, IdempotencyRecord)>,
         reply: RpcReplyPort<Result<Booked, ReservationsError>>,
     },
@@ -82,7 +82,7 @@ impl Entity for CustomerSchedule {
                 idempotency,
                 reply,
             } => {
-                let result = self.book(record, idempotency, context).await;
+                let result = self.book(*record, idempotency, context).await;
                 let _ = reply.send(result);
             }
             ScheduleMsg::Erase { reply } => {

@@ -261,7 +261,7 @@ impl ReservationsHandle {
         let booked = inner
             .schedules
             .call_or_create(customer_id, |reply| ScheduleMsg::Book {
-                record: record.clone(),
+                record: Box::new(record.clone()),
                 idempotency: idempotency.clone(),
                 reply,
             })
