@@ -3,10 +3,12 @@
 //! The service owns the `customers` store: one record per account, and unique indexes of CPF
 //! and e-mail that are claimed in the same transaction as the record, so two registrations
 //! racing for one e-mail cannot both win. Every change is durable (`Store::commit`) before it
-//! is acknowledged. Secrets never rest here: the password only as an argon2id hash, the card
-//! only as the processor's token with brand, last four digits and expiry (the number goes
-//! straight from validation to `BillingHandle::tokenize_card`). Erasure (LGPD) anonymises the
-//! record but keeps its id, which reservations and the billing ledger refer to.
+//! is acknowledged. Secrets never rest here in the clear: the password only as an argon2id
+//! hash, the card only as the processor's token with brand, last four digits and expiry (the
+//! number goes straight from validation to `BillingHandle::tokenize_card`), and every personal
+//! field sealed under the customer's own key, the indexes keyed by blind HMACs (`privacy`).
+//! Erasure (LGPD) destroys that key and keeps the record's id, which reservations and the
+//! billing ledger refer to.
 //!
 //! The store also holds the administrator accounts (provisioned from configuration, see
 //! `accounts.rs`), because one e-mail names one account of either kind, and the login
@@ -374,7 +376,10 @@ impl CustomersHandle {
         }
     }
 
-    /// Erases a customer's personal data (LGPD), refused while a reservation of theirs is open.
+    /// Erases a customer's personal data (LGPD), refused while a reservation of theirs is open:
+    /// their key is destroyed, so no copy of the data opens again. Only this store: the
+    /// erasure that reaches every service, in turn with the customer's bookings, is
+    /// `ReservationsHandle::erase_customer`.
     /// The CPF and e-mail become free to register again; the record and its id stay. Erasing
     /// an erased customer returns it unchanged.
     pub async fn erase(&self, id: CustomerId) -> Result<Customer, CustomersError> {
@@ -389,6 +394,12 @@ impl CustomersHandle {
         self.customers
             .call(id, |reply| CustomerMsg::Erase { reply })
             .await?
+    }
+
+    /// The token of the card on file, whatever the customer owes: for the erasure, which has
+    /// the payment provider forget it.
+    pub fn card_token(&self, id: CustomerId) -> Result<Option<String>, CustomersError> {
+        Ok(self.record(id)?.card.map(|card| card.token))
     }
 
     /// The card token reservations place holds with; refused while the customer owes money.
