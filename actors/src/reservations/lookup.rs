@@ -47,6 +47,10 @@ impl ReservationLookup for ReservationsHandle {
         Box::pin(async move { result })
     }
 
+    fn retire_vehicle(&self, vehicle: VehicleId) -> BoxFuture<'_, Result<bool, AskError>> {
+        Box::pin(super::car_retirement::retire_vehicle(self, vehicle))
+    }
+
     fn busy(
         &self,
         vehicles: Vec<VehicleId>,

@@ -16,6 +16,7 @@ mod car;
 mod car_booking;
 mod car_commands;
 mod car_endings;
+mod car_retirement;
 mod deadline_scheduler;
 mod deadlines;
 mod error;

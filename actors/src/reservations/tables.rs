@@ -35,6 +35,9 @@ pub(crate) struct Tables {
     /// Commands ordered and not yet reported back, by car: scanned at start.
     pub(crate) in_flight: Table<VehicleId, InFlight>,
     pub(crate) incidents: Table<IncidentId, Incident>,
+    /// Cars closed to bookings for good, with when: written by the car's rentals actor in the
+    /// turn that found no open reservation (see `car_retirement`).
+    pub(crate) retired_cars: Table<VehicleId, DateTime<Utc>>,
 }
 
 /// A change to one car's reservations, written in one transaction: the record (its calendar
@@ -62,6 +65,7 @@ impl Tables {
             car_fences: store.table("car_fences")?,
             in_flight: store.table("in_flight")?,
             incidents: store.table("incidents")?,
+            retired_cars: store.table("retired_cars")?,
             store,
         })
     }

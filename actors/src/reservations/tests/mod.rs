@@ -5,6 +5,7 @@
 mod crash;
 mod endings;
 mod races;
+mod retirement;
 
 use std::time::Duration;
 
