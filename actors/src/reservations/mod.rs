@@ -26,6 +26,7 @@ mod model;
 mod pricing;
 mod queries;
 mod recovery;
+mod retention;
 mod rules;
 mod tables;
 #[cfg(test)]
@@ -150,6 +151,10 @@ pub async fn start(
         tables: tables.clone(),
         cars: cars.clone(),
     };
+    let purge = retention::IdempotencyPurge {
+        tables: tables.clone(),
+    };
+    crate::retention::start(purge, clock.clone(), parent.clone()).await?;
     let schedules = start_entities::<CustomerSchedule>(schedule_context, supervision, parent)
         .await?
         .with_timeout(turn + ASK_TIMEOUT);
