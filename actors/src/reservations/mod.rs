@@ -31,6 +31,7 @@ mod rules;
 mod tables;
 #[cfg(test)]
 mod tests;
+mod trips;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,6 +60,7 @@ pub use model::{EndedBy, Money, NewReservation, Page, Requester, Reservation, Re
 use model::{IdempotencyRecord, ReservationRecord};
 pub use rules::RentalRules;
 use tables::Tables;
+pub use trips::Trip;
 
 /// Filters of the admin list.
 #[derive(Debug, Clone, Default)]

@@ -4,6 +4,7 @@
 
 mod crash;
 mod endings;
+mod privacy;
 mod races;
 mod retirement;
 
