@@ -129,6 +129,19 @@ pub trait PaymentProvider: Send + Sync + 'static {
         amount_cents: i64,
         idempotency_key: &'a str,
     ) -> BoxFuture<'a, Result<(), PaymentError>>;
+
+    /// Forgets the cards of `tokens` (a customer's erasure): whatever the processor keeps of
+    /// them (brand, last four digits, expiry, holder) and their link to past payments, whose
+    /// amounts stay. Idempotent, durable before it answers; how many records changed.
+    fn forget_cards<'a>(&'a self, tokens: &'a [String])
+    -> BoxFuture<'a, Result<u64, PaymentError>>;
+
+    /// Forgets at most `batch` idempotency keys past the processor's retention; how many. A
+    /// real processor purges its own keys, so by default there is nothing to do here.
+    fn purge_expired(&self, batch: usize) -> BoxFuture<'_, Result<usize, PaymentError>> {
+        let _ = batch;
+        Box::pin(async { Ok(0) })
+    }
 }
 
 /// The brand for its [`CardBrand::as_str`] name (stored records keep brands as text, since
