@@ -103,6 +103,7 @@ mod tests {
             refund_requests: vec![500],
             created_at: crate::testing::t0(),
         };
+        assert!(!format!("{header:?}").contains("tok_1"), "no token in logs");
         let changed = pseudonymised(&header, customer, pseudonym).unwrap();
         assert_eq!(changed.customer_id, pseudonym);
         assert_eq!(changed.card_token, "");

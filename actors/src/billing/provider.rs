@@ -23,7 +23,8 @@ pub struct CardDetails {
 }
 
 /// What the processor gives back for a card: a token to charge it by, and what may be shown.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Its `Debug` does not show the token.
+#[derive(Clone, PartialEq, Eq)]
 pub struct CardToken {
     /// The processor's opaque token (random, never derived from the number).
     pub token: String,
@@ -35,6 +36,18 @@ pub struct CardToken {
     pub exp_month: u32,
     /// Four-digit expiry year.
     pub exp_year: i32,
+}
+
+impl std::fmt::Debug for CardToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CardToken")
+            .field("token", &"<redacted>")
+            .field("brand", &self.brand)
+            .field("last4", &self.last4)
+            .field("exp_month", &self.exp_month)
+            .field("exp_year", &self.exp_year)
+            .finish()
+    }
 }
 
 /// The processor's reference of a hold or a payment.

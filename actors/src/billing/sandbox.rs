@@ -83,7 +83,7 @@ enum PaymentState {
     Voided,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct SandboxPayment {
     token: String,
     authorized: i64,
@@ -92,7 +92,7 @@ struct SandboxPayment {
     state: PaymentState,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 enum Outcome {
     Token {
         token: String,
@@ -108,10 +108,59 @@ enum Outcome {
 
 /// The result of a call, remembered under its idempotency key with the request it answered,
 /// so a key reused for another request is refused rather than answered wrongly.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Remembered {
     request: String,
     outcome: Outcome,
+}
+
+// The `Debug` of the records that hold a card token never shows it (it would end up in logs);
+// a remembered request shows only its operation, since its parameters name the token.
+
+impl std::fmt::Debug for SandboxPayment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxPayment")
+            .field("token", &"<redacted>")
+            .field("authorized", &self.authorized)
+            .field("captured", &self.captured)
+            .field("refunded", &self.refunded)
+            .field("state", &self.state)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Token {
+                brand,
+                last4,
+                exp_month,
+                exp_year,
+                ..
+            } => f
+                .debug_struct("Token")
+                .field("token", &"<redacted>")
+                .field("brand", brand)
+                .field("last4", last4)
+                .field("exp_month", exp_month)
+                .field("exp_year", exp_year)
+                .finish(),
+            Outcome::Reference(reference) => f.debug_tuple("Reference").field(reference).finish(),
+            Outcome::Done => f.write_str("Done"),
+            Outcome::Failed(error) => f.debug_tuple("Failed").field(error).finish(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Remembered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let operation = self.request.split('|').next().unwrap_or_default();
+        f.debug_struct("Remembered")
+            .field("operation", &operation)
+            .field("outcome", &self.outcome)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The sandbox processor (see the module documentation).

@@ -40,11 +40,22 @@ type Reply<T> = RpcReplyPort<Result<T, ReservationsError>>;
 
 /// A booking ready to be written once its hold is placed: the new record, its idempotency
 /// key, and the card to hold on.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Booking {
     pub(crate) record: ReservationRecord,
     pub(crate) idempotency: Option<(String, IdempotencyRecord)>,
     pub(crate) card_token: String,
+}
+
+/// Never prints the card token (it would end up in logs).
+impl std::fmt::Debug for Booking {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Booking")
+            .field("record", &self.record)
+            .field("idempotency", &self.idempotency)
+            .field("card_token", &"<redacted>")
+            .finish()
+    }
 }
 
 /// What a deadline came to: done, or to be fired again at the given instant.

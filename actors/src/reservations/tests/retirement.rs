@@ -33,11 +33,16 @@ async fn booking_read_before(
     record.customer_id = customer;
     record.hourly_rate_cents = Cents::new(vehicle.hourly_rate_cents);
     record.hold_cents = Cents::new(vehicle.hourly_rate_cents * 2);
-    Booking {
+    let booking = Booking {
         record,
         idempotency: None,
         card_token,
-    }
+    };
+    assert!(
+        !format!("{booking:?}").contains(&booking.card_token),
+        "no token in logs"
+    );
+    booking
 }
 
 /// Hands `booking` to its customer's schedule, as the handle does after its reads.
