@@ -1,4 +1,5 @@
-//! Read-only questions other services and the simulator's audit ask of reservations.
+//! Questions other services and the simulator's audit ask of reservations (read-only, but for
+//! a car's retirement, which the car's rentals actor carries out: see `car_retirement`).
 
 use std::collections::{BTreeMap, HashSet};
 
