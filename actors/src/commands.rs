@@ -121,6 +121,26 @@ impl From<&CommandRecord> for UnitCommand {
     }
 }
 
+/// Most characters of a unit's failure reason that are kept. The reason is stored with the
+/// command and shown to the renter, so a buggy or hostile unit must not be able to fill the
+/// command log or the renter's screen with it.
+pub const MAX_REASON_CHARS: usize = 200;
+
+/// A unit's failure reason as it may be stored and shown: control characters (line breaks,
+/// escapes) become spaces, and it is cut after [`MAX_REASON_CHARS`] characters (characters, not
+/// bytes, so never inside one). The flag tells whether it was cut, for the caller to tell the
+/// unit.
+pub fn bounded_reason(reason: &str) -> (String, bool) {
+    let mut chars = reason.chars();
+    let kept: String = chars
+        .by_ref()
+        .take(MAX_REASON_CHARS)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let cut = chars.next().is_some();
+    (kept, cut)
+}
+
 /// A unit's answer to a command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum UnitResult {
@@ -228,5 +248,25 @@ impl CommandError {
             )),
             CommandStatus::Expired | CommandStatus::Pending => Some(CommandError::UnitTimeout),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_are_cut_by_characters_and_lose_control_characters() {
+        assert_eq!(bounded_reason("door open"), ("door open".into(), false));
+        assert_eq!(
+            bounded_reason("door\nopen\u{1b}[2J"),
+            ("door open [2J".into(), false)
+        );
+        let exact = "a".repeat(MAX_REASON_CHARS);
+        assert_eq!(bounded_reason(&exact), (exact.clone(), false));
+        // Multi-byte characters: 201 of them, 402 bytes, cut to 200 characters.
+        let (kept, cut) = bounded_reason(&"ç".repeat(MAX_REASON_CHARS + 1));
+        assert!(cut);
+        assert_eq!(kept, "ç".repeat(MAX_REASON_CHARS));
     }
 }

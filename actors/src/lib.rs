@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod page;
 pub mod ports;
 pub mod reservations;
+mod retention;
 pub mod system;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -19,6 +19,8 @@ pub const PAYMENT_CALLS: &str = "ev_rental_payment_provider_calls_total";
 pub const PAYMENT_CALL_DURATION: &str = "ev_rental_payment_provider_call_duration_seconds";
 /// Position fixes received from car units, by result.
 pub const FIXES: &str = "ev_rental_fixes_total";
+/// Records removed by the retention jobs, by kind.
+pub const PURGED: &str = "ev_rental_retention_purged_total";
 
 /// Registers the help text of every domain metric with the installed recorder (call once,
 /// after installing it).
@@ -46,6 +48,10 @@ pub fn describe() {
         "Time a payment provider call took, by operation"
     );
     metrics::describe_counter!(
+        PURGED,
+        "Records removed by the retention jobs, by kind: idempotency_keys, positions, sandbox_idempotency"
+    );
+    metrics::describe_counter!(
         FIXES,
         "Position fixes received from car units, by result: stored (flagged ones included), duplicate, flagged, rejected"
     );
@@ -70,6 +76,13 @@ pub(crate) fn lock_command(action: &'static str, result: &'static str, took: Dur
 pub(crate) fn payment_call(operation: &'static str, result: &'static str, took: Duration) {
     metrics::counter!(PAYMENT_CALLS, "operation" => operation, "result" => result).increment(1);
     metrics::histogram!(PAYMENT_CALL_DURATION, "operation" => operation).record(took.as_secs_f64());
+}
+
+/// Counts records a retention job removed.
+pub(crate) fn purged(kind: &'static str, count: usize) {
+    if count > 0 {
+        metrics::counter!(PURGED, "kind" => kind).increment(count as u64);
+    }
 }
 
 /// Counts one batch's fixes by result.

@@ -29,8 +29,24 @@ pub trait ReservationLookup: Send + Sync + 'static {
     /// or active): erasure is refused then.
     fn customer_has_open(&self, customer: CustomerId) -> BoxFuture<'_, Result<bool, AskError>>;
 
-    /// Whether the car has a reservation that is not finished: retirement is refused then.
+    /// Whether the car has a reservation that is not finished. A snapshot only: retirement
+    /// asks [`ReservationLookup::retire_vehicle`] instead, which checks and writes in one step.
     fn vehicle_has_open(&self, vehicle: VehicleId) -> BoxFuture<'_, Result<bool, AskError>>;
+
+    /// Closes the car to bookings for good unless it has a reservation that is not finished:
+    /// `Ok(true)` once it is closed (now or earlier), `Ok(false)` while a reservation is open,
+    /// and nothing changes then. The check and the write are one turn of the actor that books
+    /// the car, so no booking can land between them. Idempotent; durable before it answers.
+    ///
+    /// By default it fails closed: a lookup that cannot retire cars refuses every retirement.
+    fn retire_vehicle(&self, vehicle: VehicleId) -> BoxFuture<'_, Result<bool, AskError>> {
+        let _ = vehicle;
+        Box::pin(async {
+            Err(AskError::Unavailable {
+                actor: "reservations (retirement)".into(),
+            })
+        })
+    }
 
     /// The cars among `vehicles` with a reservation overlapping `[from, to)`.
     fn busy(

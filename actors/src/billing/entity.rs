@@ -14,24 +14,45 @@ use ractor::RpcReplyPort;
 use std::sync::Arc;
 
 use super::error::BillingError;
-use super::model::{ChargeRecord, ChargeSummary, HoldRequest};
+use super::model::{ChargeRecord, ChargeStatus, ChargeSummary, HoldRequest};
 use super::provider::{PaymentError, PaymentProvider, ProviderRef};
 use super::settlement::{self, Step};
 use super::tables::Tables;
 use crate::clock::SharedClock;
 use crate::entity::{Activation, ActorProcessingErr, Entity};
-use crate::ids::ReservationId;
+use crate::ids::{CustomerId, ReservationId};
 
 /// Where a charge answers.
 pub(crate) type Reply = RpcReplyPort<Result<ChargeSummary, BillingError>>;
 
 /// The messages of a charge.
 pub(crate) enum ChargeMsg {
-    Hold { request: HoldRequest, reply: Reply },
-    Settle { total_cents: i64, reply: Reply },
-    Void { reply: Reply },
-    Refund { amount_cents: i64, reply: Reply },
-    Collect { card_token: String, reply: Reply },
+    Hold {
+        request: HoldRequest,
+        reply: Reply,
+    },
+    Settle {
+        total_cents: i64,
+        reply: Reply,
+    },
+    Void {
+        reply: Reply,
+    },
+    Refund {
+        amount_cents: i64,
+        reply: Reply,
+    },
+    Collect {
+        card_token: String,
+        reply: Reply,
+    },
+    /// Replace the customer by a pseudonym and drop the card token (an erasure); answers
+    /// whether the charge changed.
+    Forget {
+        customer: CustomerId,
+        pseudonym: CustomerId,
+        reply: RpcReplyPort<Result<bool, BillingError>>,
+    },
 }
 
 /// What a charge needs from its service.
@@ -85,6 +106,19 @@ impl Entity for Charge {
             } => (self.refund(amount_cents, context).await, reply),
             ChargeMsg::Collect { card_token, reply } => {
                 (self.collect(card_token, context).await, reply)
+            }
+            ChargeMsg::Forget {
+                customer,
+                pseudonym,
+                reply,
+            } => {
+                let result = self.forget(customer, pseudonym, context).await;
+                let store_failed = matches!(result, Err(BillingError::Storage(_)));
+                let _ = reply.send(result);
+                if store_failed {
+                    return Err(format!("billing store failed for charge {}", self.id).into());
+                }
+                return Ok(());
             }
         };
         // After a store failure the memory may be ahead of the disk: restart from the store.
@@ -181,6 +215,34 @@ impl Charge {
         .await?;
         self.resume(context).await?;
         settlement::settle_answer(self.record()?)
+    }
+
+    /// Pseudonymises the charge if it is `customer`'s (see `erasure`), durably. An open
+    /// charge is refused: its settlement still needs the card.
+    async fn forget(
+        &mut self,
+        customer: CustomerId,
+        pseudonym: CustomerId,
+        context: &BillingContext,
+    ) -> Result<bool, BillingError> {
+        let record = self.record()?;
+        let Some(header) = super::erasure::pseudonymised(&record.header, customer, pseudonym)
+        else {
+            return Ok(false);
+        };
+        if matches!(
+            settlement::summary(record).status,
+            ChargeStatus::Held | ChargeStatus::Pending
+        ) {
+            return Err(BillingError::Unsettled);
+        }
+        let next = ChargeRecord {
+            header,
+            entries: record.entries.clone(),
+        };
+        context.tables.persist(&next, next.entries.len()).await?;
+        self.record = Some(next);
+        Ok(true)
     }
 
     /// Records an intent with `change` (which says whether it changed anything), durably.

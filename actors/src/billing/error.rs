@@ -55,6 +55,10 @@ pub enum BillingError {
     /// refund of an unknown payment): a fault between the two, not the customer's.
     #[error("the ledger refused the provider's result")]
     LedgerRefused(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The charge is not settled yet (its hold is open or pending), so its card cannot be
+    /// forgotten: an erasure waits for the settlement.
+    #[error("the charge is not settled yet")]
+    Unsettled,
     /// No charge exists for the reservation.
     #[error("no charge for this reservation")]
     NotFound,
@@ -93,7 +97,9 @@ impl Kinded for BillingError {
             | BillingError::InsufficientFunds
             | BillingError::UnknownCard
             | BillingError::SettlementIncomplete { .. } => ErrorKind::PaymentDeclined,
-            BillingError::NoHold | BillingError::AlreadyResolved => ErrorKind::InvalidState,
+            BillingError::NoHold | BillingError::AlreadyResolved | BillingError::Unsettled => {
+                ErrorKind::InvalidState
+            }
             BillingError::InvalidAmount | BillingError::RefundExceedsPaid { .. } => {
                 ErrorKind::Invalid
             }

@@ -126,4 +126,15 @@ impl PaymentProvider for Metered {
             self.0.refund(payment, amount_cents, idempotency_key),
         )
     }
+
+    fn forget_cards<'a>(
+        &'a self,
+        tokens: &'a [String],
+    ) -> BoxFuture<'a, Result<u64, PaymentError>> {
+        measured("forget_cards", self.0.forget_cards(tokens))
+    }
+
+    fn purge_expired(&self, batch: usize) -> BoxFuture<'_, Result<usize, PaymentError>> {
+        self.0.purge_expired(batch)
+    }
 }

@@ -11,6 +11,7 @@
 //! (see `entity.rs`).
 
 mod entity;
+mod erasure;
 mod error;
 mod invariants;
 mod ledger;
@@ -19,6 +20,7 @@ mod ledger_tests;
 mod metered;
 mod model;
 mod provider;
+mod retention;
 mod sandbox;
 mod settlement;
 mod tables;
@@ -80,6 +82,12 @@ pub async fn start(
         Tables::open(&store).map_err(|error| ractor::SpawnErr::StartupFailed(error.into()))?;
     let provider: Arc<dyn PaymentProvider> = Arc::new(metered::Metered(provider));
     let provider_timeout = Duration::from_secs(config.billing.provider_timeout_s.max(1));
+    crate::retention::start(
+        retention::ProviderPurge(provider.clone()),
+        clock.clone(),
+        parent.clone(),
+    )
+    .await?;
     let context = BillingContext {
         tables: tables.clone(),
         provider: provider.clone(),

@@ -83,8 +83,8 @@ pub struct ChargeSummary {
     pub currency: &'static str,
 }
 
-/// A request to hold money for a reservation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A request to hold money for a reservation. Its `Debug` does not show the card token.
+#[derive(Clone, PartialEq, Eq)]
 pub struct HoldRequest {
     /// The reservation; one hold per reservation.
     pub reservation_id: ReservationId,
@@ -94,6 +94,17 @@ pub struct HoldRequest {
     pub card_token: String,
     /// How much to hold, in centavos.
     pub amount_cents: i64,
+}
+
+impl std::fmt::Debug for HoldRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HoldRequest")
+            .field("reservation_id", &self.reservation_id)
+            .field("customer_id", &self.customer_id)
+            .field("card_token", &"<redacted>")
+            .field("amount_cents", &self.amount_cents)
+            .finish()
+    }
 }
 
 /// The whole store checked, for the simulator's invariant audit.
@@ -122,7 +133,7 @@ pub(crate) enum Decline {
 /// The stored header of a charge: who pays with what, and the operations asked for. The
 /// intents (`settle_total_cents`, `refund_requests`) are written before any provider call, so
 /// a restarted entity knows which steps remain and repeats them with the same idempotency keys.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ChargeHeader {
     pub(crate) reservation_id: ReservationId,
     pub(crate) customer_id: CustomerId,
@@ -140,6 +151,24 @@ pub(crate) struct ChargeHeader {
     /// Every refund asked for, in order.
     pub(crate) refund_requests: Vec<i64>,
     pub(crate) created_at: DateTime<Utc>,
+}
+
+/// Never prints the card token (it would end up in logs).
+impl std::fmt::Debug for ChargeHeader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChargeHeader")
+            .field("reservation_id", &self.reservation_id)
+            .field("customer_id", &self.customer_id)
+            .field("card_token", &"<redacted>")
+            .field("hold_cents", &self.hold_cents)
+            .field("decline", &self.decline)
+            .field("settle_total_cents", &self.settle_total_cents)
+            .field("extra_charge_refused", &self.extra_charge_refused)
+            .field("extra_charge_retries", &self.extra_charge_retries)
+            .field("refund_requests", &self.refund_requests)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
 }
 
 /// A ledger entry as stored (kept apart from [`LedgerEntry`], the public view).

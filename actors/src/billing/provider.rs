@@ -23,7 +23,8 @@ pub struct CardDetails {
 }
 
 /// What the processor gives back for a card: a token to charge it by, and what may be shown.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Its `Debug` does not show the token.
+#[derive(Clone, PartialEq, Eq)]
 pub struct CardToken {
     /// The processor's opaque token (random, never derived from the number).
     pub token: String,
@@ -35,6 +36,18 @@ pub struct CardToken {
     pub exp_month: u32,
     /// Four-digit expiry year.
     pub exp_year: i32,
+}
+
+impl std::fmt::Debug for CardToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CardToken")
+            .field("token", &"<redacted>")
+            .field("brand", &self.brand)
+            .field("last4", &self.last4)
+            .field("exp_month", &self.exp_month)
+            .field("exp_year", &self.exp_year)
+            .finish()
+    }
 }
 
 /// The processor's reference of a hold or a payment.
@@ -129,6 +142,19 @@ pub trait PaymentProvider: Send + Sync + 'static {
         amount_cents: i64,
         idempotency_key: &'a str,
     ) -> BoxFuture<'a, Result<(), PaymentError>>;
+
+    /// Forgets the cards of `tokens` (a customer's erasure): whatever the processor keeps of
+    /// them (brand, last four digits, expiry, holder) and their link to past payments, whose
+    /// amounts stay. Idempotent, durable before it answers; how many records changed.
+    fn forget_cards<'a>(&'a self, tokens: &'a [String])
+    -> BoxFuture<'a, Result<u64, PaymentError>>;
+
+    /// Forgets at most `batch` idempotency keys past the processor's retention; how many. A
+    /// real processor purges its own keys, so by default there is nothing to do here.
+    fn purge_expired(&self, batch: usize) -> BoxFuture<'_, Result<usize, PaymentError>> {
+        let _ = batch;
+        Box::pin(async { Ok(0) })
+    }
 }
 
 /// The brand for its [`CardBrand::as_str`] name (stored records keep brands as text, since

@@ -14,16 +14,42 @@
 //! ledger entry to the same store right after and waits for that commit, which covers the
 //! sandbox's write too; a crash before it loses both together, exactly as if the call had
 //! never been made, and the retry makes it afresh (see `PaymentProvider::shares_store`).
+//!
+//! Like a real processor, the sandbox keeps idempotency keys for 24 hours after the call
+//! (a retry comes within minutes; the keys of payment calls only matter until billing has
+//! recorded their outcome, which it does in the same commit). A time index, written with each
+//! key, lets the purge walk them oldest first; keys stored before the index get an entry
+//! stamped at the first purge, so they go 24 hours after the upgrade. The sandbox stamps keys
+//! with its own clock (the system clock unless [`SandboxProvider::with_clock`] says otherwise),
+//! as a processor keeps its own time.
+//!
+//! An erasure makes it forget cards by token ([`PaymentProvider::forget_cards`]): the card
+//! records (class, brand, last four digits, expiry), the token on the payments made with them,
+//! and the remembered calls that name the token or answered with the card.
 
+use std::collections::HashSet;
 use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use storage::{StorageError, Store, Table, Tx, TxAbort, TxError};
 
 use super::provider::{
     CardDetails, CardToken, PaymentError, PaymentProvider, ProviderRef, brand_from_str,
 };
+use crate::clock::{SharedClock, SystemClock};
 use crate::ports::BoxFuture;
+
+/// How long the sandbox remembers a call's idempotency key.
+pub(crate) const KEY_TTL: TimeDelta = TimeDelta::hours(24);
+
+/// Whether a key remembered at `created_at` has expired at `now`: strictly more than
+/// [`KEY_TTL`] ago.
+pub(crate) fn is_expired(created_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    created_at < now - KEY_TTL
+}
 
 /// The card whose every hold is declined.
 pub(crate) const DECLINED_CARD: &str = "4000000000000002";
@@ -57,7 +83,7 @@ enum PaymentState {
     Voided,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct SandboxPayment {
     token: String,
     authorized: i64,
@@ -66,7 +92,7 @@ struct SandboxPayment {
     state: PaymentState,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 enum Outcome {
     Token {
         token: String,
@@ -82,10 +108,59 @@ enum Outcome {
 
 /// The result of a call, remembered under its idempotency key with the request it answered,
 /// so a key reused for another request is refused rather than answered wrongly.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Remembered {
     request: String,
     outcome: Outcome,
+}
+
+// The `Debug` of the records that hold a card token never shows it (it would end up in logs);
+// a remembered request shows only its operation, since its parameters name the token.
+
+impl std::fmt::Debug for SandboxPayment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxPayment")
+            .field("token", &"<redacted>")
+            .field("authorized", &self.authorized)
+            .field("captured", &self.captured)
+            .field("refunded", &self.refunded)
+            .field("state", &self.state)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Token {
+                brand,
+                last4,
+                exp_month,
+                exp_year,
+                ..
+            } => f
+                .debug_struct("Token")
+                .field("token", &"<redacted>")
+                .field("brand", brand)
+                .field("last4", last4)
+                .field("exp_month", exp_month)
+                .field("exp_year", exp_year)
+                .finish(),
+            Outcome::Reference(reference) => f.debug_tuple("Reference").field(reference).finish(),
+            Outcome::Done => f.write_str("Done"),
+            Outcome::Failed(error) => f.debug_tuple("Failed").field(error).finish(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Remembered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let operation = self.request.split('|').next().unwrap_or_default();
+        f.debug_struct("Remembered")
+            .field("operation", &operation)
+            .field("outcome", &self.outcome)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The sandbox processor (see the module documentation).
@@ -95,6 +170,11 @@ pub struct SandboxProvider {
     cards: Table<String, SandboxCard>,
     payments: Table<String, SandboxPayment>,
     remembered: Table<String, Remembered>,
+    /// Each remembered key by when it was first called, for the purge.
+    remembered_by_time: Table<(DateTime<Utc>, String), ()>,
+    clock: SharedClock,
+    /// Whether the keys stored before the time index have their entries.
+    indexed: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for SandboxProvider {
@@ -127,7 +207,174 @@ impl SandboxProvider {
             cards: store.table("sandbox_cards")?,
             payments: store.table("sandbox_payments")?,
             remembered: store.table("sandbox_idempotency")?,
+            remembered_by_time: store.table("sandbox_idempotency_by_time")?,
+            clock: Arc::new(SystemClock),
+            indexed: Arc::new(AtomicBool::new(false)),
         })
+    }
+
+    /// The same provider keeping time by `clock` (tests, or a system on an accelerated clock).
+    pub fn with_clock(self, clock: SharedClock) -> Self {
+        SandboxProvider { clock, ..self }
+    }
+
+    /// Gives every remembered key without a time entry (stored before the index existed) one
+    /// stamped `now`.
+    fn index_legacy_keys(&self, now: DateTime<Utc>) -> Result<usize, StorageError> {
+        let indexed = self
+            .remembered_by_time
+            .iter()
+            .map(|entry| entry.map(|((_, key), ())| key))
+            .collect::<Result<HashSet<_>, _>>()?;
+        let mut added = 0;
+        for entry in self.remembered.iter() {
+            let (key, _) = entry?;
+            if !indexed.contains(&key) {
+                self.remembered_by_time.insert(&(now, key), &())?;
+                added += 1;
+            }
+        }
+        Ok(added)
+    }
+
+    /// Forgets at most `batch` keys expired at `now`, with their results; how many.
+    pub(crate) async fn purge_keys(
+        &self,
+        now: DateTime<Utc>,
+        batch: usize,
+    ) -> Result<usize, StorageError> {
+        if !self.indexed.load(Ordering::Acquire) {
+            let added = self.index_legacy_keys(now)?;
+            if added > 0 {
+                tracing::info!(added, "sandbox idempotency keys indexed by time");
+            }
+            self.indexed.store(true, Ordering::Release);
+        }
+        let cutoff = (now - KEY_TTL, String::new());
+        let expired = self
+            .remembered_by_time
+            .range(..cutoff)
+            .take(batch)
+            .map(|entry| entry.map(|(age, ())| age))
+            .filter(|age| age.as_ref().map_or(true, |(at, _)| is_expired(*at, now)))
+            .collect::<Result<Vec<_>, _>>()?;
+        if expired.is_empty() {
+            return Ok(0);
+        }
+        self.remove_keys(&expired)?;
+        self.store.commit().await?;
+        Ok(expired.len())
+    }
+
+    /// Removes expired keys and their time entries in one transaction.
+    fn remove_keys(&self, expired: &[(DateTime<Utc>, String)]) -> Result<(), StorageError> {
+        let members: [&dyn storage::TxMember; 2] = [&self.remembered, &self.remembered_by_time];
+        self.store
+            .transaction::<(), Infallible>(&members, |tx| {
+                let remembered = tx.table(&self.remembered)?;
+                let index = tx.table(&self.remembered_by_time)?;
+                for (at, key) in expired {
+                    index.remove(&(*at, key.clone()))?;
+                    remembered.remove(key)?;
+                }
+                Ok(())
+            })
+            .map_err(|error| match error {
+                TxError::Storage(error) => error,
+                TxError::Aborted(never) => match never {},
+            })
+    }
+
+    /// Removes the cards, unlinks the payments and removes the calls found by `forget`, in
+    /// one transaction; how many records changed.
+    fn forget_records(
+        &self,
+        tokens: &HashSet<&str>,
+        payments: &[(String, SandboxPayment)],
+        calls: &HashSet<String>,
+        ages: &[(DateTime<Utc>, String)],
+    ) -> Result<u64, StorageError> {
+        let members: [&dyn storage::TxMember; 4] = [
+            &self.cards,
+            &self.payments,
+            &self.remembered,
+            &self.remembered_by_time,
+        ];
+        self.store
+            .transaction::<u64, Infallible>(&members, |tx| {
+                let mut changed = 0u64;
+                let cards = tx.table(&self.cards)?;
+                for token in tokens {
+                    let token = (*token).to_owned();
+                    if cards.get(&token)?.is_some() {
+                        cards.remove(&token)?;
+                        changed += 1;
+                    }
+                }
+                let table = tx.table(&self.payments)?;
+                for (reference, payment) in payments {
+                    // The payment stays (amounts, state); only the link to the card goes.
+                    let forgotten = SandboxPayment {
+                        token: String::new(),
+                        ..payment.clone()
+                    };
+                    table.insert(reference, &forgotten)?;
+                    changed += 1;
+                }
+                let remembered = tx.table(&self.remembered)?;
+                for key in calls {
+                    remembered.remove(key)?;
+                    changed += 1;
+                }
+                let index = tx.table(&self.remembered_by_time)?;
+                for age in ages {
+                    index.remove(age)?;
+                }
+                Ok(changed)
+            })
+            .map_err(|error| match error {
+                TxError::Storage(error) => error,
+                TxError::Aborted(never) => match never {},
+            })
+    }
+
+    /// Forgets the cards of `tokens` (see the module documentation), durably; how many
+    /// records it changed or removed.
+    async fn forget(&self, tokens: &[String]) -> Result<u64, StorageError> {
+        let tokens: HashSet<&str> = tokens
+            .iter()
+            .map(String::as_str)
+            .filter(|token| !token.is_empty())
+            .collect();
+        if tokens.is_empty() {
+            return Ok(0);
+        }
+        // Erasure is rare: a scan of the payments and the remembered calls is acceptable
+        // (neither is indexed by token, and the remembered calls are bounded by their 24 h).
+        let mut payments = Vec::new();
+        for entry in self.payments.iter() {
+            let (reference, payment) = entry?;
+            if tokens.contains(payment.token.as_str()) {
+                payments.push((reference, payment));
+            }
+        }
+        let mut calls = HashSet::new();
+        for entry in self.remembered.iter() {
+            let (key, remembered) = entry?;
+            if names_a_token(&remembered, &tokens) {
+                calls.insert(key);
+            }
+        }
+        let mut ages = Vec::new();
+        for entry in self.remembered_by_time.iter() {
+            let ((at, key), ()) = entry?;
+            if calls.contains(&key) {
+                ages.push((at, key));
+            }
+        }
+        let changed = self.forget_records(&tokens, &payments, &calls, &ages)?;
+        self.store.commit().await?;
+        Ok(changed)
     }
 
     /// Runs `act` unless `key` already has a result and records the result; waits for
@@ -160,7 +407,13 @@ impl SandboxProvider {
         act: impl Fn(&Tx<'_>) -> Result<Outcome, TxAbort<Infallible>>,
     ) -> Result<Outcome, PaymentError> {
         let key = key.to_owned();
-        let members: [&dyn storage::TxMember; 3] = [&self.cards, &self.payments, &self.remembered];
+        let now = self.clock.now();
+        let members: [&dyn storage::TxMember; 4] = [
+            &self.cards,
+            &self.payments,
+            &self.remembered,
+            &self.remembered_by_time,
+        ];
         let outcome = self.store.transaction(&members, |tx| {
             let remembered = tx.table(&self.remembered)?;
             if let Some(found) = remembered.get(&key)? {
@@ -175,6 +428,8 @@ impl SandboxProvider {
                 outcome: outcome.clone(),
             };
             remembered.insert(&key, &record)?;
+            tx.table(&self.remembered_by_time)?
+                .insert(&(now, key.clone()), &())?;
             Ok(outcome)
         });
         match outcome {
@@ -276,6 +531,20 @@ impl SandboxProvider {
     }
 }
 
+/// Whether a remembered call names one of `tokens` (in its request, or as the token it
+/// answered with): it holds the card's details or links a payment to the card.
+fn names_a_token(remembered: &Remembered, tokens: &HashSet<&str>) -> bool {
+    let answered = match &remembered.outcome {
+        Outcome::Token { token, .. } => tokens.contains(token.as_str()),
+        _ => false,
+    };
+    answered
+        || remembered
+            .request
+            .split('|')
+            .any(|part| tokens.contains(part))
+}
+
 fn not_open() -> PaymentError {
     PaymentError::InvalidRequest {
         reason: "the hold is not open".into(),
@@ -352,6 +621,25 @@ impl PaymentProvider for SandboxProvider {
         idempotency_key: &'a str,
     ) -> BoxFuture<'a, Result<ProviderRef, PaymentError>> {
         Box::pin(self.open_payment(token, amount_cents, idempotency_key, false))
+    }
+
+    fn forget_cards<'a>(
+        &'a self,
+        tokens: &'a [String],
+    ) -> BoxFuture<'a, Result<u64, PaymentError>> {
+        Box::pin(async move {
+            self.forget(tokens)
+                .await
+                .map_err(|error| PaymentError::Unavailable(error.to_string()))
+        })
+    }
+
+    fn purge_expired(&self, batch: usize) -> BoxFuture<'_, Result<usize, PaymentError>> {
+        Box::pin(async move {
+            self.purge_keys(self.clock.now(), batch)
+                .await
+                .map_err(|error| PaymentError::Unavailable(error.to_string()))
+        })
     }
 
     fn capture<'a>(

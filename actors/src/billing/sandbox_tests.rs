@@ -91,3 +91,155 @@ async fn cards_are_tokenized_then_approved_or_declined_at_authorization() {
         "nothing left to refund"
     );
 }
+
+#[tokio::test]
+async fn keys_are_forgotten_a_day_after_the_call_and_older_keys_get_a_time() {
+    use chrono::TimeDelta;
+
+    use crate::clock::{Clock, ManualClock};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let clock = ManualClock::new(crate::testing::t0());
+    let sandbox = SandboxProvider::open(&store)
+        .unwrap()
+        .with_clock(Arc::new(clock.clone()));
+    let token = sandbox
+        .tokenize(card("4111111111111111"), "c1")
+        .await
+        .unwrap();
+    sandbox
+        .authorize_hold(&token.token, 1_000, "h1")
+        .await
+        .unwrap();
+    // A key stored before the time index existed: its entry is missing.
+    clock.advance(TimeDelta::hours(12));
+    sandbox.charge(&token.token, 500, "s1").await.unwrap();
+    let stamped = (clock.now(), "s1".to_owned());
+    sandbox.remembered_by_time.remove(&stamped).unwrap();
+
+    clock.advance(TimeDelta::hours(12));
+    assert_eq!(sandbox.purge_keys(clock.now(), 10).await.unwrap(), 0);
+    assert!(
+        sandbox
+            .remembered_by_time
+            .contains(&(clock.now(), "s1".to_owned()))
+            .unwrap(),
+        "stamped when first seen by the purge"
+    );
+    clock.advance(TimeDelta::seconds(1));
+    assert_eq!(sandbox.purge_keys(clock.now(), 1).await.unwrap(), 1);
+    assert_eq!(sandbox.purge_keys(clock.now(), 1).await.unwrap(), 1);
+    assert_eq!(sandbox.purge_keys(clock.now(), 1).await.unwrap(), 0);
+    assert!(sandbox.remembered.get(&"c1".to_owned()).unwrap().is_none());
+    assert!(sandbox.remembered.get(&"s1".to_owned()).unwrap().is_some());
+    // The purged key is free: a new call, not the remembered answer.
+    let again = sandbox
+        .tokenize(card("4111111111111111"), "c1")
+        .await
+        .unwrap();
+    assert_ne!(again.token, token.token);
+
+    clock.advance(TimeDelta::hours(24) + TimeDelta::seconds(1));
+    assert_eq!(sandbox.purge_expired(10).await.unwrap(), 2);
+}
+
+#[test]
+fn a_key_expires_strictly_after_a_day() {
+    let at = crate::testing::t0();
+    assert!(!is_expired(at, at + KEY_TTL));
+    assert!(is_expired(
+        at,
+        at + KEY_TTL + chrono::TimeDelta::nanoseconds(1)
+    ));
+}
+
+#[tokio::test]
+async fn forgotten_cards_leave_no_brand_last_four_or_expiry_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = SandboxProvider::open(&store(dir.path())).unwrap();
+    let kept = sandbox
+        .tokenize(card("5555555555554444"), "c0")
+        .await
+        .unwrap();
+    let token = sandbox
+        .tokenize(card("4111111111111111"), "c1")
+        .await
+        .unwrap();
+    let hold = sandbox
+        .authorize_hold(&token.token, 1_000, "h1")
+        .await
+        .unwrap();
+    sandbox.capture(&hold, 800, "k1").await.unwrap();
+
+    let changed = sandbox
+        .forget_cards(std::slice::from_ref(&token.token))
+        .await
+        .unwrap();
+    // The card, its payment, and the two calls naming it (tokenize, authorize).
+    assert_eq!(changed, 4);
+    assert!(sandbox.cards.get(&token.token).unwrap().is_none());
+    let payment = sandbox.payments.get(&hold.0).unwrap().unwrap();
+    assert_eq!((payment.token.as_str(), payment.captured), ("", 800));
+    for entry in sandbox.remembered.iter() {
+        let (key, remembered) = entry.unwrap();
+        assert!(!remembered.request.contains(&token.token), "{key}");
+        assert!(!remembered.request.contains("1111"), "{key}");
+        assert!(
+            !matches!(&remembered.outcome, Outcome::Token { last4, .. } if last4 == "1111"),
+            "{key}"
+        );
+    }
+    assert!(
+        sandbox.cards.get(&kept.token).unwrap().is_some(),
+        "other cards stay"
+    );
+    assert_eq!(
+        sandbox
+            .forget_cards(std::slice::from_ref(&token.token))
+            .await
+            .unwrap(),
+        0,
+        "idempotent"
+    );
+}
+
+#[tokio::test]
+async fn debug_output_never_shows_a_card_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = SandboxProvider::open(&store(dir.path())).unwrap();
+    let token = sandbox
+        .tokenize(card("4111111111111111"), "c1")
+        .await
+        .unwrap();
+    let hold = sandbox
+        .authorize_hold(&token.token, 1_000, "h1")
+        .await
+        .unwrap();
+    let payment = sandbox.payments.get(&hold.0).unwrap().unwrap();
+    let remembered: Vec<_> = sandbox
+        .remembered
+        .iter()
+        .map(|entry| entry.unwrap().1)
+        .collect();
+    let request = crate::billing::HoldRequest {
+        reservation_id: crate::ids::ReservationId::new(),
+        customer_id: crate::ids::CustomerId::new(),
+        card_token: token.token.clone(),
+        amount_cents: 1_000,
+    };
+    let step = super::super::settlement::Step::Authorize {
+        token: token.token.clone(),
+        amount_cents: 1_000,
+    };
+    for text in [
+        format!("{token:?}"),
+        format!("{payment:?}"),
+        format!("{remembered:?}"),
+        format!("{request:?}"),
+        format!("{step:?}"),
+    ] {
+        assert!(!text.contains(&token.token), "{text}");
+        assert!(text.contains("<redacted>"), "{text}");
+    }
+}

@@ -16,8 +16,8 @@ use super::model::{
 };
 use super::provider::PaymentError;
 
-/// One call to the processor.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One call to the processor. Its `Debug` does not show card tokens.
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) enum Step {
     Authorize {
         token: String,
@@ -38,6 +38,40 @@ pub(crate) enum Step {
         payment_ref: String,
         amount_cents: i64,
     },
+}
+
+impl std::fmt::Debug for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Step::Authorize { amount_cents, .. } => f
+                .debug_struct("Authorize")
+                .field("token", &"<redacted>")
+                .field("amount_cents", amount_cents)
+                .finish(),
+            Step::Capture {
+                hold_ref,
+                amount_cents,
+            } => f
+                .debug_struct("Capture")
+                .field("hold_ref", hold_ref)
+                .field("amount_cents", amount_cents)
+                .finish(),
+            Step::Void { hold_ref } => f.debug_struct("Void").field("hold_ref", hold_ref).finish(),
+            Step::Charge { amount_cents, .. } => f
+                .debug_struct("Charge")
+                .field("token", &"<redacted>")
+                .field("amount_cents", amount_cents)
+                .finish(),
+            Step::Refund {
+                payment_ref,
+                amount_cents,
+            } => f
+                .debug_struct("Refund")
+                .field("payment_ref", payment_ref)
+                .field("amount_cents", amount_cents)
+                .finish(),
+        }
+    }
 }
 
 impl Step {

@@ -276,6 +276,14 @@ impl Config {
                 "seconds, at least 1",
             ));
         }
+        if self.fleet.position_retention_days == 0 {
+            return Err(value_error(
+                "fleet.position_retention_days",
+                "",
+                "must be positive",
+                "days, at least 1",
+            ));
+        }
         let area = &self.fleet.service_area;
         let in_range = area
             .iter()

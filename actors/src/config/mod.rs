@@ -226,6 +226,9 @@ pub struct FleetConfig {
     pub max_plausible_speed_kmh: f64,
     /// The area where cars may be used, as a closed ring of `[longitude, latitude]` points.
     pub service_area: Vec<[f64; 2]>,
+    /// Days a car's position history is kept; older fixes are purged (the latest fix of each
+    /// car stays). At least 1.
+    pub position_retention_days: u32,
 }
 
 impl Default for FleetConfig {
@@ -237,6 +240,7 @@ impl Default for FleetConfig {
             unit_silence_timeout_s: 45,
             max_plausible_speed_kmh: 250.0,
             service_area: florianopolis_service_area(),
+            position_retention_days: 90,
         }
     }
 }

@@ -115,6 +115,15 @@ fn cross_key_rules_are_checked() {
             "{error}"
         );
     }
+    let error = load("[fleet]\nposition_retention_days = 0\n", &[]).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("fleet.position_retention_days"),
+        "{error}"
+    );
+    let kept = load("", &[("EVR_FLEET__POSITION_RETENTION_DAYS", "1")]).unwrap();
+    assert_eq!(kept.fleet.position_retention_days, 1);
     let accelerated = load("", &[("EVR_SERVER__CLOCK_SPEEDUP", "600")]).unwrap();
     assert_eq!(accelerated.server.clock_speedup, 600);
     let error = load("[rental]\nunlock_grace_min = 120\n", &[]).unwrap_err();

@@ -77,6 +77,12 @@ pub(crate) enum TrackerMsg {
         listed: bool,
         reply: RpcReplyPort<Result<(), LocationError>>,
     },
+    /// Delete the fixes recorded in `[from, to]` (an erased customer's trip).
+    Forget {
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        reply: RpcReplyPort<Result<u64, LocationError>>,
+    },
 }
 
 /// One car's position state while the car is active.
@@ -165,6 +171,11 @@ impl Entity for VehicleTracker {
             },
             TrackerMsg::SetListed { listed, reply } => {
                 let result = self.set_listed(listed, context).await;
+                let _ = reply.send(result);
+                return Ok(());
+            }
+            TrackerMsg::Forget { from, to, reply } => {
+                let result = self.forget(from, to, context).await;
                 let _ = reply.send(result);
                 return Ok(());
             }
@@ -265,6 +276,28 @@ impl VehicleTracker {
         context.store.commit().await?;
         context.grid.write().set_listed(self.id, listed);
         Ok(())
+    }
+
+    /// Deletes the car's fixes recorded in `[from, to]`, from the store and the window, and
+    /// waits until that is durable. Here, in the car's own turn, so that no batch being
+    /// stored interleaves with it. The `latest` position stays (see `retention`): it is where
+    /// the car is now, which the next renter needs, and the next fix replaces it.
+    async fn forget(
+        &mut self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        context: &LocationContext,
+    ) -> Result<u64, LocationError> {
+        let keys = super::retention::window_keys(&context.history, self.id, from, to)?;
+        for key in &keys {
+            context.history.remove(key)?;
+        }
+        self.window
+            .retain(|fix| fix.recorded_at < from || fix.recorded_at > to);
+        if !keys.is_empty() {
+            context.store.commit().await?;
+        }
+        Ok(keys.len() as u64)
     }
 
     /// Whether the window holds every stored fix at or after `at`.

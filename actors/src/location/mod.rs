@@ -25,6 +25,7 @@ mod error;
 mod fix;
 mod grid;
 mod model;
+mod retention;
 #[cfg(test)]
 pub(crate) mod testing;
 
@@ -80,6 +81,12 @@ pub async fn start(
         max_speed_kmh: config.fleet.max_plausible_speed_kmh,
     };
     rebuild_grid(&context).map_err(startup)?;
+    let purge = retention::PositionPurge::new(
+        context.store.clone(),
+        context.history.clone(),
+        config.fleet.position_retention_days,
+    );
+    crate::retention::start(purge, context.clock.clone(), parent.clone()).await?;
     let trackers = start_entities::<VehicleTracker>(
         context.clone(),
         SupervisorConfig::from_config(config),
@@ -175,6 +182,35 @@ impl LocationHandle {
             .take(limit)
             .map(|entry| Ok(entry?.1.view()))
             .collect()
+    }
+
+    /// Deletes the car's position history recorded in `[from, to]` (both included): an erased
+    /// customer's trip, so that it can no longer be linked to them. Idempotent (a second call
+    /// finds nothing and answers 0) and durable before it answers; the number of fixes
+    /// deleted. The car's latest position stays: it is the car's current place, needed to
+    /// offer it to the next renter, and the next fix replaces it.
+    pub async fn forget_window(
+        &self,
+        vehicle: VehicleId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<u64, LocationError> {
+        if from > to {
+            return Err(LocationError::Invalid(vec![InvalidField::new(
+                "to",
+                "the end must not be before the start",
+            )]));
+        }
+        let answer = self
+            .trackers
+            .call(vehicle, |reply| TrackerMsg::Forget { from, to, reply })
+            .await;
+        match answer {
+            Ok(result) => result,
+            // A car that never sent a fix (nor was listed) has nothing to forget.
+            Err(AskError::NotFound { .. }) => Ok(0),
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// Records whether the car is offered to customers (the vehicles service calls this after
@@ -280,5 +316,7 @@ fn validate_search(lat: f64, lon: f64, radius_m: f64, limit: usize) -> Result<()
     }
 }
 
+#[cfg(test)]
+mod privacy_tests;
 #[cfg(test)]
 mod tests;

@@ -37,7 +37,11 @@ pub(crate) fn settle(
         UnitResult::Done => settled.status = CommandStatus::Done,
         UnitResult::Failed(reason) => {
             settled.status = CommandStatus::Failed;
-            settled.reason = reason.clone();
+            // Bounded here too, whatever link the answer came through: it is stored and
+            // shown to the renter.
+            settled.reason = reason
+                .as_deref()
+                .map(|reason| crate::commands::bounded_reason(reason).0);
         }
     }
     settled
@@ -112,5 +116,18 @@ mod tests {
             doors_after(DoorState::Unlocked, &failed),
             DoorState::Unlocked
         );
+    }
+
+    #[test]
+    fn a_failure_reason_is_stored_bounded() {
+        let long = "é".repeat(crate::commands::MAX_REASON_CHARS + 50);
+        let failed = settle(
+            &command(LockAction::Lock),
+            &UnitResult::Failed(Some(long)),
+            at(1),
+        );
+        let reason = failed.reason.unwrap();
+        assert_eq!(reason.chars().count(), crate::commands::MAX_REASON_CHARS);
+        assert!(reason.chars().all(|c| c == 'é'));
     }
 }

@@ -28,6 +28,7 @@ use crate::ids::{CustomerId, ReservationId, VehicleId};
 use crate::ports::CarCommands;
 
 use super::Requester;
+use super::car_retirement::Retirement;
 use super::deadlines::DeadlineSender;
 use super::error::ReservationsError;
 use super::faults::Faults;
@@ -39,11 +40,22 @@ type Reply<T> = RpcReplyPort<Result<T, ReservationsError>>;
 
 /// A booking ready to be written once its hold is placed: the new record, its idempotency
 /// key, and the card to hold on.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Booking {
     pub(crate) record: ReservationRecord,
     pub(crate) idempotency: Option<(String, IdempotencyRecord)>,
     pub(crate) card_token: String,
+}
+
+/// Never prints the card token (it would end up in logs).
+impl std::fmt::Debug for Booking {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Booking")
+            .field("record", &self.record)
+            .field("idempotency", &self.idempotency)
+            .field("card_token", &"<redacted>")
+            .finish()
+    }
 }
 
 /// What a deadline came to: done, or to be fired again at the given instant.
@@ -83,6 +95,9 @@ pub(crate) enum CarMsg {
     },
     /// Resolve a command left in flight by a restart.
     Reconcile { reply: Reply<()> },
+    /// Close the car to bookings for good, unless a reservation of it is open (see
+    /// `car_retirement`).
+    Retire { reply: Reply<Retirement> },
 }
 
 /// What a car's rentals need.
@@ -148,6 +163,8 @@ pub(crate) struct CarRentals {
     pub(super) fence: u64,
     /// The command ordered and not reported back yet.
     pub(super) in_flight: Option<InFlight>,
+    /// Whether the car is retired: it takes no booking any more.
+    pub(super) retired: bool,
 }
 
 impl Entity for CarRentals {
@@ -170,7 +187,8 @@ impl Entity for CarRentals {
         }
         let fence = tables.car_fences.get(&id)?;
         let in_flight = tables.in_flight.get(&id)?;
-        if activation == Activation::Existing && open.is_empty() && fence.is_none() {
+        let retired = tables.retired_cars.contains(&id)?;
+        if activation == Activation::Existing && open.is_empty() && fence.is_none() && !retired {
             // Nothing was ever booked or commanded on this car: no actor for a random id.
             return Ok(None);
         }
@@ -179,6 +197,7 @@ impl Entity for CarRentals {
             open,
             fence: fence.unwrap_or(0),
             in_flight,
+            retired,
         }))
     }
 
@@ -219,6 +238,7 @@ impl Entity for CarRentals {
                 reply,
             } => answer!(reply, self.deadline(reservation, at, kind, context).await),
             CarMsg::Reconcile { reply } => answer!(reply, self.reconcile(context).await),
+            CarMsg::Retire { reply } => answer!(reply, self.retire(context).await),
         };
         if store_failed {
             // The memory may be ahead of the disk: restart from the store.

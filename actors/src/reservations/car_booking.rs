@@ -25,6 +25,11 @@ impl CarRentals {
     ) -> Result<ReservationRecord, ReservationsError> {
         let mut record = booking.record;
         debug_assert_eq!(record.vehicle_id, self.vehicle);
+        // The caller read the car as available, perhaps before it retired: the mark written in
+        // this actor's turn is what counts (see `car_retirement`).
+        if self.retired {
+            return Err(ReservationsError::VehicleUnavailable);
+        }
         // A rental running past its end holds the car until it is released, at the latest
         // until its automatic end: no booking may start before then.
         let now = context.clock.now();

@@ -1,4 +1,5 @@
-//! Read-only questions other services and the simulator's audit ask of reservations.
+//! Questions other services and the simulator's audit ask of reservations (read-only, but for
+//! a car's retirement, which the car's rentals actor carries out: see `car_retirement`).
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -45,6 +46,10 @@ impl ReservationLookup for ReservationsHandle {
             .map(|first| first.is_some())
             .map_err(storage_unavailable);
         Box::pin(async move { result })
+    }
+
+    fn retire_vehicle(&self, vehicle: VehicleId) -> BoxFuture<'_, Result<bool, AskError>> {
+        Box::pin(super::car_retirement::retire_vehicle(self, vehicle))
     }
 
     fn busy(

@@ -16,6 +16,7 @@ mod car;
 mod car_booking;
 mod car_commands;
 mod car_endings;
+mod car_retirement;
 mod deadline_scheduler;
 mod deadlines;
 mod erasure;
@@ -26,10 +27,12 @@ mod model;
 mod pricing;
 mod queries;
 mod recovery;
+mod retention;
 mod rules;
 mod tables;
 #[cfg(test)]
 mod tests;
+mod trips;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,6 +62,7 @@ pub use model::{EndedBy, Money, NewReservation, Page, Requester, Reservation, Re
 use model::{IdempotencyRecord, ReservationRecord};
 pub use rules::RentalRules;
 use tables::Tables;
+pub use trips::Trip;
 
 /// Filters of the admin list.
 #[derive(Debug, Clone, Default)]
@@ -151,6 +155,10 @@ pub async fn start(
         cars: cars.clone(),
         customers: deps.customers.clone(),
     };
+    let purge = retention::IdempotencyPurge {
+        tables: tables.clone(),
+    };
+    crate::retention::start(purge, clock.clone(), parent.clone()).await?;
     let schedules = start_entities::<CustomerSchedule>(schedule_context, supervision, parent)
         .await?
         .with_timeout(turn + ASK_TIMEOUT);

@@ -17,6 +17,8 @@ use super::model::{CalendarEntry, DeadlineKind, IdempotencyRecord, InFlight, Res
 pub(crate) type CarSlot = (VehicleId, DateTime<Utc>, ReservationId);
 /// Key of a customer's calendar entry.
 pub(crate) type CustomerSlot = (CustomerId, DateTime<Utc>, ReservationId);
+/// Key of the idempotency keys' time index: created at, then the key's own key.
+pub(crate) type IdempotencyAge = (DateTime<Utc>, CustomerId, String);
 /// Key of a persisted deadline: when, which reservation, which kind (its code).
 pub(crate) type DeadlineKey = (DateTime<Utc>, ReservationId, u8);
 
@@ -29,12 +31,18 @@ pub(crate) struct Tables {
     pub(crate) customer_calendar: Table<CustomerSlot, CalendarEntry>,
     pub(crate) by_customer: Table<(CustomerId, ReservationId), ()>,
     pub(crate) idempotency: Table<(CustomerId, String), IdempotencyRecord>,
+    /// Each idempotency key by its creation (the reservation's `created_at`), so that the
+    /// retention job walks the expired ones in time order (see `retention`).
+    pub(crate) idempotency_by_time: Table<IdempotencyAge, ()>,
     pub(crate) deadlines: Table<DeadlineKey, ()>,
     /// Each car's fencing number (see `car`).
     pub(crate) car_fences: Table<VehicleId, u64>,
     /// Commands ordered and not yet reported back, by car: scanned at start.
     pub(crate) in_flight: Table<VehicleId, InFlight>,
     pub(crate) incidents: Table<IncidentId, Incident>,
+    /// Cars closed to bookings for good, with when: written by the car's rentals actor in the
+    /// turn that found no open reservation (see `car_retirement`).
+    pub(crate) retired_cars: Table<VehicleId, DateTime<Utc>>,
 }
 
 /// A change to one car's reservations, written in one transaction: the record (its calendar
@@ -58,10 +66,12 @@ impl Tables {
             customer_calendar: store.table("customer_calendar")?,
             by_customer: store.table("by_customer")?,
             idempotency: store.table("idempotency")?,
+            idempotency_by_time: store.table("idempotency_by_time")?,
             deadlines: store.table("deadlines")?,
             car_fences: store.table("car_fences")?,
             in_flight: store.table("in_flight")?,
             incidents: store.table("incidents")?,
+            retired_cars: store.table("retired_cars")?,
             store,
         })
     }
@@ -102,6 +112,7 @@ impl Tables {
                 &self.customer_calendar,
                 &self.by_customer,
                 &self.idempotency,
+                &self.idempotency_by_time,
                 &self.deadlines,
             ],
             |tx| {
@@ -117,6 +128,8 @@ impl Tables {
                 if let Some((key, value)) = idempotency {
                     tx.table(&self.idempotency)?
                         .insert(&(record.customer_id, key.clone()), value)?;
+                    tx.table(&self.idempotency_by_time)?
+                        .insert(&(record.created_at, record.customer_id, key.clone()), &())?;
                 }
                 let deadline_table = tx.table(&self.deadlines)?;
                 for (at, kind) in deadlines {

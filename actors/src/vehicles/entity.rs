@@ -191,9 +191,11 @@ impl VehicleEntity {
         let Some(retired) = rules::retire(current, context.clock.now()) else {
             return Ok(current.view());
         };
+        // Reservations closes the car to bookings in the same step as it checks that none is
+        // open; only then is the car marked retired here (a booking cannot slip in between).
         let reservations = context.reservations.get().map_err(VehiclesError::Ask)?;
-        if reservations
-            .vehicle_has_open(self.id)
+        if !reservations
+            .retire_vehicle(self.id)
             .await
             .map_err(VehiclesError::Ask)?
         {

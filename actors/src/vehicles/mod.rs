@@ -11,7 +11,8 @@
 //!   returned once; only its SHA-256 is stored, and it is checked in constant time on every
 //!   position request (a fast hash suffices for a full-entropy secret).
 //! - **Depends on** location (positions, nearby search) and, bound late, reservations (which
-//!   cars are booked, and whether a car may retire).
+//!   cars are booked; and a retirement, which reservations checks and records in the car's
+//!   own turn before the car is marked retired here).
 //!
 //! Changes go through one `VehicleEntity` actor per car; reads go straight to the store.
 
@@ -195,7 +196,9 @@ impl VehiclesHandle {
     }
 
     /// Takes a car out of the fleet for good; refused while it has unfinished reservations.
-    /// Retiring a retired car answers it as it is.
+    /// Retiring a retired car answers it as it is. Reservations first closes the car to
+    /// bookings in the same step as it checks it has none open (so no booking can be confirmed
+    /// on a retiring car); only then is the car marked retired here.
     pub async fn retire(&self, id: VehicleId) -> Result<Vehicle, VehiclesError> {
         self.entities
             .call(id, |reply| VehicleMsg::Retire { reply })

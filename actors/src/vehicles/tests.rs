@@ -39,6 +39,11 @@ impl ReservationLookup for FakeReservations {
         Box::pin(async move { Ok(open) })
     }
 
+    fn retire_vehicle(&self, vehicle: VehicleId) -> BoxFuture<'_, Result<bool, AskError>> {
+        let open = self.open.lock().unwrap().contains(&vehicle);
+        Box::pin(async move { Ok(!open) })
+    }
+
     fn busy(
         &self,
         vehicles: Vec<VehicleId>,

@@ -52,5 +52,6 @@ pub async fn commands(
             rejection.body_text()
         ))
     })?;
-    Ok(upgrade.on_upgrade(move |socket| crate::units::run_session(socket, state, vehicle)))
+    Ok(crate::units::limited(upgrade)
+        .on_upgrade(move |socket| crate::units::run_session(socket, state, vehicle)))
 }

@@ -4,7 +4,14 @@
 //! Unit → server: `{"command_id", "result": "done" | "failed", "reason"?}`.
 //! A frame the server cannot read is answered with `{"error": "..."}` and otherwise ignored, so
 //! a unit with a bug learns of it without losing its connection.
+//!
+//! A `reason` longer than 200 characters is truncated, not refused: the acknowledgement still
+//! settles the command with the first 200 characters (control characters as spaces), and the
+//! unit is answered `{"error": "reason longer than 200 characters: ...", "command_id"}`.
+//! Refusing it would drop a real failure on the floor: the command would expire and the renter
+//! would learn less than the unit told.
 
+use actors::commands::{MAX_REASON_CHARS, bounded_reason};
 use actors::ids::CommandId;
 use actors::locks::{LockAction, UnitCommand, UnitResult};
 use chrono::{DateTime, Utc};
@@ -51,18 +58,39 @@ pub struct AckFrame {
     pub command_id: CommandId,
     /// What the unit did.
     pub result: AckResult,
-    /// Why it failed.
+    /// Why it failed, for the renter: at most 200 characters are kept.
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub reason: Option<String>,
 }
 
 impl AckFrame {
-    /// The acknowledgement as the locks service takes it.
+    /// The acknowledgement as the locks service takes it, its reason bounded (see the module).
     pub fn unit_result(&self) -> UnitResult {
         match self.result {
             AckResult::Done => UnitResult::Done,
-            AckResult::Failed => UnitResult::Failed(self.reason.clone()),
+            AckResult::Failed => UnitResult::Failed(
+                self.reason
+                    .as_deref()
+                    .map(|reason| bounded_reason(reason).0),
+            ),
         }
+    }
+
+    /// The protocol error to send back when the reason was too long (it was truncated).
+    pub fn reason_error(&self) -> Option<serde_json::Value> {
+        let cut = self
+            .reason
+            .as_deref()
+            .is_some_and(|reason| bounded_reason(reason).1);
+        cut.then(|| {
+            serde_json::json!({
+                "error": format!(
+                    "reason longer than {MAX_REASON_CHARS} characters: only the first {MAX_REASON_CHARS} were kept"
+                ),
+                "command_id": self.command_id,
+            })
+        })
     }
 }
 
@@ -103,5 +131,27 @@ mod tests {
             ))
             .is_err()
         );
+    }
+
+    #[test]
+    fn a_long_reason_is_truncated_and_reported() {
+        let id = CommandId::new();
+        let long = "x".repeat(MAX_REASON_CHARS + 1);
+        let ack: AckFrame = serde_json::from_value(serde_json::json!({
+            "command_id": id, "result": "failed", "reason": long,
+        }))
+        .unwrap();
+        assert_eq!(
+            ack.unit_result(),
+            UnitResult::Failed(Some("x".repeat(MAX_REASON_CHARS)))
+        );
+        let error = ack.reason_error().unwrap();
+        assert!(error["error"].as_str().unwrap().contains("200"), "{error}");
+        assert_eq!(error["command_id"], id.to_string());
+        let short: AckFrame = serde_json::from_value(serde_json::json!({
+            "command_id": id, "result": "failed", "reason": "door open",
+        }))
+        .unwrap();
+        assert!(short.reason_error().is_none());
     }
 }

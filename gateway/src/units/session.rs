@@ -131,7 +131,7 @@ async fn acknowledge(
     {
         Ok(outcome) => {
             tracing::debug!(%vehicle, command = %ack.command_id, ?outcome, "acknowledgement");
-            None
+            ack.reason_error()
         }
         Err(error) => {
             tracing::warn!(%vehicle, command = %ack.command_id, %error, "acknowledgement refused");

@@ -358,3 +358,64 @@ async fn a_unit_that_stops_answering_pings_is_dropped() {
         "the server kept the silent unit's connection open"
     );
 }
+
+#[tokio::test]
+async fn a_reason_over_200_characters_is_truncated_and_the_unit_told() {
+    let app = TestApp::spawn_ws(|_| {}).await;
+    let rental = rental(&app, 9).await;
+    let mut socket = connect(&app, &rental.vehicle, &rental.device_token)
+        .await
+        .unwrap();
+    let request = unlock(&app, &rental);
+    let command = next_json(&mut socket).await;
+    let reason = format!("{}{}", "b".repeat(200), "TAIL");
+    let frame = json!({"command_id": command["command_id"], "result": "failed", "reason": reason});
+    socket
+        .send(Message::Text(frame.to_string().into()))
+        .await
+        .unwrap();
+    let error = next_json(&mut socket).await;
+    assert!(
+        error["error"].as_str().unwrap().contains("200 characters"),
+        "{error}"
+    );
+    assert_eq!(error["command_id"], command["command_id"]);
+    let (status, body) = request.await.unwrap();
+    assert_eq!(status, 502, "the failure still counts: {body}");
+    let detail = body["detail"].as_str().unwrap();
+    assert!(detail.contains(&"b".repeat(200)), "{body}");
+    assert!(!detail.contains("TAIL"), "{body}");
+}
+
+#[tokio::test]
+async fn a_message_over_16_kib_ends_the_connection() {
+    let app = TestApp::spawn_ws(|_| {}).await;
+    let rental = rental(&app, 10).await;
+    let mut socket = connect(&app, &rental.vehicle, &rental.device_token)
+        .await
+        .unwrap();
+    // Just under the limit: read (and answered as unreadable), the channel stays open.
+    let padding = "p".repeat(16 * 1024 - 64);
+    let fits = json!({ "padding": padding }).to_string();
+    assert!(fits.len() <= 16 * 1024);
+    socket.send(Message::Text(fits.into())).await.unwrap();
+    let error = next_json(&mut socket).await;
+    assert!(
+        error["error"].as_str().unwrap().contains("unreadable"),
+        "{error}"
+    );
+    // Over it: the server drops the connection instead of buffering it.
+    let too_big = "q".repeat(16 * 1024 + 1);
+    let _ = socket.send(Message::Text(too_big.into())).await;
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return true,
+                Some(Ok(_)) => continue,
+            }
+        }
+    })
+    .await
+    .expect("the connection ends within 5 s");
+    assert!(ended);
+}

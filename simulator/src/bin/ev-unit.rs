@@ -29,7 +29,7 @@ const METRES_PER_DEGREE_LAT: f64 = 111_320.0;
 /// One simulated car unit against a running ev-rental server: keeps the command channel
 /// open, obeys and acknowledges lock/unlock, reports positions, and logs each step to stderr
 /// (RUST_LOG=debug shows every frame and report). Ctrl-C stops cleanly.
-#[derive(Debug, Clone, PartialEq, clap::Parser)]
+#[derive(Clone, PartialEq, clap::Parser)]
 #[command(name = "ev-unit", version)]
 struct Cli {
     /// The ev-rental server (plain http://; this build has no TLS).
@@ -54,7 +54,7 @@ struct Cli {
 }
 
 /// What the unit runs with, once the command line and the environment are read.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 struct Args {
     server: String,
     vehicle: Uuid,
@@ -64,6 +64,35 @@ struct Args {
     lat: f64,
     lon: f64,
     drive: bool,
+}
+
+// Neither shows the device token (it would end up in logs).
+
+impl std::fmt::Debug for Cli {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cli")
+            .field("server", &self.server)
+            .field("vehicle", &self.vehicle)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("lat", &self.lat)
+            .field("lon", &self.lon)
+            .field("drive", &self.drive)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Args {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Args")
+            .field("server", &self.server)
+            .field("vehicle", &self.vehicle)
+            .field("token", &"<redacted>")
+            .field("token_on_command_line", &self.token_on_command_line)
+            .field("lat", &self.lat)
+            .field("lon", &self.lon)
+            .field("drive", &self.drive)
+            .finish()
+    }
 }
 
 impl Cli {

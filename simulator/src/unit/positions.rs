@@ -41,11 +41,20 @@ enum Delivery {
 }
 
 /// The position task, ready to run.
-#[derive(Debug)]
 pub(crate) struct Reporter {
     http: reqwest::Client,
     url: String,
     token: String,
+}
+
+/// Never prints the device token (it would end up in logs).
+impl std::fmt::Debug for Reporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reporter")
+            .field("url", &self.url)
+            .field("token", &"<redacted>")
+            .finish_non_exhaustive()
+    }
 }
 
 impl Reporter {

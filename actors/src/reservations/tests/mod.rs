@@ -5,7 +5,9 @@
 mod crash;
 mod customer_erasure;
 mod endings;
+mod privacy;
 mod races;
+mod retirement;
 
 use std::time::Duration;
 

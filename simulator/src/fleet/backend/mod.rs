@@ -127,8 +127,9 @@ pub struct FoundCar {
     pub position: Position,
 }
 
-/// The personal data a simulated customer registers with.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The personal data a simulated customer registers with. Its `Debug` shows the name and the
+/// e-mail only: documents, phone, password and card number stay out of logs.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Person {
     /// Full name.
     pub name: String,
@@ -144,6 +145,15 @@ pub struct Person {
     pub password: String,
     /// Sandbox card number.
     pub card_number: &'static str,
+}
+
+impl std::fmt::Debug for Person {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Person")
+            .field("name", &self.name)
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Person {
