@@ -298,6 +298,7 @@ impl RentalSystem {
             vehicles: vehicles.clone(),
             customers: customers.clone(),
             billing: billing.clone(),
+            location: location.clone(),
             commands: Arc::new(locks.clone()),
         };
         let reservations =

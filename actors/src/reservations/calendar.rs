@@ -50,6 +50,11 @@ pub(crate) struct ScheduleContext {
     pub(crate) tables: Tables,
     pub(crate) cars: EntityRef<CarRentals>,
     pub(crate) customers: CustomersHandle,
+    /// For an erasure: the ledger and the cards.
+    pub(crate) billing: crate::billing::BillingHandle,
+    /// For an erasure: the cars' position history.
+    pub(crate) location: crate::location::LocationHandle,
+    pub(crate) clock: crate::clock::SharedClock,
 }
 
 /// A customer's schedule: takes the customer's bookings one at a time.

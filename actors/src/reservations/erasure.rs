@@ -11,19 +11,32 @@
 //! the person made. Each step is idempotent, so a failed erasure is completed by repeating it.
 
 use crate::ask::AskError;
+use crate::billing::BillingError;
 use crate::customers::{Customer, CustomersError};
 use crate::error_kind::{ErrorKind, Kinded};
 use crate::ids::CustomerId;
+use crate::location::LocationError;
 
-use super::ReservationsHandle;
 use super::calendar::{CustomerSchedule, ScheduleContext, ScheduleMsg};
+use super::trips::trips;
+use super::{ReservationsError, ReservationsHandle};
 
-/// Why an erasure did not complete.
+/// Why an erasure did not complete. After the customers step, repeating the erasure finishes
+/// the others.
 #[derive(Debug, thiserror::Error)]
 pub enum ErasureError {
     /// The customers service refused or failed (an open reservation, an unknown customer).
     #[error(transparent)]
     Customers(#[from] CustomersError),
+    /// The billing ledger or the payment provider could not forget the customer.
+    #[error("billing could not forget the customer")]
+    Billing(#[source] BillingError),
+    /// The position history could not forget a trip.
+    #[error("location could not forget a trip")]
+    Location(#[source] LocationError),
+    /// The reservations store could not list the trips.
+    #[error("the customer's trips could not be read")]
+    Trips(#[source] Box<ReservationsError>),
     /// The customer's schedule did not answer.
     #[error(transparent)]
     Ask(#[from] AskError),
@@ -33,6 +46,10 @@ impl Kinded for ErasureError {
     fn kind(&self) -> ErrorKind {
         match self {
             ErasureError::Customers(error) => error.kind(),
+            // Whatever billing or location said, the erasure is to be repeated later.
+            ErasureError::Billing(_) | ErasureError::Location(_) | ErasureError::Trips(_) => {
+                ErrorKind::Unavailable
+            }
             ErasureError::Ask(error) => error.kind(),
         }
     }
@@ -50,7 +67,30 @@ impl ReservationsHandle {
 
 impl CustomerSchedule {
     pub(super) async fn erase(&self, context: &ScheduleContext) -> Result<Customer, ErasureError> {
-        let erased = context.customers.erase(self.customer).await?;
+        let customer = self.customer;
+        let card = context.customers.card_token(customer)?;
+        let erased = context.customers.erase(customer).await?;
+        let trips = trips(&context.tables, customer, context.clock.now())
+            .map_err(|error| ErasureError::Trips(Box::new(error)))?;
+        context
+            .billing
+            .forget_customer(customer, card.into_iter().collect())
+            .await
+            .map_err(ErasureError::Billing)?;
+        let mut forgotten = 0;
+        for (_, vehicle, from, to) in &trips {
+            forgotten += context
+                .location
+                .forget_window(*vehicle, *from, *to)
+                .await
+                .map_err(ErasureError::Location)?;
+        }
+        tracing::info!(
+            %customer,
+            trips = trips.len(),
+            positions = forgotten,
+            "customer erased everywhere"
+        );
         Ok(erased)
     }
 }

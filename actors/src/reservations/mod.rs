@@ -102,6 +102,8 @@ pub struct ReservationsDeps {
     pub customers: CustomersHandle,
     /// To hold, settle and void.
     pub billing: BillingHandle,
+    /// To forget an erased customer's trips.
+    pub location: crate::location::LocationHandle,
     /// To send commands to the car units (the locks service).
     pub commands: Arc<dyn CarCommands>,
 }
@@ -154,6 +156,9 @@ pub async fn start(
         tables: tables.clone(),
         cars: cars.clone(),
         customers: deps.customers.clone(),
+        billing: deps.billing.clone(),
+        location: deps.location.clone(),
+        clock: clock.clone(),
     };
     let purge = retention::IdempotencyPurge {
         tables: tables.clone(),

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::ids::{CustomerId, ReservationId, VehicleId};
 
 use super::model::ReservationRecord;
+use super::tables::Tables;
 use super::{ReservationsError, ReservationsHandle};
 
 /// One trip: the reservation, its car, and the window in which the customer had the car
@@ -31,21 +32,28 @@ impl ReservationsHandle {
     /// and the window from the unlock (or the start, if earlier) to the release (or the end),
     /// oldest first. Read from the store through the customer's index of reservations.
     pub async fn trips_of(&self, customer: CustomerId) -> Result<Vec<Trip>, ReservationsError> {
-        let tables = &self.inner.tables;
-        let now = self.inner.clock.now();
-        let mut trips = Vec::new();
-        for entry in tables.by_customer.scan_prefix(&customer) {
-            let ((_, id), ()) = entry?;
-            let Some(record) = tables.reservations.get(&id)? else {
-                continue;
-            };
-            if let Some((from, to)) = trip_window(&record, now) {
-                trips.push((record.id, record.vehicle_id, from, to));
-            }
-        }
-        trips.sort_by_key(|trip| (trip.2, trip.0));
-        Ok(trips)
+        trips(&self.inner.tables, customer, self.inner.clock.now())
     }
+}
+
+/// [`ReservationsHandle::trips_of`], for the actors that hold the tables.
+pub(super) fn trips(
+    tables: &Tables,
+    customer: CustomerId,
+    now: DateTime<Utc>,
+) -> Result<Vec<Trip>, ReservationsError> {
+    let mut trips = Vec::new();
+    for entry in tables.by_customer.scan_prefix(&customer) {
+        let ((_, id), ()) = entry?;
+        let Some(record) = tables.reservations.get(&id)? else {
+            continue;
+        };
+        if let Some((from, to)) = trip_window(&record, now) {
+            trips.push((record.id, record.vehicle_id, from, to));
+        }
+    }
+    trips.sort_by_key(|trip| (trip.2, trip.0));
+    Ok(trips)
 }
 
 #[cfg(test)]

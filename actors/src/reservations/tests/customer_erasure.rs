@@ -76,3 +76,69 @@ async fn a_booking_after_an_erasure_finds_the_customer_gone() {
         CustomerStatus::Erased
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erasure_removes_the_trips_and_keeps_the_money() {
+    let (fixture, customer, vehicle) = one_customer_one_car().await;
+    let services = fixture.services().clone();
+    fixture.fix(vehicle, Some(0.0)).await;
+    let before_trip = fixture.now();
+    let rental = book(&fixture, customer, vehicle, 5, 2).await;
+    fixture.advance(TimeDelta::minutes(5));
+    services
+        .reservations
+        .unlock(vehicle, customer)
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        fixture.advance(TimeDelta::minutes(10));
+        fixture.fix(vehicle, Some(30.0)).await;
+    }
+    fixture.fix(vehicle, Some(0.0)).await;
+    services
+        .reservations
+        .finish(customer, rental.id)
+        .await
+        .unwrap();
+    let released_at = fixture.now();
+    fixture.advance(TimeDelta::minutes(10));
+    fixture.fix(vehicle, Some(0.0)).await;
+    let charge = services.billing.summary(rental.id).await.unwrap().unwrap();
+    let whole_day = |services: &crate::system::Services| {
+        let (location, now) = (services.location.clone(), fixture.now());
+        async move {
+            location
+                .track(
+                    vehicle,
+                    before_trip - TimeDelta::hours(1),
+                    now + TimeDelta::seconds(1),
+                    100,
+                )
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(whole_day(&services).await.len(), 6);
+
+    services
+        .reservations
+        .erase_customer(customer)
+        .await
+        .unwrap();
+    // The fix before the trip and the one after it stay; the trip's four are gone.
+    let left = whole_day(&services).await;
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(left[0].recorded_at <= before_trip && left[1].recorded_at > released_at);
+    assert_eq!(
+        services.billing.summary(rental.id).await.unwrap().unwrap(),
+        charge,
+        "the amounts stay"
+    );
+    // Repeating the erasure finds nothing left to change.
+    services
+        .reservations
+        .erase_customer(customer)
+        .await
+        .unwrap();
+    assert_eq!(whole_day(&services).await.len(), 2);
+}

@@ -53,7 +53,8 @@ async fn deliver(fixture: &TestSystem, booking: &Booking) -> Result<Booked, Rese
         .inner
         .schedules
         .call_or_create(booking.record.customer_id, |reply| ScheduleMsg::Book {
-            booking: booking.clone(),
+            record: Box::new(booking.record.clone()),
+            idempotency: booking.idempotency.clone(),
             reply,
         })
         .await
