@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::provider::{CardDetails, CardToken, PaymentError, PaymentProvider, ProviderRef};
+use crate::ids::CustomerId;
 use crate::ports::BoxFuture;
 
 /// `provider`, measured.
@@ -63,12 +64,28 @@ impl PaymentProvider for Metered {
         self.0.shares_store()
     }
 
+    fn takes_card_details(&self) -> bool {
+        self.0.takes_card_details()
+    }
+
     fn tokenize<'a>(
         &'a self,
         card: CardDetails,
         idempotency_key: &'a str,
     ) -> BoxFuture<'a, Result<CardToken, PaymentError>> {
         measured("tokenize", self.0.tokenize(card, idempotency_key))
+    }
+
+    fn register_card<'a>(
+        &'a self,
+        customer: CustomerId,
+        card_token: &'a str,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<CardToken, PaymentError>> {
+        measured(
+            "register_card",
+            self.0.register_card(customer, card_token, idempotency_key),
+        )
     }
 
     fn authorize_hold<'a>(

@@ -35,7 +35,7 @@ use crate::ask::{ASK_TIMEOUT, AskError};
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::entity::{EntityRef, SupervisorConfig, start_entities};
-use crate::ids::ReservationId;
+use crate::ids::{CustomerId, ReservationId};
 
 pub use error::BillingError;
 pub use model::{
@@ -119,6 +119,30 @@ impl BillingHandle {
         idempotency_key: String,
     ) -> Result<CardToken, BillingError> {
         let call = self.provider.tokenize(card, &idempotency_key);
+        match tokio::time::timeout(self.provider_timeout, call).await {
+            Ok(result) => result.map_err(BillingError::from),
+            Err(_) => Err(BillingError::Provider(PaymentError::Unavailable(
+                "the provider timed out".into(),
+            ))),
+        }
+    }
+
+    /// Whether cards are registered by their details (the sandbox) rather than by a token the
+    /// app got from the provider's SDK.
+    pub fn takes_card_details(&self) -> bool {
+        self.provider.takes_card_details()
+    }
+
+    /// Registers a card the app tokenized with the provider's SDK for `customer`.
+    pub async fn register_card(
+        &self,
+        customer: CustomerId,
+        card_token: String,
+        idempotency_key: String,
+    ) -> Result<CardToken, BillingError> {
+        let call = self
+            .provider
+            .register_card(customer, &card_token, &idempotency_key);
         match tokio::time::timeout(self.provider_timeout, call).await {
             Ok(result) => result.map_err(BillingError::from),
             Err(_) => Err(BillingError::Provider(PaymentError::Unavailable(

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{CardBrand, CardExpiry, CardNumber, Cvc};
+use crate::ids::CustomerId;
 use crate::ports::BoxFuture;
 
 /// A card as typed by the customer, validated; it lives only for the tokenization call (its
@@ -96,13 +97,39 @@ pub trait PaymentProvider: Send + Sync + 'static {
         false
     }
 
+    /// Whether the provider takes raw card details ([`PaymentProvider::tokenize`]). Only the
+    /// sandbox does: with a real provider the card number never reaches this server, the app
+    /// tokenizes it with the provider's SDK and sends the token
+    /// ([`PaymentProvider::register_card`]).
+    fn takes_card_details(&self) -> bool {
+        false
+    }
+
     /// Exchanges card details for a token; succeeds for any valid card (issuers decline at
-    /// authorization, not here).
+    /// authorization, not here). Only where [`PaymentProvider::takes_card_details`].
     fn tokenize<'a>(
         &'a self,
         card: CardDetails,
         idempotency_key: &'a str,
     ) -> BoxFuture<'a, Result<CardToken, PaymentError>>;
+
+    /// Makes a card the app tokenized with the provider's SDK (`card_token`: a Stripe
+    /// PaymentMethod id, a Mercado Pago card token) chargeable off-session for `customer` (at
+    /// Stripe: attached to the customer's Stripe Customer), and answers the token holds are
+    /// placed with and what may be shown of the card, from the provider's records.
+    fn register_card<'a>(
+        &'a self,
+        customer: CustomerId,
+        card_token: &'a str,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<CardToken, PaymentError>> {
+        let _ = (customer, card_token, idempotency_key);
+        Box::pin(async {
+            Err(PaymentError::InvalidRequest {
+                reason: "this provider takes the card's details, not a token".into(),
+            })
+        })
+    }
 
     /// Reserves `amount_cents` on the card.
     fn authorize_hold<'a>(

@@ -556,6 +556,10 @@ impl PaymentProvider for SandboxProvider {
         true
     }
 
+    fn takes_card_details(&self) -> bool {
+        true
+    }
+
     fn tokenize<'a>(
         &'a self,
         card: CardDetails,

@@ -296,14 +296,7 @@ impl Config {
                 "[[lon, lat], ...]",
             ));
         }
-        if self.billing.provider != "sandbox" {
-            return Err(value_error(
-                "billing.provider",
-                "",
-                "unknown provider",
-                "\"sandbox\"",
-            ));
-        }
+        self.billing.validate()?;
         if self.simulator.speedup == 0 {
             return Err(value_error(
                 "simulator.speedup",
@@ -479,6 +472,68 @@ impl super::AuthConfig {
                 "",
                 "every entry must be a 256-bit key",
                 "a list of 64-hex-digit keys",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl super::BillingConfig {
+    /// A known provider, with the secrets it needs and API roots that are URLs.
+    fn validate(&self) -> Result<(), ConfigError> {
+        let required: &[(&str, &str)] = match self.provider.as_str() {
+            "sandbox" => &[],
+            "stripe" => &[
+                ("billing.stripe_secret_key", &self.stripe_secret_key),
+                ("billing.stripe_webhook_secret", &self.stripe_webhook_secret),
+            ],
+            "mercadopago" => &[
+                (
+                    "billing.mercadopago_access_token",
+                    &self.mercadopago_access_token,
+                ),
+                (
+                    "billing.mercadopago_webhook_secret",
+                    &self.mercadopago_webhook_secret,
+                ),
+            ],
+            _ => {
+                return Err(value_error(
+                    "billing.provider",
+                    "",
+                    "unknown provider",
+                    "\"sandbox\", \"stripe\" or \"mercadopago\"",
+                ));
+            }
+        };
+        if let Some((key, _)) = required.iter().find(|(_, value)| value.trim().is_empty()) {
+            return Err(value_error(
+                key,
+                "",
+                &format!("required with billing.provider = \"{}\"", self.provider),
+                "the secret from the provider's dashboard",
+            ));
+        }
+        for (key, base) in [
+            ("billing.stripe_api_base", &self.stripe_api_base),
+            ("billing.mercadopago_api_base", &self.mercadopago_api_base),
+        ] {
+            let scheme_ok = base.starts_with("https://") || base.starts_with("http://");
+            if !scheme_ok || base.len() <= "https://".len() {
+                return Err(value_error(
+                    key,
+                    "",
+                    "not an http(s) URL",
+                    "an URL such as https://api.stripe.com",
+                ));
+            }
+        }
+        if self.provider_timeout_s == 0 || self.provider_timeout_s > 120 {
+            return Err(value_error(
+                "billing.provider_timeout_s",
+                "",
+                "a call must be allowed some time, and not hold a booking for minutes",
+                "seconds, 1 to 120",
             ));
         }
         Ok(())

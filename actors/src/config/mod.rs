@@ -266,14 +266,52 @@ fn florianopolis_service_area() -> Vec<[f64; 2]> {
 }
 
 /// The payment provider.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BillingConfig {
-    /// Which provider adapter to use. Only `sandbox` exists: it keeps its own records in the
-    /// billing store and approves or declines by test card number.
+    /// Which provider adapter to use: `sandbox` (embedded: it keeps its own records in the
+    /// billing store and approves or declines by test card number), `stripe` or `mercadopago`.
     pub provider: String,
     /// Seconds a call to the provider may take.
     pub provider_timeout_s: u64,
+    /// Stripe's API root (a test double's address in tests).
+    pub stripe_api_base: String,
+    /// Stripe's secret API key (`sk_live_…` or `sk_test_…`); required with `stripe`.
+    pub stripe_secret_key: String,
+    /// The signing secret of the Stripe webhook endpoint (`whsec_…`); required with `stripe`.
+    pub stripe_webhook_secret: String,
+    /// Mercado Pago's API root.
+    pub mercadopago_api_base: String,
+    /// Mercado Pago's access token; required with `mercadopago`.
+    pub mercadopago_access_token: String,
+    /// The secret Mercado Pago signs webhook notifications with; required with `mercadopago`.
+    pub mercadopago_webhook_secret: String,
+}
+
+impl std::fmt::Debug for BillingConfig {
+    /// Secrets never reach a log, even from a debug print of the configuration.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |secret: &str| if secret.is_empty() { "" } else { "<redacted>" };
+        f.debug_struct("BillingConfig")
+            .field("provider", &self.provider)
+            .field("provider_timeout_s", &self.provider_timeout_s)
+            .field("stripe_api_base", &self.stripe_api_base)
+            .field("stripe_secret_key", &redacted(&self.stripe_secret_key))
+            .field(
+                "stripe_webhook_secret",
+                &redacted(&self.stripe_webhook_secret),
+            )
+            .field("mercadopago_api_base", &self.mercadopago_api_base)
+            .field(
+                "mercadopago_access_token",
+                &redacted(&self.mercadopago_access_token),
+            )
+            .field(
+                "mercadopago_webhook_secret",
+                &redacted(&self.mercadopago_webhook_secret),
+            )
+            .finish()
+    }
 }
 
 impl Default for BillingConfig {
@@ -281,6 +319,12 @@ impl Default for BillingConfig {
         BillingConfig {
             provider: "sandbox".into(),
             provider_timeout_s: 10,
+            stripe_api_base: "https://api.stripe.com".into(),
+            stripe_secret_key: String::new(),
+            stripe_webhook_secret: String::new(),
+            mercadopago_api_base: "https://api.mercadopago.com".into(),
+            mercadopago_access_token: String::new(),
+            mercadopago_webhook_secret: String::new(),
         }
     }
 }

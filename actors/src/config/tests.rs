@@ -200,3 +200,41 @@ fn short_signing_secrets_and_malformed_data_keys_stop_the_start() {
         "the key never reaches a debug print"
     );
 }
+
+#[test]
+fn a_real_payment_provider_needs_its_secrets_and_hides_them() {
+    let refused = |pairs: &[(&str, &str)]| match load("", pairs) {
+        Err(ConfigError::Value { key, .. }) => key,
+        other => panic!("{pairs:?}: {other:?}"),
+    };
+    assert_eq!(
+        refused(&[("EVR_BILLING__PROVIDER", "paypal")]),
+        "billing.provider"
+    );
+    assert_eq!(
+        refused(&[("EVR_BILLING__PROVIDER", "stripe")]),
+        "billing.stripe_secret_key"
+    );
+    assert_eq!(
+        refused(&[
+            ("EVR_BILLING__PROVIDER", "stripe"),
+            ("EVR_BILLING__STRIPE_SECRET_KEY", "sk_test_123")
+        ]),
+        "billing.stripe_webhook_secret"
+    );
+    assert_eq!(
+        refused(&[("EVR_BILLING__PROVIDER", "mercadopago")]),
+        "billing.mercadopago_access_token"
+    );
+    let config = load(
+        "",
+        &[
+            ("EVR_BILLING__PROVIDER", "stripe"),
+            ("EVR_BILLING__STRIPE_SECRET_KEY", "sk_test_123"),
+            ("EVR_BILLING__STRIPE_WEBHOOK_SECRET", "whsec_456"),
+        ],
+    )
+    .unwrap();
+    let shown = format!("{config:?}");
+    assert!(!shown.contains("sk_test_123") && !shown.contains("whsec_456"));
+}

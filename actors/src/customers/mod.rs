@@ -35,7 +35,7 @@ use ractor::ActorCell;
 use storage::Store;
 
 use crate::ask::AskError;
-use crate::billing::{BillingHandle, CardDetails};
+use crate::billing::BillingHandle;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::domain::Email;
@@ -44,7 +44,9 @@ use crate::ids::{CustomerId, ReservationId};
 use crate::ports::{LateBound, ReservationLookup};
 
 pub use error::CustomersError;
-pub use model::{CardInput, CardView, Customer, CustomerPatch, CustomerStatus, NewCustomer, Page};
+pub use model::{
+    CardInput, CardView, Customer, CustomerPatch, CustomerStatus, NewCustomer, Page, PaymentCard,
+};
 pub use principal::{Principal, Role};
 pub use privacy::VaultError;
 pub use sessions::IssuedRefresh;
@@ -136,13 +138,50 @@ impl CustomersHandle {
         self.tables.get(id)?.ok_or(CustomersError::NotFound)
     }
 
-    /// Tokenizes a validated card; only what may be shown is kept beside the token.
+    /// Refuses a card of the kind the payment provider does not take: details with a real
+    /// provider (the app must tokenize them with the provider's SDK), a token with the sandbox.
+    fn check_card_kind(&self, card: &rules::ValidCard) -> Result<(), CustomersError> {
+        let refusal = match (card, self.billing.takes_card_details()) {
+            (rules::ValidCard::Details(_), false) => Some((
+                "card.number",
+                "this payment provider takes no card numbers: tokenize the card in the app \
+                 with the provider's SDK and send card.token",
+            )),
+            (rules::ValidCard::Token(_), true) => Some((
+                "card.token",
+                "the sandbox payment provider takes the card's details, not a token",
+            )),
+            _ => None,
+        };
+        match refusal {
+            Some((field, reason)) => {
+                Err(CustomersError::Invalid(vec![crate::domain::InvalidField {
+                    field,
+                    reason: reason.into(),
+                }]))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Registers a validated card with the provider for customer `id`; only what may be shown
+    /// is kept beside the token.
     async fn tokenize(
         &self,
-        card: CardDetails,
+        id: CustomerId,
+        card: rules::ValidCard,
         idempotency_key: String,
     ) -> Result<StoredCard, CustomersError> {
-        let token = self.billing.tokenize_card(card, idempotency_key).await?;
+        let token = match card {
+            rules::ValidCard::Details(card) => {
+                self.billing.tokenize_card(card, idempotency_key).await?
+            }
+            rules::ValidCard::Token(token) => {
+                self.billing
+                    .register_card(id, token, idempotency_key)
+                    .await?
+            }
+        };
         Ok(StoredCard {
             token: token.token,
             brand: token.brand.as_str().to_owned(),
@@ -158,6 +197,7 @@ impl CustomersHandle {
     /// e-mail (checked here only: see `accounts.rs` for the race this leaves).
     pub async fn register(&self, input: NewCustomer) -> Result<Customer, CustomersError> {
         let valid = rules::validate_new(&input, self.today()).map_err(CustomersError::Invalid)?;
+        self.check_card_kind(&valid.card)?;
         let cpf = valid.cpf.as_str().to_owned();
         let email = valid.email.as_str().to_owned();
         if self.tables.cpf_taken(&cpf)? {
@@ -169,7 +209,7 @@ impl CustomersHandle {
         let id = CustomerId::new();
         let (password_hash, card) = tokio::join!(
             password::hash(valid.password),
-            self.tokenize(valid.card, id.to_string()),
+            self.tokenize(id, valid.card, id.to_string()),
         );
         let (password_hash, card) = (password_hash?, card?);
         // The key first, durably: the record that names it is committed after it.
@@ -307,6 +347,9 @@ impl CustomersHandle {
             return Err(CustomersError::Erased);
         }
         let valid = rules::validate_patch(&patch, self.today()).map_err(CustomersError::Invalid)?;
+        if let Some(card) = &valid.card {
+            self.check_card_kind(card)?;
+        }
         if valid.email.is_some() || valid.password.is_some() {
             self.check_current_password(&current, patch.current_password.as_deref())
                 .await?;
@@ -331,7 +374,7 @@ impl CustomersHandle {
         let card = match valid.card {
             // A key of its own per new card: the registration's key (the id) was used already.
             Some(card) => Some(
-                self.tokenize(card, format!("{id}:card:{}", uuid::Uuid::now_v7()))
+                self.tokenize(id, card, format!("{id}:card:{}", uuid::Uuid::now_v7()))
                     .await?,
             ),
             None => None,

@@ -50,7 +50,34 @@ pub struct NewCustomer {
     /// The chosen password.
     pub password: String,
     /// The card rentals are paid with.
-    pub card: CardInput,
+    pub card: PaymentCard,
+}
+
+/// The card of a registration or of a profile change (a JSON string is a token, an object
+/// the details).
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum PaymentCard {
+    /// The card as typed: only the sandbox provider takes it.
+    Details(CardInput),
+    /// The token of a card the app tokenized with the payment provider's SDK (a Stripe
+    /// PaymentMethod id, a Mercado Pago card token): the number never reaches this server.
+    Token(String),
+}
+
+impl From<CardInput> for PaymentCard {
+    fn from(card: CardInput) -> Self {
+        PaymentCard::Details(card)
+    }
+}
+
+impl fmt::Debug for PaymentCard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PaymentCard::Details(card) => card.fmt(f),
+            PaymentCard::Token(_) => f.write_str("Token(<redacted>)"),
+        }
+    }
 }
 
 impl fmt::Debug for NewCustomer {
@@ -72,7 +99,7 @@ pub struct CustomerPatch {
     /// A new mobile number.
     pub phone: Option<String>,
     /// A new card, tokenized in place of the old one.
-    pub card: Option<CardInput>,
+    pub card: Option<PaymentCard>,
     /// A new password.
     pub password: Option<String>,
     /// The password in use: required to change the e-mail or the password, so that a stolen

@@ -6,7 +6,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use super::model::{
     CardInput, CardView, Change, Customer, CustomerPatch, CustomerRecord, CustomerStatus,
-    NewCustomer, StoredStatus,
+    NewCustomer, PaymentCard, StoredStatus,
 };
 use crate::billing::CardDetails;
 use crate::domain::{
@@ -24,7 +24,13 @@ pub(crate) struct ValidCustomer {
     pub(crate) email: Email,
     pub(crate) phone: MobilePhone,
     pub(crate) password: String,
-    pub(crate) card: CardDetails,
+    pub(crate) card: ValidCard,
+}
+
+/// A card that passed validation: its details, or the provider's token of it.
+pub(crate) enum ValidCard {
+    Details(CardDetails),
+    Token(String),
 }
 
 /// A profile change whose present fields passed validation.
@@ -33,7 +39,7 @@ pub(crate) struct ValidPatch {
     pub(crate) email: Option<Email>,
     pub(crate) phone: Option<MobilePhone>,
     pub(crate) password: Option<String>,
-    pub(crate) card: Option<CardDetails>,
+    pub(crate) card: Option<ValidCard>,
 }
 
 /// Collects failures under the API's field name (the domain parsers name fields their own way).
@@ -119,6 +125,41 @@ pub(crate) fn validate_patch(
 }
 
 fn validate_card(
+    card: &PaymentCard,
+    today: NaiveDate,
+    failures: &mut Failures,
+) -> Option<ValidCard> {
+    match card {
+        PaymentCard::Details(card) => {
+            validate_card_details(card, today, failures).map(ValidCard::Details)
+        }
+        PaymentCard::Token(token) => failures
+            .check("card.token", check_card_token(token))
+            .map(ValidCard::Token),
+    }
+}
+
+/// A provider's card token: Stripe's `pm_…` ids and Mercado Pago's hexadecimal tokens are
+/// short ASCII words; anything else is refused before it reaches the provider.
+pub(crate) fn check_card_token(token: &str) -> Result<String, InvalidField> {
+    let token = token.trim();
+    let shaped = (1..=255).contains(&token.len())
+        && token
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || b"_-.:".contains(&byte));
+    if shaped {
+        Ok(token.to_owned())
+    } else {
+        Err(InvalidField {
+            field: "card.token",
+            reason: "a card token is 1 to 255 letters, digits, '_', '-', '.' or ':', as the \
+                     payment provider's SDK returns it"
+                .into(),
+        })
+    }
+}
+
+fn validate_card_details(
     card: &CardInput,
     today: NaiveDate,
     failures: &mut Failures,
@@ -328,7 +369,7 @@ mod tests {
             email: "Ana@Example.com".into(),
             phone: "+55 48 99999-1234".into(),
             password: "correct horse 42".into(),
-            card: card(),
+            card: card().into(),
         }
     }
 
@@ -342,7 +383,10 @@ mod tests {
         assert_eq!(customer.email.as_str(), "ana@example.com");
         assert_eq!(customer.phone.as_str(), "+5548999991234");
         assert_eq!(customer.cpf.as_str(), "52998224725");
-        assert_eq!(customer.card.number.last4(), "1111");
+        let ValidCard::Details(card) = customer.card else {
+            panic!("details in, details out");
+        };
+        assert_eq!(card.number.last4(), "1111");
     }
 
     #[test]
@@ -360,7 +404,8 @@ mod tests {
                 exp_year: 26,
                 cvc: "12".into(),
                 holder_name: "".into(),
-            },
+            }
+            .into(),
         };
         let errors = validate_new(&input, today()).err().unwrap_or_default();
         assert_eq!(
@@ -382,16 +427,40 @@ mod tests {
     }
 
     #[test]
+    fn provider_tokens_are_short_ascii_words() {
+        for token in ["pm_1QdWyz2eZvKYlo2C", "ff8080814c11e237014c1ff593b57b4d"] {
+            let mut input = valid();
+            input.card = PaymentCard::Token(format!(" {token} "));
+            let customer = validate_new(&input, today()).unwrap_or_else(|e| panic!("{e:?}"));
+            assert!(matches!(customer.card, ValidCard::Token(kept) if kept == token));
+        }
+        for token in ["", "pm 1", "tok/../x", &"a".repeat(256)] {
+            let mut input = valid();
+            input.card = PaymentCard::Token(token.to_owned());
+            let errors = validate_new(&input, today()).err().unwrap_or_default();
+            assert_eq!(fields(&errors), ["card.token"], "{token:?}");
+        }
+    }
+
+    #[test]
     fn expired_cards_blame_the_right_part() {
-        let mut input = valid();
-        input.card.exp_year = 2026;
+        let with_expiry = |month: u32, year: i32| {
+            let mut input = valid();
+            input.card = CardInput {
+                exp_month: month,
+                exp_year: year,
+                ..card()
+            }
+            .into();
+            input
+        };
+        let input = with_expiry(12, 2026);
         let errors = validate_new(&input, today()).err().unwrap_or_default();
         assert_eq!(fields(&errors), ["card.exp_year"]);
-        input.card.exp_year = 2027;
-        input.card.exp_month = 5;
+        let input = with_expiry(5, 2027);
         let errors = validate_new(&input, today()).err().unwrap_or_default();
         assert_eq!(fields(&errors), ["card.exp_month"]);
-        input.card.exp_month = 6;
+        let input = with_expiry(6, 2027);
         assert!(
             validate_new(&input, today()).is_ok(),
             "valid through its month"

@@ -182,7 +182,8 @@ pub(super) fn new_customer(cpf: &str, email: &str) -> NewCustomer {
             exp_year: 2030,
             cvc: "123".into(),
             holder_name: "ANA SOUZA".into(),
-        },
+        }
+        .into(),
     }
 }
 
@@ -240,7 +241,8 @@ async fn an_all_invalid_registration_lists_every_field() {
             exp_year: 30,
             cvc: "x".into(),
             holder_name: "42".into(),
-        },
+        }
+        .into(),
     };
     let Err(CustomersError::Invalid(errors)) = f.customers.register(input).await else {
         panic!("expected Invalid");

@@ -25,7 +25,8 @@ pub fn new_customer(n: u32, card: &str) -> NewCustomer {
             exp_year: 2030,
             cvc: "123".into(),
             holder_name: format!("CLIENTE {n}"),
-        },
+        }
+        .into(),
     }
 }
 

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use actors::customers::{
-    CardInput, Customer as CustomerView, CustomerPatch, CustomerStatus, NewCustomer,
+    CardInput, Customer as CustomerView, CustomerPatch, CustomerStatus, NewCustomer, PaymentCard,
 };
 use actors::ids::CustomerId;
 use axum::extract::State;
@@ -90,6 +90,46 @@ impl From<CardBody> for CardInput {
     }
 }
 
+/// A card tokenized by the app with the payment provider's SDK: a Stripe PaymentMethod id
+/// (`pm_…`) or a Mercado Pago card token. The number never reaches this server.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"token": "pm_1QdWyz2eZvKYlo2C"}))]
+pub struct CardTokenBody {
+    /// The provider's token of the card.
+    #[schema(min_length = 1, max_length = 255, pattern = r"^[A-Za-z0-9_.:-]+$")]
+    pub token: String,
+}
+
+/// The card rentals are paid with: with Stripe or Mercado Pago, the token the app got from
+/// the provider's SDK; with the sandbox provider, the card's details.
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum CardSource {
+    /// A token from the provider's SDK.
+    Token(CardTokenBody),
+    /// The card as typed (the sandbox provider only).
+    Details(CardBody),
+}
+
+impl fmt::Debug for CardSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CardSource::Token(_) => f.write_str("Token(<redacted>)"),
+            CardSource::Details(card) => card.fmt(f),
+        }
+    }
+}
+
+impl From<CardSource> for PaymentCard {
+    fn from(card: CardSource) -> Self {
+        match card {
+            CardSource::Token(body) => PaymentCard::Token(body.token),
+            CardSource::Details(card) => PaymentCard::Details(card.into()),
+        }
+    }
+}
+
 /// A registration.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -120,7 +160,7 @@ pub struct Registration {
     #[schema(min_length = 8, max_length = 128)]
     pub password: String,
     /// The card rentals are charged to.
-    pub card: CardBody,
+    pub card: CardSource,
 }
 
 impl fmt::Debug for Registration {
@@ -150,7 +190,7 @@ pub struct ProfileChanges {
     /// Mobile number.
     pub phone: Option<String>,
     /// A new card.
-    pub card: Option<CardBody>,
+    pub card: Option<CardSource>,
     /// A new password. Every other session of the account ends; access tokens already
     /// issued elsewhere stop working when they expire (`expires_in`, 15 minutes by default).
     #[schema(min_length = 8, max_length = 128)]
@@ -327,7 +367,7 @@ pub async fn update_me(
         name: changes.name,
         email: changes.email,
         phone: changes.phone,
-        card: changes.card.map(CardInput::from),
+        card: changes.card.map(PaymentCard::from),
         password: changes.password,
     };
     Ok(ApiJson(
@@ -451,13 +491,13 @@ mod tests {
             email: "maria@example.com".into(),
             phone: "+55 48 99999-1234".into(),
             password: "s3nha-secreta-42".into(),
-            card: card(),
+            card: CardSource::Details(card()),
         };
         let changes = ProfileChanges {
             name: None,
             email: None,
             phone: Some("+55 48 98888-4321".into()),
-            card: Some(card()),
+            card: Some(CardSource::Details(card())),
             password: Some("outra-s3nha-99".into()),
             current_password: Some("s3nha-secreta-42".into()),
         };

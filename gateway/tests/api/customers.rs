@@ -249,3 +249,22 @@ async fn admins_list_and_read_customers_page_by_page() {
         .await
         .expect_problem(400);
 }
+
+#[tokio::test]
+async fn the_sandbox_takes_card_details_and_refuses_a_provider_token() {
+    let app = TestApp::spawn().await;
+    let mut body = customer_body(9, VISA);
+    body["card"] = json!({"token": "pm_1QdWyz2eZvKYlo2C"});
+    let problem = app
+        .call(Method::POST, "/v1/customers", None, Some(body))
+        .await
+        .expect_problem(422);
+    assert!(problem["errors"]["card.token"].is_string(), "{problem}");
+    let mut body = customer_body(9, VISA);
+    body["card"] = json!({"token": "pm 1; drop"});
+    let problem = app
+        .call(Method::POST, "/v1/customers", None, Some(body))
+        .await
+        .expect_problem(422);
+    assert!(problem["errors"]["card.token"].is_string(), "{problem}");
+}

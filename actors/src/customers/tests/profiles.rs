@@ -58,13 +58,16 @@ async fn updates_validate_move_the_email_and_refuse_a_taken_one() {
         email: Some("ana.souza@example.com".into()),
         password: Some("nova senha 7".into()),
         current_password: Some("senha segura 42".into()),
-        card: Some(CardInput {
-            number: "5555 5555 5555 4444".into(),
-            exp_month: 3,
-            exp_year: 2031,
-            cvc: "321".into(),
-            holder_name: "ANA SOUZA".into(),
-        }),
+        card: Some(
+            CardInput {
+                number: "5555 5555 5555 4444".into(),
+                exp_month: 3,
+                exp_year: 2031,
+                cvc: "321".into(),
+                holder_name: "ANA SOUZA".into(),
+            }
+            .into(),
+        ),
         ..CustomerPatch::default()
     };
     let old_token = f.customers.payment_token(ana.id).await.unwrap();

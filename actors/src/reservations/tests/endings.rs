@@ -132,13 +132,16 @@ async fn overtime_the_card_refuses_becomes_a_balance_that_blocks_booking_until_p
     // Paying with the same card fails again; a new card pays it.
     assert!(services.customers.pay_outstanding(customer).await.is_err());
     let patch = CustomerPatch {
-        card: Some(crate::customers::CardInput {
-            number: "5555555555554444".into(),
-            exp_month: 12,
-            exp_year: 2030,
-            cvc: "123".into(),
-            holder_name: "ANA SOUZA".into(),
-        }),
+        card: Some(
+            crate::customers::CardInput {
+                number: "5555555555554444".into(),
+                exp_month: 12,
+                exp_year: 2030,
+                cvc: "123".into(),
+                holder_name: "ANA SOUZA".into(),
+            }
+            .into(),
+        ),
         ..CustomerPatch::default()
     };
     services

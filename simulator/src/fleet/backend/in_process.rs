@@ -125,7 +125,8 @@ impl Backend for InProcess {
                     exp_year: 2031,
                     cvc: "123".into(),
                     holder_name: person.name.to_uppercase(),
-                },
+                }
+                .into(),
             })
             .await
             .map_err(|error| OpError::service(&error))?;
