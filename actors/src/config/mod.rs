@@ -8,6 +8,7 @@
 
 mod load;
 mod network;
+mod secret_rules;
 #[cfg(test)]
 mod tests;
 

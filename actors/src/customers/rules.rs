@@ -2,16 +2,16 @@
 //! reported at once, under the API's field names), the password policy, the view with masked
 //! documents, and the LGPD anonymisation.
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::model::{
-    CardInput, CardView, Change, Customer, CustomerPatch, CustomerRecord, CustomerStatus,
-    NewCustomer, PaymentCard, StoredStatus,
+    CardView, Change, Customer, CustomerPatch, CustomerRecord, CustomerStatus, NewCustomer,
+    StoredStatus,
 };
-use crate::billing::CardDetails;
-use crate::domain::{
-    CardBrand, CardExpiry, CardNumber, Cnh, Cpf, Cvc, Email, InvalidField, MobilePhone, PersonName,
-};
+use crate::domain::{Cnh, Cpf, Email, InvalidField, MobilePhone, PersonName};
+
+pub(crate) use super::card_rules::ValidCard;
+use super::card_rules::validate_card;
 
 /// The name an erased customer keeps.
 pub(crate) const ERASED_NAME: &str = "erased customer";
@@ -27,12 +27,6 @@ pub(crate) struct ValidCustomer {
     pub(crate) card: ValidCard,
 }
 
-/// A card that passed validation: its details, or the provider's token of it.
-pub(crate) enum ValidCard {
-    Details(CardDetails),
-    Token(String),
-}
-
 /// A profile change whose present fields passed validation.
 pub(crate) struct ValidPatch {
     pub(crate) name: Option<PersonName>,
@@ -44,10 +38,14 @@ pub(crate) struct ValidPatch {
 
 /// Collects failures under the API's field name (the domain parsers name fields their own way).
 #[derive(Default)]
-struct Failures(Vec<InvalidField>);
+pub(super) struct Failures(Vec<InvalidField>);
 
 impl Failures {
-    fn check<T>(&mut self, field: &'static str, result: Result<T, InvalidField>) -> Option<T> {
+    pub(super) fn check<T>(
+        &mut self,
+        field: &'static str,
+        result: Result<T, InvalidField>,
+    ) -> Option<T> {
         result
             .map_err(|error| {
                 self.0.push(InvalidField {
@@ -122,123 +120,6 @@ pub(crate) fn validate_patch(
             .and_then(|card| validate_card(card, today, &mut failures)),
     };
     failures.finish(Some(valid))
-}
-
-fn validate_card(
-    card: &PaymentCard,
-    today: NaiveDate,
-    failures: &mut Failures,
-) -> Option<ValidCard> {
-    match card {
-        PaymentCard::Details(card) => {
-            validate_card_details(card, today, failures).map(ValidCard::Details)
-        }
-        PaymentCard::Token(token) => failures
-            .check("card.token", check_card_token(token))
-            .map(ValidCard::Token),
-    }
-}
-
-/// A provider's card token: Stripe's `pm_…` ids and Mercado Pago's hexadecimal tokens are
-/// short ASCII words; anything else is refused before it reaches the provider.
-pub(crate) fn check_card_token(token: &str) -> Result<String, InvalidField> {
-    let token = token.trim();
-    let shaped = (1..=255).contains(&token.len())
-        && token
-            .bytes()
-            .all(|byte| byte.is_ascii_alphanumeric() || b"_-.:".contains(&byte));
-    if shaped {
-        Ok(token.to_owned())
-    } else {
-        Err(InvalidField {
-            field: "card.token",
-            reason: "a card token is 1 to 255 letters, digits, '_', '-', '.' or ':', as the \
-                     payment provider's SDK returns it"
-                .into(),
-        })
-    }
-}
-
-fn validate_card_details(
-    card: &CardInput,
-    today: NaiveDate,
-    failures: &mut Failures,
-) -> Option<CardDetails> {
-    let number = failures.check("card.number", CardNumber::parse(&card.number));
-    let expiry = validate_expiry(card.exp_month, card.exp_year, today, failures);
-    // The CVC's length depends on the brand; without a valid number, 3 or 4 digits will do.
-    let cvc = match &number {
-        Some(number) => Cvc::parse(&card.cvc, number.brand()),
-        None => Cvc::parse(&card.cvc, CardBrand::Other)
-            .or_else(|three| Cvc::parse(&card.cvc, CardBrand::Amex).map_err(|_| three)),
-    };
-    let cvc = failures.check("card.cvc", cvc);
-    let holder = failures.check("card.holder_name", check_holder_name(&card.holder_name));
-    Some(CardDetails {
-        number: number?,
-        expiry: expiry?,
-        cvc: cvc?,
-        holder_name: holder?,
-    })
-}
-
-/// The name printed on a card: not [`PersonName`], because the embossed name line (ISO/IEC
-/// 7813 track 1) is alphanumeric, holds company names too and is abbreviated to fit. Trimmed,
-/// inner spaces collapsed; 2 to 64 characters of letters, digits, spaces, `'`, `-` and `.`,
-/// with at least one letter.
-pub(crate) fn check_holder_name(input: &str) -> Result<String, InvalidField> {
-    let invalid = |reason: &str| InvalidField {
-        field: "card.holder_name",
-        reason: reason.to_owned(),
-    };
-    let name = input.split_whitespace().collect::<Vec<_>>().join(" ");
-    if !name
-        .chars()
-        .all(|c| c.is_alphabetic() || c.is_ascii_digit() || matches!(c, ' ' | '\'' | '-' | '.'))
-    {
-        return Err(invalid(
-            "the name on the card may only contain letters, digits, spaces, apostrophes, hyphens and dots",
-        ));
-    }
-    if !name.chars().any(char::is_alphabetic) {
-        return Err(invalid("the name on the card must contain letters"));
-    }
-    if !(2..=64).contains(&name.chars().count()) {
-        return Err(invalid("the name on the card must have 2 to 64 characters"));
-    }
-    Ok(name)
-}
-
-/// Month and year are reported separately; an expired card is blamed on the year when the
-/// year is past, else on the month.
-fn validate_expiry(
-    month: u32,
-    year: i32,
-    today: NaiveDate,
-    failures: &mut Failures,
-) -> Option<CardExpiry> {
-    let field_of = |error: &InvalidField| match error.field {
-        "expiry_month" => "card.exp_month",
-        "expiry_year" => "card.exp_year",
-        _ if year < today.year() => "card.exp_year",
-        _ => "card.exp_month",
-    };
-    match CardExpiry::new(month, year, today) {
-        Ok(expiry) => Some(expiry),
-        Err(error) => {
-            let field = field_of(&error);
-            failures.check::<()>(field, Err(error));
-            if field == "card.exp_month" {
-                // The month hid any problem of the year: check the year with a valid month.
-                if let Err(error) = CardExpiry::new(12, year, today)
-                    && error.field == "expiry_year"
-                {
-                    failures.check::<()>("card.exp_year", Err(error));
-                }
-            }
-            None
-        }
-    }
 }
 
 /// The password policy: 8 to 128 characters (long passphrases welcome, unbounded input is a
@@ -346,6 +227,8 @@ pub(crate) fn anonymised(record: &CustomerRecord, now: DateTime<Utc>) -> Custome
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::customers::card_rules::check_holder_name;
+    use crate::customers::model::{CardInput, PaymentCard};
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2027, 6, 15).unwrap_or_default()
