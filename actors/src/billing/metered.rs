@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::provider::{CardDetails, CardToken, PaymentError, PaymentProvider, ProviderRef};
+use super::provider::{
+    CardDetails, CardToken, PaymentError, PaymentProvider, ProviderPayment, ProviderRef,
+};
 use crate::ids::CustomerId;
 use crate::ports::BoxFuture;
 
@@ -74,6 +76,14 @@ impl PaymentProvider for Metered {
         idempotency_key: &'a str,
     ) -> BoxFuture<'a, Result<CardToken, PaymentError>> {
         measured("tokenize", self.0.tokenize(card, idempotency_key))
+    }
+
+    fn payments_between<'a>(
+        &'a self,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> BoxFuture<'a, Result<Option<Vec<ProviderPayment>>, PaymentError>> {
+        measured("payments_between", self.0.payments_between(from, to))
     }
 
     fn register_card<'a>(

@@ -20,6 +20,7 @@ mod ledger_tests;
 mod metered;
 mod model;
 mod provider;
+mod reconciliation;
 mod retention;
 mod sandbox;
 mod settlement;
@@ -41,7 +42,10 @@ pub use error::BillingError;
 pub use model::{
     BillingAudit, CURRENCY, ChargeStatus, ChargeSummary, EntryKind, HoldRequest, LedgerEntry,
 };
-pub use provider::{CardDetails, CardToken, PaymentError, PaymentProvider, ProviderRef};
+pub use provider::{
+    CardDetails, CardToken, PaymentError, PaymentProvider, ProviderPayment, ProviderRef,
+};
+pub use reconciliation::{Amounts, Difference, DifferenceKind, Reconciliation};
 pub use sandbox::SandboxProvider;
 pub(crate) use sandbox::{DECLINED_CARD, HOLDS_ONLY_CARD, INSUFFICIENT_FUNDS_CARD};
 

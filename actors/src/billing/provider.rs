@@ -85,6 +85,23 @@ pub enum PaymentError {
     Unavailable(String),
 }
 
+/// One payment as the processor records it, for reconciliation with the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProviderPayment {
+    /// The processor's reference (what the ledger keeps as `provider_ref`).
+    pub reference: String,
+    /// When the processor created it.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// The amount authorized (a hold) or sold, in centavos.
+    pub authorized_cents: i64,
+    /// The amount taken.
+    pub captured_cents: i64,
+    /// The amount returned.
+    pub refunded_cents: i64,
+    /// Whether the authorization was given back whole.
+    pub voided: bool,
+}
+
 /// A card processor adapter. Object-safe (methods return boxed futures) so that the system can
 /// choose the adapter from the configuration. For every method, calling again with the same
 /// idempotency key returns the first call's result without acting again.
@@ -175,6 +192,17 @@ pub trait PaymentProvider: Send + Sync + 'static {
     /// amounts stay. Idempotent, durable before it answers; how many records changed.
     fn forget_cards<'a>(&'a self, tokens: &'a [String])
     -> BoxFuture<'a, Result<u64, PaymentError>>;
+
+    /// The payments the processor created in `[from, to)`, for reconciliation; `None` when the
+    /// adapter cannot list them (then reconciliation says so instead of guessing).
+    fn payments_between<'a>(
+        &'a self,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> BoxFuture<'a, Result<Option<Vec<ProviderPayment>>, PaymentError>> {
+        let _ = (from, to);
+        Box::pin(async { Ok(None) })
+    }
 
     /// Forgets at most `batch` idempotency keys past the processor's retention; how many. A
     /// real processor purges its own keys, so by default there is nothing to do here.

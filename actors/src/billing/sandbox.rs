@@ -37,7 +37,8 @@ use serde::{Deserialize, Serialize};
 use storage::{StorageError, Store, Table, Tx, TxAbort, TxError};
 
 use super::provider::{
-    CardDetails, CardToken, PaymentError, PaymentProvider, ProviderRef, brand_from_str,
+    CardDetails, CardToken, PaymentError, PaymentProvider, ProviderPayment, ProviderRef,
+    brand_from_str,
 };
 use crate::clock::{SharedClock, SystemClock};
 use crate::ports::BoxFuture;
@@ -86,6 +87,7 @@ enum PaymentState {
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct SandboxPayment {
     token: String,
+    created_at: chrono::DateTime<chrono::Utc>,
     authorized: i64,
     captured: i64,
     refunded: i64,
@@ -475,6 +477,7 @@ impl SandboxProvider {
         };
         let reference = random_ref(prefix);
         let request = format!("{operation}|{token}|{amount_cents}");
+        let now = self.clock.now();
         let outcome = self
             .run(key, request, false, |tx| {
                 if amount_cents <= 0 {
@@ -485,6 +488,7 @@ impl SandboxProvider {
                 }
                 let payment = SandboxPayment {
                     token: token.to_owned(),
+                    created_at: now,
                     authorized: amount_cents,
                     captured: if sale { amount_cents } else { 0 },
                     refunded: 0,
@@ -635,6 +639,33 @@ impl PaymentProvider for SandboxProvider {
             self.forget(tokens)
                 .await
                 .map_err(|error| PaymentError::Unavailable(error.to_string()))
+        })
+    }
+
+    fn payments_between<'a>(
+        &'a self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Option<Vec<ProviderPayment>>, PaymentError>> {
+        Box::pin(async move {
+            // The sandbox keeps no index by time: a scan, as a real processor's list call
+            // would be paged through.
+            let mut listed = Vec::new();
+            for entry in self.payments.iter() {
+                let (reference, payment) =
+                    entry.map_err(|error| PaymentError::Unavailable(error.to_string()))?;
+                if (from..to).contains(&payment.created_at) {
+                    listed.push(ProviderPayment {
+                        reference,
+                        created_at: payment.created_at,
+                        authorized_cents: payment.authorized,
+                        captured_cents: payment.captured,
+                        refunded_cents: payment.refunded,
+                        voided: payment.state == PaymentState::Voided,
+                    });
+                }
+            }
+            Ok(Some(listed))
         })
     }
 

@@ -20,6 +20,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(super::locks::router())
         .merge(super::units::router())
         .merge(super::audit::router())
+        .merge(super::reconciliation::router())
 }
 
 /// What the document says besides its operations; the start of [`api`].

@@ -13,6 +13,7 @@ pub mod locks;
 pub mod openapi;
 pub mod ops;
 pub mod paging;
+pub mod reconciliation;
 pub mod reservations;
 pub mod units;
 pub mod vehicles;

@@ -15,6 +15,7 @@ mod locks;
 mod ops;
 mod positions;
 mod privacy;
+mod reconciliation;
 mod reference_unit;
 mod reservations;
 mod units;
