@@ -123,6 +123,15 @@ pub async fn audit(services: &Services) -> Result<SystemAudit, AuditError> {
             .entry(incident.kind.as_str().to_owned())
             .or_default() += 1;
     }
+    let differences = services
+        .billing
+        .reconciliation_differences()
+        .map_err(unreadable("billing"))?;
+    if differences > 0 {
+        report
+            .incidents
+            .insert("payment_reconciliation_difference".to_owned(), differences);
+    }
     report.violations.extend(billing.violations);
     for id in billing.unresolved_holds {
         match services.reservations.get(Requester::Admin, id) {

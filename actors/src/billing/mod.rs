@@ -21,6 +21,7 @@ mod metered;
 mod model;
 mod provider;
 mod reconciliation;
+mod reconciliation_job;
 mod retention;
 mod sandbox;
 mod settlement;
@@ -65,6 +66,7 @@ pub struct BillingHandle {
     tables: Tables,
     provider: Arc<dyn PaymentProvider>,
     provider_timeout: Duration,
+    reports: reconciliation_job::Reports,
 }
 
 impl std::fmt::Debug for BillingHandle {
@@ -92,26 +94,31 @@ pub async fn start(
         parent.clone(),
     )
     .await?;
+    let reports = reconciliation_job::Reports::open(&tables.store)
+        .map_err(|error| ractor::SpawnErr::StartupFailed(error.into()))?;
     let context = BillingContext {
         tables: tables.clone(),
         provider: provider.clone(),
-        clock,
+        clock: clock.clone(),
         provider_timeout,
     };
     let charges = start_entities::<Charge>(
         context.clone(),
         SupervisorConfig::from_config(config),
-        parent,
+        parent.clone(),
     )
     .await?
     .with_timeout(ASK_TIMEOUT + provider_timeout * PROVIDER_CALLS_PER_ASK);
-    Ok(BillingHandle {
+    let billing = BillingHandle {
         charges,
         context,
         tables,
         provider,
         provider_timeout,
-    })
+        reports,
+    };
+    reconciliation_job::start(billing.clone(), clock, parent).await?;
+    Ok(billing)
 }
 
 impl BillingHandle {

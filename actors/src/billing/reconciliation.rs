@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::BillingHandle;
 use super::error::BillingError;
@@ -26,7 +26,7 @@ use crate::ids::ReservationId;
 pub(crate) const MARGIN: TimeDelta = TimeDelta::minutes(10);
 
 /// The amounts of one payment, as the ledger or the processor sees them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Amounts {
     /// Authorized (a hold) or sold, in centavos.
     pub authorized_cents: i64,
@@ -50,7 +50,7 @@ impl From<&ProviderPayment> for Amounts {
 }
 
 /// How the two sides disagree on one reference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DifferenceKind {
     /// The ledger has it; the processor has no such payment.
@@ -62,7 +62,7 @@ pub enum DifferenceKind {
 }
 
 /// One disagreement.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Difference {
     /// The processor's reference.
     pub reference: String,
@@ -77,7 +77,7 @@ pub struct Difference {
 }
 
 /// A day's reconciliation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reconciliation {
     /// The UTC day.
     pub date: NaiveDate,
@@ -186,7 +186,7 @@ fn compare(
     }
 }
 
-fn day_bounds(date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+pub(crate) fn day_bounds(date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
     let from = date.and_time(chrono::NaiveTime::MIN).and_utc();
     (from, from + TimeDelta::days(1))
 }
