@@ -23,6 +23,7 @@ mod provider;
 mod retention;
 mod sandbox;
 mod settlement;
+mod stripe;
 mod tables;
 
 use std::sync::Arc;
@@ -44,6 +45,7 @@ pub use model::{
 pub use provider::{CardDetails, CardToken, PaymentError, PaymentProvider, ProviderRef};
 pub use sandbox::SandboxProvider;
 pub(crate) use sandbox::{DECLINED_CARD, HOLDS_ONLY_CARD, INSUFFICIENT_FUNDS_CARD};
+pub use stripe::{StripeProvider, StripeSetupError};
 
 use entity::{BillingContext, Charge, ChargeMsg};
 use tables::Tables;
