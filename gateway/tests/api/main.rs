@@ -17,5 +17,6 @@ mod positions;
 mod privacy;
 mod reference_unit;
 mod reservations;
+mod stripe;
 mod units;
 mod vehicles;
