@@ -203,7 +203,7 @@ async fn a_charge_retried_after_a_failure_charges_once() {
         .await
         .unwrap();
     let stub = stub.lock().unwrap();
-    assert_eq!(stub.created, [charged.0.clone()]);
+    assert_eq!(stub.created, vec![charged.0]);
     assert_eq!(
         stub.seen[0].form.get("capture_method").map(String::as_str),
         Some("automatic")
