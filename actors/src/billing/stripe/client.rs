@@ -85,6 +85,12 @@ impl StripeClient {
         self.send(request).await
     }
 
+    /// GETs `path` with `query` (reads need no idempotency key).
+    pub(crate) async fn get(&self, path: &str, query: &Form) -> Result<Value, PaymentError> {
+        self.send(self.http.get(self.url(path)).query(&query.0))
+            .await
+    }
+
     /// DELETEs `path` (idempotent by nature: a second delete finds nothing).
     pub(crate) async fn delete(&self, path: &str) -> Result<Value, PaymentError> {
         self.send(self.http.delete(self.url(path))).await

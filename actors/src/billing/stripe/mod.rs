@@ -166,13 +166,47 @@ impl StripeProvider {
         Err(not_completed(&intent, status))
     }
 
+    /// The card PaymentMethods attached to Stripe Customer `customer` (none if it is gone).
+    async fn attached(&self, customer: &str) -> Result<Vec<String>, PaymentError> {
+        let mut found = Vec::new();
+        loop {
+            let mut query = Form::new()
+                .field("customer", customer)
+                .field("type", "card")
+                .field("limit", 100);
+            if let Some(last) = found.last() {
+                query = query.field("starting_after", last);
+            }
+            let page = match self.client.get("/v1/payment_methods", &query).await {
+                Ok(page) => page,
+                Err(PaymentError::UnknownToken) => return Ok(found),
+                Err(other) => return Err(other),
+            };
+            let ids = page["data"].as_array().into_iter().flatten();
+            let before = found.len();
+            found.extend(ids.filter_map(|method| method["id"].as_str().map(str::to_owned)));
+            if page["has_more"] != Value::Bool(true) || found.len() == before {
+                return Ok(found);
+            }
+        }
+    }
+
     async fn forget(&self, tokens: &[String]) -> Result<u64, PaymentError> {
         let mut changed = 0u64;
         let mut customers = BTreeSet::new();
+        let mut payment_methods = BTreeSet::new();
         // Tokens of another provider (the sandbox's, before a switch) are not Stripe's to
         // forget.
         for (customer, payment_method) in tokens.iter().filter_map(|t| parse_token(t).ok()) {
             customers.insert(customer.to_owned());
+            payment_methods.insert(payment_method.to_owned());
+        }
+        // The customer's earlier cards too: only the current one's token reaches here.
+        for customer in &customers {
+            payment_methods.extend(self.attached(customer).await?);
+        }
+        for payment_method in payment_methods.iter().map(String::as_str) {
+            let payment_method = stripe_id(payment_method)?;
             let detached = self
                 .client
                 .post(
@@ -181,7 +215,13 @@ impl StripeProvider {
                     &format!("forget:{payment_method}"),
                 )
                 .await;
-            changed += gone_or_done(detached)?;
+            changed += match detached {
+                Ok(_) => 1,
+                // Gone, or no longer attached (a retry after Stripe forgot the first key):
+                // either way it is done. A wrong key would have failed the listing above.
+                Err(PaymentError::UnknownToken | PaymentError::InvalidRequest { .. }) => 0,
+                Err(other) => return Err(other),
+            };
         }
         for customer in &customers {
             changed += gone_or_done(
