@@ -135,6 +135,18 @@ impl LocalStripe {
         }
     }
 
+    /// The status GET `path` answers.
+    pub(crate) async fn status(&self, path: &str) -> u16 {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(SECRET_KEY)
+            .send()
+            .await
+            .expect("localstripe answers")
+            .status()
+            .as_u16()
+    }
+
     /// GET `path` of the fake's API, as JSON; panics unless it answers 200.
     pub(crate) async fn get(&self, path: &str) -> Value {
         let response = self

@@ -259,3 +259,44 @@ async fn cards_declined_at_registration_or_at_the_hold_answer_402() {
     };
     book(&app, &other_token, &vehicle, 0).await.expect(201);
 }
+
+#[tokio::test]
+async fn a_new_card_joins_the_same_stripe_customer_and_an_erasure_detaches_every_card() {
+    let stripe = LocalStripe::start().await;
+    let app = app_on(&stripe).await;
+    let first = stripe.payment_method("4242424242424242").await;
+    register(&app, 1, &first).await.expect(201);
+    let token = login(&app, 1).await;
+    let second = stripe.payment_method("5555555555554444").await;
+    let changed = app
+        .call(
+            Method::PATCH,
+            "/v1/customers/me",
+            Some(&token),
+            Some(json!({"card": {"token": second}})),
+        )
+        .await
+        .expect(200);
+    assert_eq!(changed["card"]["last4"], "4444", "{changed}");
+    let owner = |method: Value| method["customer"].clone();
+    let customer = owner(stripe.get(&format!("/v1/payment_methods/{first}")).await);
+    assert!(customer.is_string(), "{customer}");
+    assert_eq!(
+        owner(stripe.get(&format!("/v1/payment_methods/{second}")).await),
+        customer,
+        "one Stripe Customer for both cards"
+    );
+
+    app.call(Method::DELETE, "/v1/customers/me", Some(&token), None)
+        .await
+        .expect(200);
+    for method in [&first, &second] {
+        let read = stripe.get(&format!("/v1/payment_methods/{method}")).await;
+        assert_eq!(read["customer"], Value::Null, "{read}");
+    }
+    let customer = customer.as_str().expect("id");
+    assert_eq!(
+        stripe.status(&format!("/v1/customers/{customer}")).await,
+        404
+    );
+}
