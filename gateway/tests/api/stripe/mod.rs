@@ -251,7 +251,18 @@ async fn cards_declined_at_registration_or_at_the_hold_answer_402() {
     let (vehicle, _) = app.vehicle(1, RATE).await;
     let problem = book(&app, &token, &vehicle, 0).await.expect_problem(402);
     assert!(problem["detail"].is_string(), "{problem}");
-    // The car is free again: nothing is held for the refused booking.
+    // A card whose issuer wants the customer present (3-D Secure) cannot be held off-session.
+    let payment_method = stripe.payment_method("4000002500003155").await;
+    register(&app, 6, &payment_method).await.expect(201);
+    let token = login(&app, 6).await;
+    let problem = book(&app, &token, &vehicle, 0).await.expect_problem(402);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|detail| detail.contains("authenticate")),
+        "{problem}"
+    );
+    // The car is free again: nothing is held for the refused bookings.
     let (_, other_token) = {
         let other = stripe.payment_method("4242424242424242").await;
         let created = register(&app, 5, &other).await.expect(201);
