@@ -251,10 +251,20 @@ impl RentalSystem {
         let units = options.units;
 
         let billing_store = store("billing")?;
-        let provider = SandboxProvider::open(&billing_store)?;
+        let provider: Arc<dyn billing::PaymentProvider> = match config.billing.provider.as_str() {
+            "stripe" => Arc::new(
+                billing::StripeProvider::open(&billing_store, &config.billing).map_err(
+                    |error| SystemError::Spawn {
+                        actor: "billing".into(),
+                        reason: error.to_string(),
+                    },
+                )?,
+            ),
+            _ => Arc::new(SandboxProvider::open(&billing_store)?),
+        };
         let billing = billing::start(
             billing_store,
-            Arc::new(provider),
+            provider,
             clock.clone(),
             config,
             parent.clone(),

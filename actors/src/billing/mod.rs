@@ -25,6 +25,7 @@ mod reconciliation_job;
 mod retention;
 mod sandbox;
 mod settlement;
+mod stripe;
 mod tables;
 
 use std::sync::Arc;
@@ -49,6 +50,7 @@ pub use provider::{
 pub use reconciliation::{Amounts, Difference, DifferenceKind, Reconciliation};
 pub use sandbox::SandboxProvider;
 pub(crate) use sandbox::{DECLINED_CARD, HOLDS_ONLY_CARD, INSUFFICIENT_FUNDS_CARD};
+pub use stripe::{StripeProvider, StripeSetupError};
 
 use entity::{BillingContext, Charge, ChargeMsg};
 use tables::Tables;

@@ -18,5 +18,6 @@ mod privacy;
 mod reconciliation;
 mod reference_unit;
 mod reservations;
+mod stripe;
 mod units;
 mod vehicles;
