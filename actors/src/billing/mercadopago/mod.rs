@@ -38,8 +38,12 @@
 
 mod card;
 mod client;
+#[cfg(feature = "testing")]
+pub mod fake;
 mod money;
 mod status;
+#[cfg(test)]
+mod tests;
 
 use std::time::Duration;
 
