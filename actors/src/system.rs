@@ -11,7 +11,7 @@ use std::sync::Arc;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use storage::{StorageError, Store};
 
-use crate::billing::{self, BillingHandle, SandboxProvider};
+use crate::billing::{self, BillingHandle, MercadoPagoProvider, PaymentProvider, SandboxProvider};
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::customers::{self, CustomersHandle};
@@ -251,10 +251,18 @@ impl RentalSystem {
         let units = options.units;
 
         let billing_store = store("billing")?;
-        let provider = SandboxProvider::open(&billing_store)?;
+        let provider: Arc<dyn PaymentProvider> = match config.billing.provider.as_str() {
+            "mercadopago" => Arc::new(MercadoPagoProvider::from_config(&config.billing).map_err(
+                |error| SystemError::Spawn {
+                    actor: "billing".into(),
+                    reason: error.to_string(),
+                },
+            )?),
+            _ => Arc::new(SandboxProvider::open(&billing_store)?),
+        };
         let billing = billing::start(
             billing_store,
-            Arc::new(provider),
+            provider,
             clock.clone(),
             config,
             parent.clone(),
