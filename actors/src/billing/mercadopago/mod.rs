@@ -35,6 +35,16 @@
 //!   itself.
 //! - **Amounts** are integer centavos on our side and decimal reais at Mercado Pago; see
 //!   `money.rs`. **Refusals** are mapped in `status.rs`, HTTP failures in `client.rs`.
+//! - **A reserve lapses** if it is not captured within Mercado Pago's capture window (5 days
+//!   from its creation in Brazil, by the capture guide): a booking made further ahead holds a
+//!   reserve that may be gone when the rental ends.
+//!
+//! Sources (Mercado Pago Developers, Brazil): "Capture authorized payment" and "Reserve,
+//! capture and cancel" (`/developers/en/docs/checkout-api/payment-management/…`), "Create
+//! recurring charges" (`/developers/en/docs/automatic-payments/recurring-charges`), "Save cards"
+//! (`/developers/en/docs/checkout-api-payments/how-tos/payment-approval/saved-cards`), and the
+//! payment creation results table (`/developers/en/docs/checkout-api/response-handling/
+//! collection-results`).
 
 mod card;
 mod client;
