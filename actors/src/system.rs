@@ -11,7 +11,7 @@ use std::sync::Arc;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use storage::{StorageError, Store};
 
-use crate::billing::{self, BillingHandle, SandboxProvider};
+use crate::billing::{self, BillingHandle, MercadoPagoProvider, PaymentProvider, SandboxProvider};
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::customers::{self, CustomersHandle};
@@ -251,14 +251,18 @@ impl RentalSystem {
         let units = options.units;
 
         let billing_store = store("billing")?;
-        let provider: Arc<dyn billing::PaymentProvider> = match config.billing.provider.as_str() {
+        let setup_failed = |reason: String| SystemError::Spawn {
+            actor: "billing".into(),
+            reason,
+        };
+        let provider: Arc<dyn PaymentProvider> = match config.billing.provider.as_str() {
             "stripe" => Arc::new(
-                billing::StripeProvider::open(&billing_store, &config.billing).map_err(
-                    |error| SystemError::Spawn {
-                        actor: "billing".into(),
-                        reason: error.to_string(),
-                    },
-                )?,
+                billing::StripeProvider::open(&billing_store, &config.billing)
+                    .map_err(|error| setup_failed(error.to_string()))?,
+            ),
+            "mercadopago" => Arc::new(
+                MercadoPagoProvider::from_config(&config.billing)
+                    .map_err(|error| setup_failed(error.to_string()))?,
             ),
             _ => Arc::new(SandboxProvider::open(&billing_store)?),
         };

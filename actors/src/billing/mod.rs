@@ -17,6 +17,7 @@ mod invariants;
 mod ledger;
 #[cfg(test)]
 mod ledger_tests;
+pub(crate) mod mercadopago;
 mod metered;
 mod model;
 mod provider;
@@ -41,6 +42,7 @@ use crate::entity::{EntityRef, SupervisorConfig, start_entities};
 use crate::ids::{CustomerId, ReservationId};
 
 pub use error::BillingError;
+pub use mercadopago::MercadoPagoProvider;
 pub use model::{
     BillingAudit, CURRENCY, ChargeStatus, ChargeSummary, EntryKind, HoldRequest, LedgerEntry,
 };

@@ -15,6 +15,7 @@ mod data;
 mod eventually;
 mod system;
 
+pub use crate::billing::mercadopago::fake as mercadopago;
 pub use crate::domain::samples::{self, cards};
 pub use crate::locks::{InProcessUnits, UnitBehaviour};
 pub use data::{PASSWORD, new_customer, new_vehicle};

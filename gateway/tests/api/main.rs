@@ -12,6 +12,7 @@ mod customers;
 mod health;
 mod limits;
 mod locks;
+mod mercadopago;
 mod ops;
 mod positions;
 mod privacy;
