@@ -20,6 +20,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(super::locks::router())
         .merge(super::units::router())
         .merge(super::audit::router())
+        .merge(super::webhooks::router())
 }
 
 /// What the document says besides its operations; the start of [`api`].
@@ -40,6 +41,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         (name = "reservations", description = "Bookings, release and charges"),
         (name = "locks", description = "Unlocking and locking a reserved car"),
         (name = "operations", description = "Health and audit"),
+        (name = "billing", description = "The payment providers' webhooks"),
     )
 )]
 pub struct ApiDoc;

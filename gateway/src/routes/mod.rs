@@ -16,3 +16,4 @@ pub mod paging;
 pub mod reservations;
 pub mod units;
 pub mod vehicles;
+pub mod webhooks;
