@@ -15,6 +15,8 @@ mod entity;
 mod erasure;
 mod error;
 mod events;
+#[cfg(test)]
+mod events_tests;
 mod invariants;
 mod ledger;
 #[cfg(test)]
