@@ -15,8 +15,8 @@ use crate::ids::{CustomerId, ReservationId};
 
 use super::car::{Booking, CarMsg, CarRentals};
 use super::error::ReservationsError;
-use super::model::IdempotencyRecord;
 use super::model::ReservationRecord;
+use super::model::{IdempotencyRecord, UnfinishedBooking};
 use super::rules::first_overlap;
 use super::tables::Tables;
 use crate::customers::{CustomersError, CustomersHandle};
@@ -156,10 +156,15 @@ impl CustomerSchedule {
         if let Some((key, attempt)) = &booking.idempotency {
             let unfinished = (self.customer, key.clone());
             if matches!(booked, Err(ReservationsError::PaymentUnavailable)) {
+                let attempt = UnfinishedBooking {
+                    request_digest: attempt.request_digest.clone(),
+                    reservation_id: attempt.reservation_id,
+                    at: context.clock.now(),
+                };
                 context
                     .tables
                     .unfinished_bookings
-                    .insert(&unfinished, attempt)?;
+                    .insert(&unfinished, &attempt)?;
             } else {
                 context.tables.unfinished_bookings.remove(&unfinished)?;
             }

@@ -11,7 +11,9 @@ use storage::{StorageResult, Store, Table, TxAbort, TxError};
 use crate::ids::{CustomerId, IncidentId, ReservationId, VehicleId};
 use crate::incident::Incident;
 
-use super::model::{CalendarEntry, DeadlineKind, IdempotencyRecord, InFlight, ReservationRecord};
+use super::model::{
+    CalendarEntry, DeadlineKind, IdempotencyRecord, InFlight, ReservationRecord, UnfinishedBooking,
+};
 
 /// Key of a calendar entry: owner, start, reservation (so entries sort by start).
 pub(crate) type CarSlot = (VehicleId, DateTime<Utc>, ReservationId);
@@ -39,7 +41,7 @@ pub(crate) struct Tables {
     /// customer and key: the reservation id their retry takes, so that it resumes the same
     /// charge (the same hold idempotency key at the provider) instead of placing another.
     /// Written and removed by the customer's schedule only.
-    pub(crate) unfinished_bookings: Table<(CustomerId, String), IdempotencyRecord>,
+    pub(crate) unfinished_bookings: Table<(CustomerId, String), UnfinishedBooking>,
     /// Each car's fencing number (see `car`).
     pub(crate) car_fences: Table<VehicleId, u64>,
     /// Commands ordered and not yet reported back, by car: scanned at start.

@@ -244,3 +244,34 @@ fn the_settlement_retries_back_off_exponentially_up_to_a_cap() {
             .all(|pause| *pause == SETTLE_RETRY_CAP.num_minutes())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_booking_the_outage_interrupted_and_nobody_retried_is_forgotten_after_a_day() {
+    use crate::reservations::retention::{IdempotencyPurge, KEY_TTL};
+    use crate::retention::purge_all;
+    let (fixture, customer, vehicle) = one_customer_one_car().await;
+    let services = fixture.services();
+    services.billing.provider_outage().set_down(true);
+    let refused = services
+        .reservations
+        .create(customer, request(vehicle, 60), Some("never-retried".into()))
+        .await;
+    assert!(matches!(
+        refused,
+        Err(ReservationsError::PaymentUnavailable)
+    ));
+    let tables = &services.reservations.inner.tables;
+    assert_eq!(tables.unfinished_bookings.len(), 1);
+    let job = IdempotencyPurge {
+        tables: tables.clone(),
+    };
+    fixture.advance(KEY_TTL);
+    assert_eq!(
+        purge_all(&job, fixture.now()).await.unwrap(),
+        0,
+        "kept a day"
+    );
+    fixture.advance(TimeDelta::seconds(1));
+    assert_eq!(purge_all(&job, fixture.now()).await.unwrap(), 1);
+    assert_eq!(tables.unfinished_bookings.len(), 0);
+}
