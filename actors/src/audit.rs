@@ -33,6 +33,11 @@ pub struct SystemAudit {
     /// Incidents the services recorded, by kind (a figure: each one is the system keeping its
     /// promise when something outside it went wrong).
     pub incidents: BTreeMap<String, u64>,
+    /// Operator refunds and the payment provider's events applied to charges (its webhooks),
+    /// by kind: `operator_refund`, `provider_refund`, `hold_cancelled_at_provider`,
+    /// `payment_dispute`. The last two are counted in `incidents` too.
+    #[serde(default)]
+    pub payment_events: BTreeMap<String, u64>,
     /// Broken invariants, one sentence each; empty when all hold.
     pub violations: Vec<String>,
 }
@@ -103,7 +108,8 @@ pub async fn audit(services: &Services) -> Result<SystemAudit, AuditError> {
         unlocks_checked: 0,
         customers_with_outstanding: 0,
         outstanding_cents: 0,
-        incidents: BTreeMap::new(),
+        incidents: billing.incidents,
+        payment_events: billing.events,
         violations: reservations.violations,
     };
     let (owing, owed) = services

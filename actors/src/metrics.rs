@@ -17,6 +17,8 @@ pub const LOCK_COMMAND_DURATION: &str = "ev_rental_lock_command_duration_seconds
 pub const PAYMENT_CALLS: &str = "ev_rental_payment_provider_calls_total";
 /// Time a payment provider call took.
 pub const PAYMENT_CALL_DURATION: &str = "ev_rental_payment_provider_call_duration_seconds";
+/// 1 while the circuit breaker around the payment provider is open (calls fail fast), else 0.
+pub const PAYMENT_CIRCUIT_OPEN: &str = "ev_rental_payment_provider_circuit_open";
 /// Position fixes received from car units, by result.
 pub const FIXES: &str = "ev_rental_fixes_total";
 /// Records removed by the retention jobs, by kind.
@@ -25,6 +27,10 @@ pub const PURGED: &str = "ev_rental_retention_purged_total";
 /// Registers the help text of every domain metric with the installed recorder (call once,
 /// after installing it).
 pub fn describe() {
+    metrics::describe_gauge!(
+        PAYMENT_CIRCUIT_OPEN,
+        "1 while the circuit breaker around the payment provider is open (calls fail fast without reaching it), else 0"
+    );
     metrics::describe_counter!(
         BOOKINGS,
         "Bookings asked for, by outcome: confirmed, or the kind of refusal"
@@ -76,6 +82,11 @@ pub(crate) fn lock_command(action: &'static str, result: &'static str, took: Dur
 pub(crate) fn payment_call(operation: &'static str, result: &'static str, took: Duration) {
     metrics::counter!(PAYMENT_CALLS, "operation" => operation, "result" => result).increment(1);
     metrics::histogram!(PAYMENT_CALL_DURATION, "operation" => operation).record(took.as_secs_f64());
+}
+
+/// Sets whether the payment provider's circuit is open.
+pub(crate) fn payment_circuit_open(open: bool) {
+    metrics::gauge!(PAYMENT_CIRCUIT_OPEN).set(if open { 1.0 } else { 0.0 });
 }
 
 /// Counts records a retention job removed.

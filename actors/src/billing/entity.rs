@@ -14,7 +14,8 @@ use ractor::RpcReplyPort;
 use std::sync::Arc;
 
 use super::error::BillingError;
-use super::model::{ChargeRecord, ChargeStatus, ChargeSummary, HoldRequest};
+use super::events::ProviderNotice;
+use super::model::{ChargeRecord, ChargeStatus, ChargeSummary, HoldRequest, RefundOrder};
 use super::provider::{PaymentError, PaymentProvider, ProviderRef};
 use super::settlement::{self, Step};
 use super::tables::Tables;
@@ -39,12 +40,18 @@ pub(crate) enum ChargeMsg {
         reply: Reply,
     },
     Refund {
-        amount_cents: i64,
+        order: RefundOrder,
         reply: Reply,
     },
     Collect {
         card_token: String,
         reply: Reply,
+    },
+    /// Apply what the provider reports (a webhook's event); answers whether the charge
+    /// changed.
+    ProviderEvent {
+        notice: ProviderNotice,
+        reply: RpcReplyPort<Result<bool, BillingError>>,
     },
     /// Replace the customer by a pseudonym and drop the card token (an erasure); answers
     /// whether the charge changed.
@@ -100,12 +107,18 @@ impl Entity for Charge {
                 (self.settle(total_cents, context).await, reply)
             }
             ChargeMsg::Void { reply } => (self.void(context).await, reply),
-            ChargeMsg::Refund {
-                amount_cents,
-                reply,
-            } => (self.refund(amount_cents, context).await, reply),
+            ChargeMsg::Refund { order, reply } => (self.refund(order, context).await, reply),
             ChargeMsg::Collect { card_token, reply } => {
                 (self.collect(card_token, context).await, reply)
+            }
+            ChargeMsg::ProviderEvent { notice, reply } => {
+                let result = self.provider_event(&notice, context).await;
+                let store_failed = matches!(result, Err(BillingError::Storage(_)));
+                let _ = reply.send(result);
+                if store_failed {
+                    return Err(format!("billing store failed for charge {}", self.id).into());
+                }
+                return Ok(());
             }
             ChargeMsg::Forget {
                 customer,
@@ -182,18 +195,30 @@ impl Charge {
 
     async fn refund(
         &mut self,
-        amount_cents: i64,
+        order: RefundOrder,
         context: &BillingContext,
     ) -> Result<ChargeSummary, BillingError> {
-        // A refund left unfinished by a crash, of the same amount, is taken for this request's
-        // earlier attempt: completing it answers the retry instead of refunding twice.
         let record = self.record()?;
-        let retried = settlement::pending_refunds(record) > 0
-            && record.header.refund_requests.last() == Some(&amount_cents);
+        // With an idempotency key, the request made with it earlier is this one's first
+        // attempt: completing it (if a crash or an outage left it unfinished) answers the
+        // retry. Without one, a refund left unfinished of the same amount is taken for it.
+        let retried = match settlement::earlier_refund(record, &order)? {
+            Some(_) => true,
+            None => {
+                order.idempotency_key.is_none()
+                    && settlement::pending_refunds(record) > 0
+                    && record
+                        .header
+                        .refund_requests
+                        .last()
+                        .is_some_and(|last| last.amount_cents == order.amount_cents)
+            }
+        };
         self.resume(context).await?;
         if !retried {
+            let at = context.clock.now();
             self.request(context, |record| {
-                settlement::request_refund(record, amount_cents).map(|()| true)
+                settlement::request_refund(record, &order, at).map(|()| true)
             })
             .await?;
             self.resume(context).await?;
@@ -243,6 +268,23 @@ impl Charge {
         context.tables.persist(&next, next.entries.len()).await?;
         self.record = Some(next);
         Ok(true)
+    }
+
+    /// Applies a provider's event to the ledger, durably; whether it changed anything.
+    async fn provider_event(
+        &mut self,
+        notice: &ProviderNotice,
+        context: &BillingContext,
+    ) -> Result<bool, BillingError> {
+        let record = self.record()?;
+        let mut next = record.clone();
+        let changed = super::events::apply(&mut next, notice, context.clock.now())
+            .map_err(|refused| BillingError::LedgerRefused(Box::new(refused)))?;
+        if changed {
+            context.tables.persist(&next, record.entries.len()).await?;
+            self.record = Some(next);
+        }
+        Ok(changed)
     }
 
     /// Records an intent with `change` (which says whether it changed anything), durably.

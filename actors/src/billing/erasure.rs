@@ -85,6 +85,7 @@ impl BillingHandle {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::billing::model::RefundRequest;
     use crate::ids::ReservationId;
 
     #[test]
@@ -100,7 +101,12 @@ mod tests {
             settle_total_cents: Some(5_000),
             extra_charge_refused: None,
             extra_charge_retries: 0,
-            refund_requests: vec![500],
+            refund_requests: vec![RefundRequest {
+                amount_cents: 500,
+                reason: None,
+                idempotency: None,
+            }],
+            events: Vec::new(),
             created_at: crate::testing::t0(),
         };
         assert!(!format!("{header:?}").contains("tok_1"), "no token in logs");
@@ -114,7 +120,12 @@ mod tests {
                 changed.settle_total_cents,
                 changed.refund_requests.clone()
             ),
-            (header.reservation_id, 6_000, Some(5_000), vec![500])
+            (
+                header.reservation_id,
+                6_000,
+                Some(5_000),
+                header.refund_requests.clone()
+            )
         );
         assert_eq!(pseudonymised(&changed, customer, pseudonym), None, "once");
         assert_eq!(pseudonymised(&header, CustomerId::new(), pseudonym), None);

@@ -55,6 +55,9 @@ pub enum BillingError {
     /// refund of an unknown payment): a fault between the two, not the customer's.
     #[error("the ledger refused the provider's result")]
     LedgerRefused(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A refund's idempotency key was used before with another amount or reason.
+    #[error("the idempotency key was used with a different refund")]
+    IdempotencyMismatch,
     /// The charge is not settled yet (its hold is open or pending), so its card cannot be
     /// forgotten: an erasure waits for the settlement.
     #[error("the charge is not settled yet")]
@@ -103,8 +106,11 @@ impl Kinded for BillingError {
             BillingError::InvalidAmount | BillingError::RefundExceedsPaid { .. } => {
                 ErrorKind::Invalid
             }
+            // Down or timing out: the same request later will do, so 503 with Retry-After.
+            BillingError::Provider(PaymentError::Unavailable(_)) => ErrorKind::Unavailable,
             BillingError::Provider(_) => ErrorKind::PaymentProvider,
             BillingError::NotFound => ErrorKind::NotFound,
+            BillingError::IdempotencyMismatch => ErrorKind::IdempotencyMismatch,
             BillingError::LedgerRefused(_) => ErrorKind::Internal,
             BillingError::Ask(error) => error.kind(),
             BillingError::Storage(error) => error.kind(),

@@ -301,11 +301,23 @@ pub(crate) fn record_charge(
 }
 
 /// Records a refund from the payment `payment_ref`.
+#[cfg(test)]
 pub(crate) fn record_refund(
     entries: &mut Vec<LedgerEntry>,
     amount: i64,
     at: DateTime<Utc>,
     payment_ref: &str,
+) -> Result<(), LedgerError> {
+    record_refund_noted(entries, amount, at, payment_ref, None)
+}
+
+/// Records a refund from the payment `payment_ref`, with why (an operator's reason).
+pub(crate) fn record_refund_noted(
+    entries: &mut Vec<LedgerEntry>,
+    amount: i64,
+    at: DateTime<Utc>,
+    payment_ref: &str,
+    note: Option<String>,
 ) -> Result<(), LedgerError> {
     positive(amount)?;
     let totals = totals(entries);
@@ -325,7 +337,7 @@ pub(crate) fn record_refund(
         amount,
         at,
         Some(payment_ref),
-        None,
+        note,
     );
     entries.push(refund);
     Ok(())

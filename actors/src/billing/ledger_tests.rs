@@ -234,7 +234,15 @@ proptest! {
                         let requested = match op {
                             Op::Settle(total) => settlement::request_settle(existing, total).map(|_| ()),
                             Op::Void => settlement::request_void(existing).map(|_| ()),
-                            Op::Refund(amount) => settlement::request_refund(existing, amount),
+                            Op::Refund(amount) => settlement::request_refund(
+                                existing,
+                                &super::model::RefundOrder {
+                                    amount_cents: amount,
+                                    reason: None,
+                                    idempotency_key: None,
+                                },
+                                at(),
+                            ),
                             _ => Ok(()),
                         };
                         if requested.is_err() {

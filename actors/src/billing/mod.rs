@@ -10,9 +10,13 @@
 //! idempotency keys, so a retry after a crash completes the operation instead of repeating it
 //! (see `entity.rs`).
 
+mod breaker;
 mod entity;
 mod erasure;
 mod error;
+mod events;
+#[cfg(test)]
+mod events_tests;
 mod invariants;
 mod ledger;
 #[cfg(test)]
@@ -20,12 +24,15 @@ mod ledger_tests;
 pub(crate) mod mercadopago;
 mod metered;
 mod model;
+#[cfg(any(test, feature = "testing"))]
+mod outage;
 mod provider;
 mod reconciliation;
 mod reconciliation_job;
 mod retention;
 mod sandbox;
 mod settlement;
+pub mod signatures;
 mod stripe;
 mod tables;
 
@@ -41,11 +48,16 @@ use crate::config::Config;
 use crate::entity::{EntityRef, SupervisorConfig, start_entities};
 use crate::ids::{CustomerId, ReservationId};
 
+pub use breaker::{COOL_DOWN, CircuitState, FAILURES_TO_OPEN};
 pub use error::BillingError;
+pub use events::{ChargeEventKind, EventOutcome, ProviderEvent, ProviderNotice};
 pub use mercadopago::MercadoPagoProvider;
 pub use model::{
     BillingAudit, CURRENCY, ChargeStatus, ChargeSummary, EntryKind, HoldRequest, LedgerEntry,
+    RefundOrder,
 };
+#[cfg(any(test, feature = "testing"))]
+pub use outage::OutageSwitch;
 pub use provider::{
     CardDetails, CardToken, PaymentError, PaymentProvider, ProviderPayment, ProviderRef,
 };
@@ -71,6 +83,9 @@ pub struct BillingHandle {
     provider: Arc<dyn PaymentProvider>,
     provider_timeout: Duration,
     reports: reconciliation_job::Reports,
+    breaker: Arc<breaker::Breaker>,
+    #[cfg(any(test, feature = "testing"))]
+    outage: OutageSwitch,
 }
 
 impl std::fmt::Debug for BillingHandle {
@@ -90,7 +105,19 @@ pub async fn start(
 ) -> Result<BillingHandle, ractor::SpawnErr> {
     let tables =
         Tables::open(&store).map_err(|error| ractor::SpawnErr::StartupFailed(error.into()))?;
-    let provider: Arc<dyn PaymentProvider> = Arc::new(metered::Metered(provider));
+    #[cfg(any(test, feature = "testing"))]
+    let outage = OutageSwitch::default();
+    #[cfg(any(test, feature = "testing"))]
+    let provider: Arc<dyn PaymentProvider> = Arc::new(outage::Outage {
+        provider,
+        switch: outage.clone(),
+    });
+    let breaker = breaker::Breaker::new(clock.clone());
+    let provider: Arc<dyn PaymentProvider> =
+        Arc::new(metered::Metered(Arc::new(breaker::Guarded {
+            provider,
+            breaker: breaker.clone(),
+        })));
     let provider_timeout = Duration::from_secs(config.billing.provider_timeout_s.max(1));
     crate::retention::start(
         retention::ProviderPurge(provider.clone()),
@@ -120,6 +147,9 @@ pub async fn start(
         provider,
         provider_timeout,
         reports,
+        breaker,
+        #[cfg(any(test, feature = "testing"))]
+        outage,
     };
     reconciliation_job::start(billing.clone(), clock, parent).await?;
     Ok(billing)
@@ -223,9 +253,26 @@ impl BillingHandle {
         reservation_id: ReservationId,
         amount_cents: i64,
     ) -> Result<ChargeSummary, BillingError> {
+        let order = RefundOrder {
+            amount_cents,
+            reason: None,
+            idempotency_key: None,
+        };
+        self.refund_order(reservation_id, order).await
+    }
+
+    /// Refunds as `order` says, within what was captured and charged and not yet refunded:
+    /// its reason is written on the refund's ledger entry, and with an idempotency key the
+    /// same order again answers the charge without a second refund (another order with the
+    /// same key is `IdempotencyMismatch`).
+    pub async fn refund_order(
+        &self,
+        reservation_id: ReservationId,
+        order: RefundOrder,
+    ) -> Result<ChargeSummary, BillingError> {
         self.charges
             .call(reservation_id, |reply| ChargeMsg::Refund {
-                amount_cents,
+                order: order.clone(),
                 reply,
             })
             .await?
@@ -245,6 +292,71 @@ impl BillingHandle {
                 reply,
             })
             .await?
+    }
+
+    /// Applies an event the payment provider reported (a webhook) to the charge it is about,
+    /// found by the provider's reference, through the charge's actor. Deduplicated by the
+    /// provider's event id: a replayed event is `Duplicate` and changes nothing.
+    pub async fn apply_provider_event(
+        &self,
+        notice: ProviderNotice,
+    ) -> Result<EventOutcome, BillingError> {
+        let key = (notice.provider.clone(), notice.event_id.clone());
+        if self.tables.provider_events.get(&key)?.is_some() {
+            return Ok(EventOutcome::Duplicate);
+        }
+        let reference = notice.event.reference().0.clone();
+        let charge = self.tables.by_provider_ref.get(&reference)?;
+        let outcome = match charge {
+            None => EventOutcome::UnknownPayment,
+            Some(id) => {
+                let changed = self
+                    .charges
+                    .call(id, |reply| ChargeMsg::ProviderEvent {
+                        notice: notice.clone(),
+                        reply,
+                    })
+                    .await??;
+                if changed {
+                    tracing::info!(reservation = %id, provider = %notice.provider, event = %notice.event_id, "provider event applied");
+                    EventOutcome::Applied
+                } else {
+                    EventOutcome::Unchanged
+                }
+            }
+        };
+        self.remember_event(key, charge).await?;
+        Ok(outcome)
+    }
+
+    /// Records a provider notification that is not applied (a kind this service does not act
+    /// on, or one whose details need the provider's API); `Duplicate` if it was received
+    /// before, else `Ignored`.
+    pub async fn record_provider_notification(
+        &self,
+        provider: &str,
+        event_id: &str,
+    ) -> Result<EventOutcome, BillingError> {
+        let key = (provider.to_owned(), event_id.to_owned());
+        if self.tables.provider_events.get(&key)?.is_some() {
+            return Ok(EventOutcome::Duplicate);
+        }
+        self.remember_event(key, None).await?;
+        Ok(EventOutcome::Ignored)
+    }
+
+    async fn remember_event(
+        &self,
+        key: (String, String),
+        reservation_id: Option<ReservationId>,
+    ) -> Result<(), BillingError> {
+        let processed = events::ProcessedEvent {
+            at: self.context.clock.now(),
+            reservation_id,
+        };
+        self.tables.provider_events.insert(&key, &processed)?;
+        self.tables.store.commit().await?;
+        Ok(())
     }
 
     /// The charges whose hold is neither captured nor voided nor declined (read from an
@@ -284,6 +396,8 @@ impl BillingHandle {
             charges: 0,
             unresolved_holds: Vec::new(),
             violations: Vec::new(),
+            events: Default::default(),
+            incidents: Default::default(),
         };
         for header in self.tables.charges.iter() {
             let (id, _) = header?;
@@ -291,6 +405,18 @@ impl BillingHandle {
                 continue;
             };
             audit.charges += 1;
+            for event in &record.header.events {
+                *audit
+                    .events
+                    .entry(event.kind.as_str().to_owned())
+                    .or_default() += 1;
+                if event.kind.is_incident() {
+                    *audit
+                        .incidents
+                        .entry(event.kind.as_str().to_owned())
+                        .or_default() += 1;
+                }
+            }
             let summary = settlement::summary(&record);
             if matches!(summary.status, ChargeStatus::Held | ChargeStatus::Pending) {
                 audit.unresolved_holds.push(id);
@@ -307,6 +433,17 @@ impl BillingHandle {
     /// Counters of the charges' actors, for metrics.
     pub fn stats(&self) -> crate::entity::EntityStats {
         self.charges.stats()
+    }
+
+    /// Where the circuit breaker around the payment provider stands (metrics, readiness).
+    pub fn provider_circuit(&self) -> CircuitState {
+        self.breaker.state()
+    }
+
+    /// The switch that takes the payment provider down and up again, for tests.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn provider_outage(&self) -> &OutageSwitch {
+        &self.outage
     }
 
     /// Whether the service's supervisor runs (readiness).

@@ -51,8 +51,10 @@ pub struct LedgerEntry {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChargeStatus {
-    /// The hold was requested but its outcome is not recorded yet: the process stopped in
-    /// between. The next operation on the charge completes it with the same idempotency key.
+    /// The hold, or its capture or void, was asked for but its outcome is not recorded yet:
+    /// the process stopped in between or the provider was unavailable. The next operation on
+    /// the charge (a booking's retry, the settlement's background retry) completes it with the
+    /// same idempotency key.
     Pending,
     /// Money is held on the card.
     Held,
@@ -116,6 +118,12 @@ pub struct BillingAudit {
     pub unresolved_holds: Vec<ReservationId>,
     /// Broken invariants, one sentence each; empty when all is well.
     pub violations: Vec<String>,
+    /// Operator refunds and the provider's events applied, by kind (see
+    /// [`super::ChargeEventKind::as_str`]).
+    pub events: std::collections::BTreeMap<String, u64>,
+    /// Of those, the ones an operator should look at (disputes, holds cancelled at the
+    /// provider), by kind.
+    pub incidents: std::collections::BTreeMap<String, u64>,
 }
 
 /// Why the processor refused the hold, kept beside the ledger so that a repeated hold answers
@@ -149,7 +157,10 @@ pub(crate) struct ChargeHeader {
     /// idempotency key).
     pub(crate) extra_charge_retries: u32,
     /// Every refund asked for, in order.
-    pub(crate) refund_requests: Vec<i64>,
+    pub(crate) refund_requests: Vec<RefundRequest>,
+    /// What happened to the charge besides our own calls (operator refunds, the provider's
+    /// events), for the audit.
+    pub(crate) events: Vec<super::events::ChargeEvent>,
     pub(crate) created_at: DateTime<Utc>,
 }
 
@@ -166,8 +177,42 @@ impl std::fmt::Debug for ChargeHeader {
             .field("extra_charge_refused", &self.extra_charge_refused)
             .field("extra_charge_retries", &self.extra_charge_retries)
             .field("refund_requests", &self.refund_requests)
+            .field("events", &self.events)
             .field("created_at", &self.created_at)
             .finish()
+    }
+}
+
+/// A refund asked for, stored in the charge's header before the provider is called.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct RefundRequest {
+    pub(crate) amount_cents: i64,
+    /// Why: an operator's reason, written on the refund's ledger entry.
+    pub(crate) reason: Option<String>,
+    /// The request's idempotency key and a digest of what it asked (amount and reason).
+    pub(crate) idempotency: Option<(String, String)>,
+}
+
+/// A refund an operator (or a test) asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundOrder {
+    /// How much, in centavos.
+    pub amount_cents: i64,
+    /// Why; written on the refund's ledger entry.
+    pub reason: Option<String>,
+    /// The request's idempotency key: the same key with the same amount and reason answers the
+    /// charge without refunding again; with another amount or reason it is refused.
+    pub idempotency_key: Option<String>,
+}
+
+impl RefundOrder {
+    /// A digest of what the order asks, to tell a retry from another request with the same key.
+    pub(crate) fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        hash.update(self.amount_cents.to_le_bytes());
+        hash.update(self.reason.as_deref().unwrap_or_default().as_bytes());
+        hex::encode(hash.finalize())
     }
 }
 

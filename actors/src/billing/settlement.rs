@@ -10,9 +10,11 @@
 use chrono::{DateTime, Utc};
 
 use super::error::BillingError;
+use super::events::{ChargeEvent, ChargeEventKind};
 use super::ledger::{self, LedgerError, Resolution};
 use super::model::{
     CURRENCY, ChargeHeader, ChargeRecord, ChargeStatus, ChargeSummary, Decline, HoldRequest,
+    RefundOrder, RefundRequest,
 };
 use super::provider::PaymentError;
 
@@ -111,6 +113,7 @@ pub(crate) fn new_charge(
             extra_charge_refused: None,
             extra_charge_retries: 0,
             refund_requests: Vec::new(),
+            events: Vec::new(),
             created_at: now,
         },
         entries: Vec::new(),
@@ -175,8 +178,10 @@ pub(crate) fn request_collect(record: &mut ChargeRecord, card_token: String) -> 
 /// Records a refund request, refused beyond what was paid and not yet refunded or requested.
 pub(crate) fn request_refund(
     record: &mut ChargeRecord,
-    amount_cents: i64,
+    order: &RefundOrder,
+    at: DateTime<Utc>,
 ) -> Result<(), BillingError> {
+    let amount_cents = order.amount_cents;
     if amount_cents <= 0 {
         return Err(BillingError::InvalidAmount);
     }
@@ -191,14 +196,79 @@ pub(crate) fn request_refund(
             refundable_cents: refundable.max(0),
         });
     }
-    record.header.refund_requests.push(amount_cents);
+    if let Some(reason) = &order.reason {
+        record.header.events.push(ChargeEvent {
+            kind: ChargeEventKind::OperatorRefund,
+            at,
+            amount_cents,
+            reference: order.idempotency_key.clone(),
+            detail: reason.clone(),
+        });
+    }
+    record.header.refund_requests.push(RefundRequest {
+        amount_cents,
+        reason: order.reason.clone(),
+        idempotency: order
+            .idempotency_key
+            .clone()
+            .map(|key| (key, order.digest())),
+    });
     Ok(())
+}
+
+/// The earlier request made with `order`'s idempotency key: `Ok(None)` if there is none,
+/// `IdempotencyMismatch` if it asked for something else.
+pub(crate) fn earlier_refund<'a>(
+    record: &'a ChargeRecord,
+    order: &RefundOrder,
+) -> Result<Option<&'a RefundRequest>, BillingError> {
+    let Some(key) = &order.idempotency_key else {
+        return Ok(None);
+    };
+    let earlier = record.header.refund_requests.iter().find(|request| {
+        request
+            .idempotency
+            .as_ref()
+            .is_some_and(|(earlier, _)| earlier == key)
+    });
+    match earlier {
+        Some(request)
+            if request
+                .idempotency
+                .as_ref()
+                .is_some_and(|(_, digest)| *digest != order.digest()) =>
+        {
+            Err(BillingError::IdempotencyMismatch)
+        }
+        other => Ok(other),
+    }
 }
 
 /// Refund requests not fully carried out yet, in centavos.
 pub(crate) fn pending_refunds(record: &ChargeRecord) -> i64 {
-    let requested: i64 = record.header.refund_requests.iter().sum();
+    let requested: i64 = record
+        .header
+        .refund_requests
+        .iter()
+        .map(|request| request.amount_cents)
+        .sum();
     requested - ledger::totals(&record.entries).refunded
+}
+
+/// The reason of the oldest refund request not fully carried out: what the next refund step
+/// writes on its ledger entry.
+fn pending_refund_reason(record: &ChargeRecord) -> Option<String> {
+    let refunded = ledger::totals(&record.entries).refunded;
+    let mut requested = 0;
+    record
+        .header
+        .refund_requests
+        .iter()
+        .find(|request| {
+            requested += request.amount_cents;
+            requested > refunded
+        })
+        .and_then(|request| request.reason.clone())
 }
 
 /// The provider call still missing for the recorded intents, if any.
@@ -266,7 +336,10 @@ pub(crate) fn apply_success(
         Step::Refund {
             payment_ref,
             amount_cents,
-        } => ledger::record_refund(entries, *amount_cents, at, payment_ref),
+        } => {
+            let note = pending_refund_reason(record);
+            ledger::record_refund_noted(&mut record.entries, *amount_cents, at, payment_ref, note)
+        }
     }
 }
 
@@ -308,6 +381,9 @@ pub(crate) fn summary(record: &ChargeRecord) -> ChargeSummary {
         ChargeStatus::Pending
     } else {
         match totals.resolution {
+            // The settlement is asked for but the provider has not carried it out yet (it was
+            // unavailable): the capture is retried with the same idempotency key.
+            None if record.header.settle_total_cents.is_some() => ChargeStatus::Pending,
             None => ChargeStatus::Held,
             Some(Resolution::Captured) => ChargeStatus::Captured,
             Some(Resolution::Voided) => ChargeStatus::Voided,

@@ -3,7 +3,8 @@
 
 use storage::{StorageError, Store, Table, TxAbort, TxError};
 
-use super::model::{ChargeHeader, ChargeRecord, StoredEntry};
+use super::events::ProcessedEvent;
+use super::model::{ChargeHeader, ChargeRecord, EntryKind, StoredEntry};
 use crate::ids::ReservationId;
 
 /// The charge tables of the billing store.
@@ -14,6 +15,11 @@ pub(crate) struct Tables {
     pub(crate) ledger: Table<(ReservationId, u32), StoredEntry>,
     /// Charges whose hold is still open or not yet placed, kept with every write.
     pub(crate) unresolved: Table<ReservationId, ()>,
+    /// The charge of each hold's and sale's provider reference, kept with every write: how a
+    /// provider's event finds its charge.
+    pub(crate) by_provider_ref: Table<String, ReservationId>,
+    /// The provider events received, by provider and event id: a replay changes nothing.
+    pub(crate) provider_events: Table<(String, String), ProcessedEvent>,
 }
 
 impl Tables {
@@ -23,6 +29,8 @@ impl Tables {
             charges: store.table("charges")?,
             ledger: store.table("ledger")?,
             unresolved: store.table("unresolved_charges")?,
+            by_provider_ref: store.table("charges_by_provider_ref")?,
+            provider_events: store.table("provider_events")?,
         })
     }
 
@@ -58,26 +66,41 @@ impl Tables {
             super::settlement::summary(record).status,
             super::model::ChargeStatus::Held | super::model::ChargeStatus::Pending
         );
-        let written =
-            self.store
-                .transaction(&[&self.charges, &self.ledger, &self.unresolved], |tx| {
-                    tx.table(&self.charges)?.insert(&id, &record.header)?;
-                    let index = tx.table(&self.unresolved)?;
-                    if unresolved {
-                        index.insert(&id, &())?;
-                    } else {
-                        index.remove(&id)?;
+        let references: Vec<String> = new_entries
+            .iter()
+            .filter(|(_, entry)| matches!(entry.kind, EntryKind::Hold | EntryKind::Charge))
+            .filter_map(|(_, entry)| entry.provider_ref.clone())
+            .collect();
+        let written = self.store.transaction(
+            &[
+                &self.charges,
+                &self.ledger,
+                &self.unresolved,
+                &self.by_provider_ref,
+            ],
+            |tx| {
+                tx.table(&self.charges)?.insert(&id, &record.header)?;
+                let by_reference = tx.table(&self.by_provider_ref)?;
+                for reference in &references {
+                    by_reference.insert(reference, &id)?;
+                }
+                let index = tx.table(&self.unresolved)?;
+                if unresolved {
+                    index.insert(&id, &())?;
+                } else {
+                    index.remove(&id)?;
+                }
+                let ledger = tx.table(&self.ledger)?;
+                for (key, entry) in &new_entries {
+                    match ledger.get(key)? {
+                        Some(stored) if stored != *entry => return Err(TxAbort::abort(key.1)),
+                        Some(_) => {}
+                        None => ledger.insert(key, entry)?,
                     }
-                    let ledger = tx.table(&self.ledger)?;
-                    for (key, entry) in &new_entries {
-                        match ledger.get(key)? {
-                            Some(stored) if stored != *entry => return Err(TxAbort::abort(key.1)),
-                            Some(_) => {}
-                            None => ledger.insert(key, entry)?,
-                        }
-                    }
-                    Ok(())
-                });
+                }
+                Ok(())
+            },
+        );
         match written {
             Ok(()) => {}
             Err(TxError::Storage(error)) => return Err(error),

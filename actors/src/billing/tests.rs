@@ -25,12 +25,12 @@ impl Actor for Root {
     }
 }
 
-struct Fixture {
+pub(super) struct Fixture {
     dir: tempfile::TempDir,
     root: ActorRef<()>,
     store: Store,
     sandbox: SandboxProvider,
-    billing: BillingHandle,
+    pub(super) billing: BillingHandle,
 }
 
 fn start_time() -> DateTime<Utc> {
@@ -72,13 +72,13 @@ async fn launch(dir: tempfile::TempDir) -> Fixture {
     }
 }
 
-async fn fixture() -> Fixture {
+pub(super) async fn fixture() -> Fixture {
     launch(tempfile::tempdir().unwrap()).await
 }
 
 impl Fixture {
     /// Stops every actor, closes the store and starts billing again on the same directory.
-    async fn restart(self) -> Fixture {
+    pub(super) async fn restart(self) -> Fixture {
         let Fixture {
             dir,
             root,
@@ -108,7 +108,7 @@ impl Fixture {
         self.billing.tokenize_card(card, key).await.unwrap().token
     }
 
-    async fn hold(
+    pub(super) async fn hold(
         &self,
         number: &str,
         amount_cents: i64,
@@ -132,7 +132,7 @@ impl Fixture {
     }
 }
 
-const VISA: &str = "4111111111111111";
+pub(super) const VISA: &str = "4111111111111111";
 const MASTERCARD: &str = "5555555555554444";
 
 #[tokio::test]

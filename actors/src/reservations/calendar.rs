@@ -15,8 +15,8 @@ use crate::ids::{CustomerId, ReservationId};
 
 use super::car::{Booking, CarMsg, CarRentals};
 use super::error::ReservationsError;
-use super::model::IdempotencyRecord;
 use super::model::ReservationRecord;
+use super::model::{IdempotencyRecord, UnfinishedBooking};
 use super::rules::first_overlap;
 use super::tables::Tables;
 use crate::customers::{CustomersError, CustomersHandle};
@@ -117,6 +117,22 @@ impl CustomerSchedule {
             }
             return Ok(Booked::Replay(existing.reservation_id));
         }
+        let mut record = record;
+        let mut idempotency = idempotency;
+        if let Some((key, wanted)) = &mut idempotency
+            && let Some(attempt) = context
+                .tables
+                .unfinished_bookings
+                .get(&(self.customer, key.clone()))?
+        {
+            if attempt.request_digest != wanted.request_digest {
+                return Err(ReservationsError::IdempotencyMismatch);
+            }
+            if resumable(&context.billing, attempt.reservation_id).await {
+                record.id = attempt.reservation_id;
+                wanted.reservation_id = attempt.reservation_id;
+            }
+        }
         let entries = context.tables.customer_entries(self.customer)?;
         if first_overlap(&entries, record.start_at, record.end_at).is_some() {
             return Err(ReservationsError::CustomerBusy);
@@ -136,8 +152,39 @@ impl CustomerSchedule {
                 booking: Box::new(booking.clone()),
                 reply,
             })
-            .await??;
-        Ok(Booked::New(booked))
+            .await?;
+        if let Some((key, attempt)) = &booking.idempotency {
+            let unfinished = (self.customer, key.clone());
+            if matches!(booked, Err(ReservationsError::PaymentUnavailable)) {
+                let attempt = UnfinishedBooking {
+                    request_digest: attempt.request_digest.clone(),
+                    reservation_id: attempt.reservation_id,
+                    at: context.clock.now(),
+                };
+                context
+                    .tables
+                    .unfinished_bookings
+                    .insert(&unfinished, &attempt)?;
+            } else {
+                context.tables.unfinished_bookings.remove(&unfinished)?;
+            }
+        }
+        Ok(Booked::New(booked?))
+    }
+}
+
+/// Whether a booking the provider's outage interrupted may take its reservation id again: its
+/// charge was never stored, or is still waiting for its hold (or holds). A charge voided
+/// meanwhile (the start-up sweep) cannot be held again: the retry books under a new id.
+async fn resumable(billing: &crate::billing::BillingHandle, id: ReservationId) -> bool {
+    use crate::billing::ChargeStatus;
+    match billing.summary(id).await {
+        Ok(None) => true,
+        Ok(Some(charge)) => matches!(charge.status, ChargeStatus::Pending | ChargeStatus::Held),
+        Err(error) => {
+            tracing::warn!(reservation = %id, %error, "unfinished booking's charge unreadable");
+            false
+        }
     }
 }
 

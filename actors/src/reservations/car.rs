@@ -319,3 +319,15 @@ pub(crate) fn auto_end_deadline(
 
 /// How soon an unfinished settlement is tried again.
 pub(crate) const SETTLE_RETRY: TimeDelta = TimeDelta::minutes(1);
+/// The longest pause between two tries of a settlement (see [`settle_retry_at`]).
+pub(crate) const SETTLE_RETRY_CAP: TimeDelta = TimeDelta::hours(1);
+
+/// When to try a pending settlement again, its last try made at `record.updated_at`:
+/// exponential backoff without a stored counter, each pause as long as the time since the
+/// reservation ended (so 1, 1, 2, 4, 8… minutes), at least [`SETTLE_RETRY`] and at most
+/// [`SETTLE_RETRY_CAP`], all on the service clock.
+pub(crate) fn settle_retry_at(record: &ReservationRecord) -> DateTime<Utc> {
+    let ended = record.released_at.unwrap_or(record.start_at);
+    let pause = (record.updated_at - ended).clamp(SETTLE_RETRY, SETTLE_RETRY_CAP);
+    record.updated_at + pause
+}

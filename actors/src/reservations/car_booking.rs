@@ -8,7 +8,7 @@
 //! booking can take the interval meanwhile. A crash between the hold and the write leaves a
 //! hold for a reservation that does not exist; the start-up sweep (`recovery.rs`) voids it.
 
-use crate::billing::{BillingError, HoldRequest};
+use crate::billing::{BillingError, ChargeStatus, HoldRequest, PaymentError};
 
 use super::car::{CarContext, CarRentals, no_show_deadline};
 use super::error::ReservationsError;
@@ -53,19 +53,36 @@ impl CarRentals {
             amount_cents: record.hold_cents.get(),
         };
         let refusal = match context.billing.hold(request).await {
-            Ok(_) => None,
+            Ok(summary) if summary.status == ChargeStatus::Held => None,
+            Ok(summary) => {
+                // A retried booking met a charge resolved meanwhile (voided by the start-up
+                // sweep): it holds nothing, so it cannot confirm a reservation.
+                return Err(ReservationsError::upstream(
+                    "billing",
+                    format!("the booking's charge is {:?}, not held", summary.status),
+                ));
+            }
             Err(BillingError::Declined { reason }) => Some(reason),
             Err(BillingError::InsufficientFunds) => Some("insufficient funds".into()),
             Err(BillingError::UnknownCard) => Some("the card on file is not usable".into()),
             Err(error) => {
-                // Nothing is written, so the interval stays free; a hold billing may still
-                // have placed is given back now, or by the start-up sweep.
+                // Nothing is written, so the interval stays free, and no refusal is recorded:
+                // a transient failure is not a final answer, and the same request again (the
+                // same idempotency key) books this reservation id (see `calendar`). A hold
+                // billing may still have placed (a timeout after the provider acted) is given
+                // back now if the provider answers, or else found by the retry, which resumes
+                // the hold with the same key, or by the start-up sweep.
                 if let Err(void_error) = context.billing.void(record.id).await
                     && !matches!(void_error, BillingError::NoHold | BillingError::NotFound)
                 {
                     tracing::warn!(reservation = %record.id, %void_error, "could not void after a failed hold");
                 }
-                return Err(ReservationsError::upstream("billing", error));
+                return Err(match error {
+                    BillingError::Provider(PaymentError::Unavailable(_)) => {
+                        ReservationsError::PaymentUnavailable
+                    }
+                    error => ReservationsError::upstream("billing", error),
+                });
             }
         };
         context.faults.hit(FaultPoint::HoldPlaced).await;

@@ -17,7 +17,7 @@ use crate::incident::{Incident, IncidentKind};
 
 use super::Requester;
 use super::car::{
-    CarContext, CarRentals, DeadlineOutcome, SETTLE_RETRY, auto_end_deadline, no_show_deadline,
+    CarContext, CarRentals, DeadlineOutcome, auto_end_deadline, no_show_deadline, settle_retry_at,
 };
 use super::error::ReservationsError;
 use super::faults::FaultPoint;
@@ -375,7 +375,7 @@ impl CarRentals {
         incident: Option<&Incident>,
         context: &CarContext,
     ) -> Result<(), ReservationsError> {
-        let retry = next.updated_at + SETTLE_RETRY;
+        let retry = settle_retry_at(next);
         let added: Vec<_> = next
             .settlement_pending
             .then_some((retry, DeadlineKind::Settle))

@@ -74,6 +74,11 @@ pub enum ReservationsError {
     /// can retry.
     #[error("the car could not do it: {0}")]
     Command(#[from] CommandError),
+    /// The payment provider is unavailable (down, timing out, or its circuit open): nothing
+    /// was booked and nothing is held; the same request later, with the same idempotency key,
+    /// completes the booking.
+    #[error("the payment provider is unavailable; retry later with the same Idempotency-Key")]
+    PaymentUnavailable,
     /// The customer owes money from an earlier rental and may not book until it is paid.
     #[error("an outstanding balance of {outstanding_cents} centavos must be paid first")]
     OutstandingBalance {
@@ -143,7 +148,9 @@ impl Kinded for ReservationsError {
             ReservationsError::Access(denied) => denied.kind(),
             ReservationsError::Command(error) => error.kind(),
             ReservationsError::OutstandingBalance { .. } => ErrorKind::OutstandingBalance,
-            ReservationsError::Upstream { .. } => ErrorKind::Unavailable,
+            ReservationsError::Upstream { .. } | ReservationsError::PaymentUnavailable => {
+                ErrorKind::Unavailable
+            }
             ReservationsError::Ask(error) => error.kind(),
             ReservationsError::Storage(error) => error.kind(),
         }

@@ -208,6 +208,18 @@ pub(crate) struct IdempotencyRecord {
     pub reservation_id: ReservationId,
 }
 
+/// A booking with an idempotency key that the payment provider's outage interrupted: the
+/// reservation id its retry takes (see `calendar`), until it is retried or expires like a key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct UnfinishedBooking {
+    /// A digest of the request body.
+    pub request_digest: String,
+    /// The reservation id the retry takes.
+    pub reservation_id: ReservationId,
+    /// When the outage interrupted it (service clock).
+    pub at: DateTime<Utc>,
+}
+
 /// Deadlines persisted so that they survive restarts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub(crate) enum DeadlineKind {

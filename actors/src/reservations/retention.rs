@@ -73,10 +73,32 @@ impl IdempotencyPurge {
             .collect()
     }
 
+    /// Forgets at most `batch` bookings an outage interrupted and nobody retried within
+    /// [`KEY_TTL`], as their key would have been. Few (outages only), so they are scanned.
+    fn purge_unfinished(&self, now: DateTime<Utc>, batch: usize) -> Result<usize, StorageError> {
+        let unfinished = &self.tables.unfinished_bookings;
+        let expired = unfinished
+            .iter()
+            .filter_map(|entry| match entry {
+                Ok((key, attempt)) => is_expired(attempt.at, now).then_some(Ok(key)),
+                Err(error) => Some(Err(error)),
+            })
+            .take(batch)
+            .collect::<Result<Vec<_>, _>>()?;
+        for key in &expired {
+            unfinished.remove(key)?;
+        }
+        Ok(expired.len())
+    }
+
     async fn purge(&self, now: DateTime<Utc>, batch: usize) -> Result<usize, StorageError> {
-        let expired = self.expired(now, batch)?;
+        let unfinished = self.purge_unfinished(now, batch)?;
+        let expired = self.expired(now, batch.saturating_sub(unfinished))?;
         if expired.is_empty() {
-            return Ok(0);
+            if unfinished > 0 {
+                self.tables.store.commit().await?;
+            }
+            return Ok(unfinished);
         }
         let tables = &self.tables;
         tables
@@ -92,7 +114,7 @@ impl IdempotencyPurge {
             })
             .map_err(tx_storage)?;
         tables.store.commit().await?;
-        Ok(expired.len())
+        Ok(expired.len() + unfinished)
     }
 }
 

@@ -11,7 +11,9 @@ use storage::{StorageResult, Store, Table, TxAbort, TxError};
 use crate::ids::{CustomerId, IncidentId, ReservationId, VehicleId};
 use crate::incident::Incident;
 
-use super::model::{CalendarEntry, DeadlineKind, IdempotencyRecord, InFlight, ReservationRecord};
+use super::model::{
+    CalendarEntry, DeadlineKind, IdempotencyRecord, InFlight, ReservationRecord, UnfinishedBooking,
+};
 
 /// Key of a calendar entry: owner, start, reservation (so entries sort by start).
 pub(crate) type CarSlot = (VehicleId, DateTime<Utc>, ReservationId);
@@ -35,6 +37,11 @@ pub(crate) struct Tables {
     /// retention job walks the expired ones in time order (see `retention`).
     pub(crate) idempotency_by_time: Table<IdempotencyAge, ()>,
     pub(crate) deadlines: Table<DeadlineKey, ()>,
+    /// Bookings with an idempotency key that the payment provider's outage interrupted, by
+    /// customer and key: the reservation id their retry takes, so that it resumes the same
+    /// charge (the same hold idempotency key at the provider) instead of placing another.
+    /// Written and removed by the customer's schedule only.
+    pub(crate) unfinished_bookings: Table<(CustomerId, String), UnfinishedBooking>,
     /// Each car's fencing number (see `car`).
     pub(crate) car_fences: Table<VehicleId, u64>,
     /// Commands ordered and not yet reported back, by car: scanned at start.
@@ -67,6 +74,7 @@ impl Tables {
             by_customer: store.table("by_customer")?,
             idempotency: store.table("idempotency")?,
             idempotency_by_time: store.table("idempotency_by_time")?,
+            unfinished_bookings: store.table("unfinished_bookings")?,
             deadlines: store.table("deadlines")?,
             car_fences: store.table("car_fences")?,
             in_flight: store.table("in_flight")?,

@@ -21,6 +21,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(super::units::router())
         .merge(super::audit::router())
         .merge(super::reconciliation::router())
+        .merge(super::webhooks::router())
 }
 
 /// What the document says besides its operations; the start of [`api`].
@@ -41,6 +42,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         (name = "reservations", description = "Bookings, release and charges"),
         (name = "locks", description = "Unlocking and locking a reserved car"),
         (name = "operations", description = "Health and audit"),
+        (name = "billing", description = "The payment providers' webhooks"),
     )
 )]
 pub struct ApiDoc;

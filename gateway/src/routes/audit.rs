@@ -35,8 +35,12 @@ pub struct AuditDto {
     /// What they owe together, in centavos.
     pub outstanding_cents: i64,
     /// Incidents by kind (`late_unlock_relocked`, `auto_end_not_locked`, `auto_end_moving`,
-    /// `charge_refused`): the system acting on its own where something outside it went wrong.
+    /// `charge_refused`, `payment_dispute`, `hold_cancelled_at_provider`): the system acting on
+    /// its own, or told by the payment provider, where something outside it went wrong.
     pub incidents: BTreeMap<String, u64>,
+    /// Operator refunds and the payment provider's events applied to charges, by kind
+    /// (`operator_refund`, `provider_refund`, `hold_cancelled_at_provider`, `payment_dispute`).
+    pub payment_events: BTreeMap<String, u64>,
     /// Broken invariants, one sentence each.
     pub violations: Vec<String>,
 }
@@ -51,6 +55,7 @@ impl From<actors::audit::SystemAudit> for AuditDto {
             customers_with_outstanding: audit.customers_with_outstanding,
             outstanding_cents: audit.outstanding_cents,
             incidents: audit.incidents,
+            payment_events: audit.payment_events,
             violations: audit.violations,
         }
     }

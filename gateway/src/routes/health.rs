@@ -1,5 +1,6 @@
 //! Liveness and readiness.
 
+use actors::billing::CircuitState;
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
@@ -24,6 +25,21 @@ pub struct Readiness {
     /// Always `ready`.
     #[schema(example = "ready")]
     pub status: &'static str,
+    /// Whether the payment provider answers. `unavailable` while the circuit breaker around it
+    /// is open (it failed repeatedly; calls fail fast until a probe after the cool-down
+    /// succeeds): bookings then answer 503 with `Retry-After` and captures wait for their
+    /// background retry, but everything else is served, so the instance stays ready (200).
+    pub payment_provider: PaymentProviderStatus,
+}
+
+/// Whether the payment provider answers, as the circuit breaker around it sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentProviderStatus {
+    /// Calls go through.
+    Available,
+    /// The circuit is open (or half-open, waiting for a probe to succeed).
+    Unavailable,
 }
 
 /// Liveness, and the services' clock: a client driving a deployment whose clock is
@@ -67,7 +83,16 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Readiness>, Ap
         ));
     }
     match state.system.ready().await {
-        Ok(()) => Ok(Json(Readiness { status: "ready" })),
+        Ok(()) => {
+            let payment_provider = match state.system.services().billing.provider_circuit() {
+                CircuitState::Closed => PaymentProviderStatus::Available,
+                CircuitState::Open | CircuitState::HalfOpen => PaymentProviderStatus::Unavailable,
+            };
+            Ok(Json(Readiness {
+                status: "ready",
+                payment_provider,
+            }))
+        }
         Err(error) => {
             tracing::warn!(%error, "not ready");
             Err(ApiError::unavailable("a service is not running", 1))

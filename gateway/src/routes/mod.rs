@@ -17,3 +17,4 @@ pub mod reconciliation;
 pub mod reservations;
 pub mod units;
 pub mod vehicles;
+pub mod webhooks;

@@ -6,6 +6,7 @@ mod helpers;
 mod audit;
 mod auth;
 mod authz_matrix;
+mod billing;
 mod binary;
 mod client_limits;
 mod customers;

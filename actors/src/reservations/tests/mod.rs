@@ -5,6 +5,7 @@
 mod crash;
 mod customer_erasure;
 mod endings;
+mod outages;
 mod privacy;
 mod races;
 mod retirement;

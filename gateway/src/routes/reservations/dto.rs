@@ -32,6 +32,57 @@ impl From<CreateReservationRequest> for NewReservation {
     }
 }
 
+/// An operator's refund of part or all of what a rental was paid.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"amount_cents": 1500, "reason": "the car was not clean"}))]
+pub struct RefundRequestDto {
+    /// How much to give back, in centavos: at least 1, at most what was captured and charged
+    /// and not refunded yet.
+    #[schema(minimum = 1)]
+    pub amount_cents: i64,
+    /// Why, 1 to 200 characters; written on the refund's charge record.
+    #[schema(min_length = 1, max_length = 200)]
+    pub reason: String,
+}
+
+/// The longest refund reason accepted, in characters.
+pub const MAX_REFUND_REASON_CHARS: usize = 200;
+
+impl RefundRequestDto {
+    /// The order for billing, or the fields that break the rules.
+    pub fn into_order(
+        self,
+        idempotency_key: Option<String>,
+    ) -> Result<actors::billing::RefundOrder, Vec<actors::domain::InvalidField>> {
+        let mut invalid = Vec::new();
+        if self.amount_cents <= 0 {
+            invalid.push(actors::domain::InvalidField {
+                field: "amount_cents",
+                reason: "must be at least 1".into(),
+            });
+        }
+        let reason = self.reason.trim().to_owned();
+        let chars = reason.chars().count();
+        if chars == 0 || chars > MAX_REFUND_REASON_CHARS || reason.chars().any(char::is_control) {
+            invalid.push(actors::domain::InvalidField {
+                field: "reason",
+                reason: format!(
+                    "must be 1 to {MAX_REFUND_REASON_CHARS} characters, without control characters"
+                ),
+            });
+        }
+        if !invalid.is_empty() {
+            return Err(invalid);
+        }
+        Ok(actors::billing::RefundOrder {
+            amount_cents: self.amount_cents,
+            reason: Some(reason),
+            idempotency_key,
+        })
+    }
+}
+
 /// Where a reservation is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -6,7 +6,7 @@
 
 mod dto;
 
-use actors::billing::{ChargeStatus, ChargeSummary, EntryKind, LedgerEntry};
+use actors::billing::{BillingError, ChargeStatus, ChargeSummary, EntryKind, LedgerEntry};
 use actors::customers::{Principal, Role};
 use actors::ids::{CustomerId, ReservationId, VehicleId};
 use actors::reservations::{
@@ -21,7 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::auth::{Caller, Customer};
+use crate::auth::{Admin, Caller, Customer};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::paging::{Page, PageQuery};
@@ -81,6 +81,11 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, BadIdempotency
 }
 
 /// Book a car: the rental amount is held on the customer's card.
+///
+/// When the payment provider is unavailable (down, timing out, or its circuit breaker open)
+/// the answer is 503 `unavailable` with `Retry-After`: nothing is booked or held and the slot
+/// stays free, and the same request with the same `Idempotency-Key` completes the booking once
+/// the provider answers (it resumes the same hold, never places a second one).
 #[utoipa::path(
     post,
     path = "/v1/reservations",
@@ -280,6 +285,60 @@ pub async fn list_charges(
     }))
 }
 
+/// Refund part or all of what a reservation's rental was paid (operators only). The reason is
+/// written on the refund's charge record (`GET /v1/reservations/{id}/charges`) and the refund
+/// is counted in `GET /v1/audit`. When the payment provider is unavailable the answer is 503
+/// `unavailable` with `Retry-After`: the refund is recorded, and the same request again (same
+/// `Idempotency-Key`) carries it out once the provider answers.
+#[utoipa::path(
+    post,
+    path = "/v1/reservations/{id}/refunds",
+    tag = "reservations",
+    operation_id = "refund_reservation",
+    params(
+        ("id" = Uuid, Path, description = "The reservation"),
+        ("Idempotency-Key" = Option<String>, Header, pattern = r"^[!-~]{1,128}$",
+            description = "1 to 128 visible ASCII characters; the same key with the same body \
+                           answers the charge without refunding again, with another body 422"),
+    ),
+    request_body = RefundRequestDto,
+    responses(
+        (status = 200, description = "Refunded: the charge after the refund", body = ChargeDto),
+        (status = 400, description = "Malformed body, unknown field, bad id or bad Idempotency-Key", body = Problem),
+        (status = 404, description = "No such reservation, or it has no charge", body = Problem),
+        (status = 409, description = "Nothing was ever held for the reservation (`invalid-state`)", body = Problem),
+        (status = 422, description = "amount_cents below 1 or above what was captured and charged and not refunded yet, reason not 1 to 200 characters (`validation`), or Idempotency-Key reused with another body (`idempotency-mismatch`)", body = Problem),
+        (status = 502, description = "The payment provider refused the refund (`payment-provider`)", body = Problem),
+    ),
+    security(("bearer" = [])),
+    extensions(("x-roles" = json!(["admin"])))
+)]
+pub async fn refund_reservation(
+    State(state): State<AppState>,
+    _admin: Admin,
+    headers: HeaderMap,
+    ApiPath(path): ApiPath<ReservationPath>,
+    ApiJson(request): ApiJson<RefundRequestDto>,
+) -> Result<ApiJson<ChargeDto>, ApiError> {
+    let key = idempotency_key(&headers)?;
+    let order = request
+        .into_order(key)
+        .map_err(|fields| ApiError::invalid(&fields))?;
+    let id = ReservationId(path.id);
+    state.services.reservations.get(Requester::Admin, id)?;
+    let charge = state
+        .services
+        .billing
+        .refund_order(id, order)
+        .await
+        .map_err(|error| match error {
+            BillingError::RefundExceedsPaid { refundable_cents } => ApiError::from(error)
+                .with_extra(serde_json::json!({ "refundable_cents": refundable_cents })),
+            other => ApiError::from(other),
+        })?;
+    Ok(ApiJson(charge.into()))
+}
+
 /// This resource's routes.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -288,6 +347,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(cancel_reservation))
         .routes(routes!(finish_reservation))
         .routes(routes!(list_charges))
+        .routes(routes!(refund_reservation))
 }
 
 #[cfg(test)]
