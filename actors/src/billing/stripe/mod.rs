@@ -24,6 +24,7 @@
 
 mod client;
 mod errors;
+mod listing;
 #[cfg(test)]
 mod tests;
 
@@ -34,7 +35,8 @@ use serde_json::Value;
 use storage::{StorageError, Store, Table};
 
 use super::provider::{
-    CardDetails, CardToken, PaymentError, PaymentProvider, ProviderRef, brand_from_str,
+    CardDetails, CardToken, PaymentError, PaymentProvider, ProviderPayment, ProviderRef,
+    brand_from_str,
 };
 use crate::config::BillingConfig;
 use crate::ids::CustomerId;
@@ -401,6 +403,14 @@ impl PaymentProvider for StripeProvider {
                 .await
                 .map(drop)
         })
+    }
+
+    fn payments_between<'a>(
+        &'a self,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> BoxFuture<'a, Result<Option<Vec<ProviderPayment>>, PaymentError>> {
+        Box::pin(async move { self.list_between(from, to).await.map(Some) })
     }
 
     fn forget_cards<'a>(
