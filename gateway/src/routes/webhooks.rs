@@ -51,10 +51,11 @@ fn ack(outcome: EventOutcome) -> ApiJson<WebhookAck> {
 
 fn signature_error(error: SignatureError) -> ApiError {
     match error {
-        SignatureError::Malformed(_) => ApiError::bad_request(error.to_string()),
-        SignatureError::NoSecret | SignatureError::Stale | SignatureError::Mismatch => {
-            ApiError::of(ErrorKind::Unauthenticated, error.to_string())
-        }
+        // A signature that cannot be read proves no more than a wrong one: 401 for both.
+        SignatureError::Malformed(_)
+        | SignatureError::NoSecret
+        | SignatureError::Stale
+        | SignatureError::Mismatch => ApiError::of(ErrorKind::Unauthenticated, error.to_string()),
     }
 }
 
@@ -120,8 +121,8 @@ fn stripe_event(event: &StripeEvent) -> Option<ProviderEvent> {
         description = "A Stripe event, exactly as Stripe sent it (the signature covers the raw bytes)"),
     responses(
         (status = 200, description = "Verified and processed (a replay is acknowledged and changes nothing)", body = WebhookAck),
-        (status = 400, description = "No Stripe-Signature, an unreadable one, or a body that is not a Stripe event", body = Problem),
-        (status = 401, description = "The signature does not match, its timestamp is more than 5 minutes away, or no secret is configured (`unauthenticated`)", body = Problem),
+        (status = 400, description = "A verified body that is not a Stripe event", body = Problem),
+        (status = 401, description = "No signature, an unreadable one, one that does not match, one more than 5 minutes away, or no secret configured (`unauthenticated`)", body = Problem),
     )
 )]
 pub async fn stripe_webhook(
@@ -129,8 +130,12 @@ pub async fn stripe_webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<ApiJson<WebhookAck>, ApiError> {
-    let signature = header(&headers, "stripe-signature")
-        .ok_or_else(|| ApiError::bad_request("the Stripe-Signature header is missing"))?;
+    let signature = header(&headers, "stripe-signature").ok_or_else(|| {
+        ApiError::of(
+            ErrorKind::Unauthenticated,
+            "the Stripe-Signature header is missing",
+        )
+    })?;
     signatures::verify_stripe(
         signature,
         &body,
@@ -198,8 +203,8 @@ struct MercadoPagoNotification {
         description = "A Mercado Pago notification, exactly as sent"),
     responses(
         (status = 200, description = "Verified and recorded (a replay is acknowledged and changes nothing)", body = WebhookAck),
-        (status = 400, description = "No x-signature, an unreadable one, a bad query string, or a body that is not JSON", body = Problem),
-        (status = 401, description = "The signature does not match, its timestamp is more than 5 minutes away, or no secret is configured (`unauthenticated`)", body = Problem),
+        (status = 400, description = "A bad query string, or a verified body that is not JSON", body = Problem),
+        (status = 401, description = "No signature, an unreadable one, one that does not match, one more than 5 minutes away, or no secret configured (`unauthenticated`)", body = Problem),
     )
 )]
 pub async fn mercadopago_webhook(
@@ -208,8 +213,12 @@ pub async fn mercadopago_webhook(
     ApiQuery(query): ApiQuery<MercadoPagoQuery>,
     body: Bytes,
 ) -> Result<ApiJson<WebhookAck>, ApiError> {
-    let signature = header(&headers, "x-signature")
-        .ok_or_else(|| ApiError::bad_request("the x-signature header is missing"))?;
+    let signature = header(&headers, "x-signature").ok_or_else(|| {
+        ApiError::of(
+            ErrorKind::Unauthenticated,
+            "the x-signature header is missing",
+        )
+    })?;
     let request_id = header(&headers, "x-request-id");
     signatures::verify_mercadopago(
         signature,

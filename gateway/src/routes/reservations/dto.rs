@@ -40,9 +40,15 @@ pub struct RefundRequestDto {
     /// How much to give back, in centavos: at least 1, at most what was captured and charged
     /// and not refunded yet.
     #[schema(minimum = 1)]
+    #[serde(deserialize_with = "crate::extract::whole::integer")]
     pub amount_cents: i64,
-    /// Why, 1 to 200 characters; written on the refund's charge record.
-    #[schema(min_length = 1, max_length = 200)]
+    /// Why, 1 to 200 characters with at least one that is not a space, and no control
+    /// character; written on the refund's charge record.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub reason: String,
 }
 

@@ -76,7 +76,7 @@ async fn stripe_signatures_are_checked_before_anything_is_read() {
         .send()
         .await
         .expect("sent");
-    Answer::read(unsigned).await.expect_problem(400);
+    Answer::read(unsigned).await.expect_problem(401);
     // Signed, but over another body than the one sent.
     let at = now();
     let signature = format!(
