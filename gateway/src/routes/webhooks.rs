@@ -188,7 +188,8 @@ struct MercadoPagoNotification {
 /// Pago and applies what it says (cancelled: the hold cancelled; refunds beyond our ledger:
 /// recorded; a chargeback: a dispute), deduplicated by the notification's id. Other topics are
 /// recorded and acknowledged. The payment id is taken from the query's `data.id` only, the
-/// part the signature covers.
+/// part the signature covers. When Mercado Pago cannot be asked for the payment the answer is
+/// 503 and the notification is not remembered, so Mercado Pago's redelivery applies it.
 #[utoipa::path(
     post,
     path = "/v1/billing/webhooks/mercadopago",
@@ -206,7 +207,6 @@ struct MercadoPagoNotification {
         (status = 200, description = "Verified and recorded (a replay is acknowledged and changes nothing)", body = WebhookAck),
         (status = 400, description = "No x-signature, an unreadable one, a bad query string, or a body that is not JSON", body = Problem),
         (status = 401, description = "The signature does not match, its timestamp is more than 5 minutes away, or no secret is configured (`unauthenticated`)", body = Problem),
-        (status = 503, description = "Mercado Pago could not be asked for the payment; the notification is not remembered, so its redelivery is applied", body = Problem),
     )
 )]
 pub async fn mercadopago_webhook(
