@@ -14,7 +14,8 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::provider::{
-    CardDetails, CardToken, PaymentError, PaymentProvider, ProviderPayment, ProviderRef,
+    CardDetails, CardToken, PaymentError, PaymentProvider, PaymentState, ProviderPayment,
+    ProviderRef,
 };
 use crate::clock::SharedClock;
 use crate::ids::CustomerId;
@@ -287,6 +288,13 @@ impl PaymentProvider for Guarded {
         tokens: &'a [String],
     ) -> BoxFuture<'a, Result<u64, PaymentError>> {
         guarded(&self.breaker, move || self.provider.forget_cards(tokens))
+    }
+
+    fn payment<'a>(
+        &'a self,
+        reference: &'a str,
+    ) -> BoxFuture<'a, Result<Option<PaymentState>, PaymentError>> {
+        guarded(&self.breaker, move || self.provider.payment(reference))
     }
 
     fn payments_between<'a>(

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ledger::{self, LedgerError};
 use super::model::{ChargeRecord, RefundRequest};
-use super::provider::ProviderRef;
+use super::provider::{PaymentState, ProviderRef};
 use crate::ids::ReservationId;
 
 /// What the provider says happened, in our terms.
@@ -56,6 +56,42 @@ impl ProviderEvent {
             | ProviderEvent::DisputeOpened { payment, .. } => payment,
         }
     }
+}
+
+/// What a payment's state, read from the provider after a notification that only named it,
+/// says in events: a cancelled payment is a hold cancelled, its refunds a running total, a
+/// dispute a dispute. Each is applied idempotently, so a state that says nothing new (our own
+/// capture, a refund of ours) changes nothing. A payment has at most one dispute here (its id
+/// is derived from the payment's), because the provider's payment tells of a chargeback, not
+/// of which one.
+pub fn events_of(state: &PaymentState) -> Vec<ProviderEvent> {
+    let payment = &state.payment;
+    let reference = ProviderRef(payment.reference.clone());
+    let mut events = Vec::new();
+    if payment.voided {
+        events.push(ProviderEvent::HoldCancelled {
+            hold: reference.clone(),
+            reason: state.detail.clone(),
+        });
+    }
+    if payment.refunded_cents > 0 {
+        events.push(ProviderEvent::Refunded {
+            payment: reference.clone(),
+            refunded_cents: payment.refunded_cents,
+        });
+    }
+    if state.disputed {
+        events.push(ProviderEvent::DisputeOpened {
+            dispute_id: format!("{}:dispute", payment.reference),
+            payment: reference,
+            amount_cents: payment.captured_cents,
+            reason: state
+                .detail
+                .clone()
+                .unwrap_or_else(|| "unspecified".to_owned()),
+        });
+    }
+    events
 }
 
 /// An event as delivered: which provider, its id there (for deduplication), and what it says.

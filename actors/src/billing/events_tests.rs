@@ -235,3 +235,43 @@ async fn a_notification_not_applied_is_recorded_and_deduplicated() {
         .unwrap();
     assert_eq!(other_provider, EventOutcome::Ignored);
 }
+
+#[test]
+fn a_payments_state_says_in_events_what_changed_at_the_provider() {
+    let state = |voided: bool, refunded: i64, disputed: bool| PaymentState {
+        payment: ProviderPayment {
+            reference: "130".into(),
+            created_at: chrono::DateTime::UNIX_EPOCH,
+            authorized_cents: 6_000,
+            captured_cents: if voided { 0 } else { 6_000 },
+            refunded_cents: refunded,
+            voided,
+        },
+        disputed,
+        detail: Some("expired".into()),
+    };
+    let reference = ProviderRef("130".into());
+    assert_eq!(events_of(&state(false, 0, false)), []);
+    assert_eq!(
+        events_of(&state(true, 0, false)),
+        [ProviderEvent::HoldCancelled {
+            hold: reference.clone(),
+            reason: Some("expired".into())
+        }]
+    );
+    assert_eq!(
+        events_of(&state(false, 1_500, true)),
+        [
+            ProviderEvent::Refunded {
+                payment: reference.clone(),
+                refunded_cents: 1_500
+            },
+            ProviderEvent::DisputeOpened {
+                payment: reference,
+                dispute_id: "130:dispute".into(),
+                amount_cents: 6_000,
+                reason: "expired".into()
+            }
+        ]
+    );
+}

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::provider::{
-    CardDetails, CardToken, PaymentError, PaymentProvider, ProviderPayment, ProviderRef,
+    CardDetails, CardToken, PaymentError, PaymentProvider, PaymentState, ProviderPayment,
+    ProviderRef,
 };
 use crate::ids::CustomerId;
 use crate::ports::BoxFuture;
@@ -76,6 +77,13 @@ impl PaymentProvider for Metered {
         idempotency_key: &'a str,
     ) -> BoxFuture<'a, Result<CardToken, PaymentError>> {
         measured("tokenize", self.0.tokenize(card, idempotency_key))
+    }
+
+    fn payment<'a>(
+        &'a self,
+        reference: &'a str,
+    ) -> BoxFuture<'a, Result<Option<PaymentState>, PaymentError>> {
+        measured("payment", self.0.payment(reference))
     }
 
     fn payments_between<'a>(

@@ -50,7 +50,7 @@ use crate::ids::{CustomerId, ReservationId};
 
 pub use breaker::{COOL_DOWN, CircuitState, FAILURES_TO_OPEN};
 pub use error::BillingError;
-pub use events::{ChargeEventKind, EventOutcome, ProviderEvent, ProviderNotice};
+pub use events::{ChargeEventKind, EventOutcome, ProviderEvent, ProviderNotice, events_of};
 pub use mercadopago::MercadoPagoProvider;
 pub use model::{
     BillingAudit, CURRENCY, ChargeStatus, ChargeSummary, EntryKind, HoldRequest, LedgerEntry,
@@ -59,7 +59,8 @@ pub use model::{
 #[cfg(any(test, feature = "testing"))]
 pub use outage::OutageSwitch;
 pub use provider::{
-    CardDetails, CardToken, PaymentError, PaymentProvider, ProviderPayment, ProviderRef,
+    CardDetails, CardToken, PaymentError, PaymentProvider, PaymentState, ProviderPayment,
+    ProviderRef,
 };
 pub use reconciliation::{Amounts, Difference, DifferenceKind, Reconciliation};
 pub use sandbox::SandboxProvider;
@@ -327,6 +328,66 @@ impl BillingHandle {
         };
         self.remember_event(key, charge).await?;
         Ok(outcome)
+    }
+
+    /// Applies a notification that names a payment without its state (Mercado Pago's): the
+    /// payment is read from the provider (within the provider timeout) and what its state says
+    /// ([`events_of`]) is applied to the charge that has it, through the charge's actor.
+    /// Deduplicated by `event_id`, the notification's id; a payment no charge of ours names
+    /// is `UnknownPayment` without asking the provider. A provider that cannot be reached is
+    /// an error and the notification is not remembered, so the provider's redelivery applies
+    /// it.
+    pub async fn apply_payment_notification(
+        &self,
+        provider: &str,
+        event_id: &str,
+        reference: &str,
+    ) -> Result<EventOutcome, BillingError> {
+        let key = (provider.to_owned(), event_id.to_owned());
+        if self.tables.provider_events.get(&key)?.is_some() {
+            return Ok(EventOutcome::Duplicate);
+        }
+        let Some(id) = self.tables.by_provider_ref.get(&reference.to_owned())? else {
+            self.remember_event(key, None).await?;
+            return Ok(EventOutcome::UnknownPayment);
+        };
+        let call = self.provider.payment(reference);
+        let state = match tokio::time::timeout(self.provider_timeout, call).await {
+            Ok(result) => result.map_err(BillingError::Provider)?,
+            Err(_) => {
+                return Err(BillingError::Provider(PaymentError::Unavailable(
+                    "the provider timed out".into(),
+                )));
+            }
+        };
+        let Some(state) = state else {
+            // Ours by the ledger, unknown to the provider: reconciliation reports that.
+            tracing::warn!(reservation = %id, provider, reference, "a notified payment is unknown to the provider");
+            self.remember_event(key, Some(id)).await?;
+            return Ok(EventOutcome::Unchanged);
+        };
+        let mut changed = false;
+        for event in events_of(&state) {
+            let notice = ProviderNotice {
+                provider: provider.to_owned(),
+                event_id: event_id.to_owned(),
+                event,
+            };
+            changed |= self
+                .charges
+                .call(id, |reply| ChargeMsg::ProviderEvent {
+                    notice: notice.clone(),
+                    reply,
+                })
+                .await??;
+        }
+        self.remember_event(key, Some(id)).await?;
+        if changed {
+            tracing::info!(reservation = %id, provider, event = event_id, "provider notification applied");
+            Ok(EventOutcome::Applied)
+        } else {
+            Ok(EventOutcome::Unchanged)
+        }
     }
 
     /// Records a provider notification that is not applied (a kind this service does not act

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::provider::{
-    CardDetails, CardToken, PaymentError, PaymentProvider, ProviderPayment, ProviderRef,
+    CardDetails, CardToken, PaymentError, PaymentProvider, PaymentState, ProviderPayment,
+    ProviderRef,
 };
 use crate::ids::CustomerId;
 use crate::ports::BoxFuture;
@@ -148,6 +149,13 @@ impl PaymentProvider for Outage {
         tokens: &'a [String],
     ) -> BoxFuture<'a, Result<u64, PaymentError>> {
         unless_down(&self.switch, move || self.provider.forget_cards(tokens))
+    }
+
+    fn payment<'a>(
+        &'a self,
+        reference: &'a str,
+    ) -> BoxFuture<'a, Result<Option<PaymentState>, PaymentError>> {
+        unless_down(&self.switch, move || self.provider.payment(reference))
     }
 
     fn payments_between<'a>(

@@ -102,6 +102,19 @@ pub struct ProviderPayment {
     pub voided: bool,
 }
 
+/// One payment's state as the processor tells it when asked about it (after a notification
+/// that names the payment without saying what changed, as Mercado Pago's do).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentState {
+    /// Its amounts, as reconciliation reads them.
+    pub payment: ProviderPayment,
+    /// Whether the cardholder disputed it (a chargeback, a mediation).
+    pub disputed: bool,
+    /// The processor's word on its state (Mercado Pago's `status_detail`), kept as the reason
+    /// of what is recorded from it.
+    pub detail: Option<String>,
+}
+
 /// A card processor adapter. Object-safe (methods return boxed futures) so that the system can
 /// choose the adapter from the configuration. For every method, calling again with the same
 /// idempotency key returns the first call's result without acting again.
@@ -201,6 +214,17 @@ pub trait PaymentProvider: Send + Sync + 'static {
         to: chrono::DateTime<chrono::Utc>,
     ) -> BoxFuture<'a, Result<Option<Vec<ProviderPayment>>, PaymentError>> {
         let _ = (from, to);
+        Box::pin(async { Ok(None) })
+    }
+
+    /// The state of the payment `reference` at the processor, `None` when it has no such
+    /// payment; by default `None`, for an adapter whose webhooks carry the state themselves
+    /// (Stripe's events) and so never need to ask.
+    fn payment<'a>(
+        &'a self,
+        reference: &'a str,
+    ) -> BoxFuture<'a, Result<Option<PaymentState>, PaymentError>> {
+        let _ = reference;
         Box::pin(async { Ok(None) })
     }
 

@@ -176,18 +176,25 @@ pub struct MercadoPagoQuery {
     #[serde(rename = "type")]
     #[param(rename = "type")]
     pub kind: Option<String>,
+    /// The topic, as Mercado Pago's older notifications (IPN) name it (`payment`, …).
+    pub topic: Option<String>,
 }
 
 /// A Mercado Pago notification's body, as far as it is read here.
 #[derive(Debug, Default, Deserialize)]
 struct MercadoPagoNotification {
     id: Option<Value>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
 }
 
 /// Mercado Pago's notifications. They name a payment (`type=payment`, `data.id`) without its
-/// state, which only the provider's API tells: a verified notification is recorded
-/// (deduplicated by its id) and acknowledged; applying it needs the Mercado Pago adapter to
-/// fetch the payment and feed billing's `apply_provider_event`.
+/// state, which only the provider's API tells: for a payment, billing reads it from Mercado
+/// Pago and applies what it says (cancelled: the hold cancelled; refunds beyond our ledger:
+/// recorded; a chargeback: a dispute), deduplicated by the notification's id. Other topics are
+/// recorded and acknowledged. The payment id is taken from the query's `data.id` only, the
+/// part the signature covers. When Mercado Pago cannot be asked for the payment the answer is
+/// 503 and the notification is not remembered, so Mercado Pago's redelivery applies it.
 #[utoipa::path(
     post,
     path = "/v1/billing/webhooks/mercadopago",
@@ -242,10 +249,23 @@ pub async fn mercadopago_webhook(
             (None, None) => return Err(ApiError::bad_request("the notification names nothing")),
         },
     };
-    let outcome = state
-        .services
-        .billing
-        .record_provider_notification("mercadopago", &event_id)
-        .await?;
+    let kind = query
+        .kind
+        .as_deref()
+        .or(query.topic.as_deref())
+        .or(notification.kind.as_deref());
+    let billing = &state.services.billing;
+    let outcome = match (kind, &query.data_id) {
+        (Some("payment"), Some(payment)) => {
+            billing
+                .apply_payment_notification("mercadopago", &event_id, payment)
+                .await?
+        }
+        _ => {
+            billing
+                .record_provider_notification("mercadopago", &event_id)
+                .await?
+        }
+    };
     Ok(ack(outcome))
 }

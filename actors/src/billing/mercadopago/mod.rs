@@ -33,6 +33,9 @@
 //!   calls before it the key with a suffix), so a retry after a timeout gets the first call's
 //!   answer and never a second payment. Deleting a saved card (an erasure) is idempotent of
 //!   itself.
+//! - **Reading back.** A notification names a payment without its state, so the state is read
+//!   with `GET /v1/payments/{id}`; reconciliation lists a day's payments with
+//!   `GET /v1/payments/search` (see `records.rs`).
 //! - **Amounts** are integer centavos on our side and decimal reais at Mercado Pago; see
 //!   `money.rs`. **Refusals** are mapped in `status.rs`, HTTP failures in `client.rs`.
 //! - **A reserve lapses** if it is not captured within Mercado Pago's capture window (5 days
@@ -51,6 +54,7 @@ mod client;
 #[cfg(feature = "testing")]
 pub mod fake;
 mod money;
+mod records;
 mod status;
 #[cfg(test)]
 mod tests;
@@ -61,7 +65,10 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::provider::{CardDetails, CardToken, PaymentError, PaymentProvider, ProviderRef};
+use super::provider::{
+    CardDetails, CardToken, PaymentError, PaymentProvider, PaymentState, ProviderPayment,
+    ProviderRef,
+};
 use crate::config::BillingConfig;
 use crate::ids::CustomerId;
 use crate::ports::BoxFuture;
@@ -483,5 +490,20 @@ impl PaymentProvider for MercadoPagoProvider {
         tokens: &'a [String],
     ) -> BoxFuture<'a, Result<u64, PaymentError>> {
         Box::pin(self.forget(tokens))
+    }
+
+    fn payment<'a>(
+        &'a self,
+        reference: &'a str,
+    ) -> BoxFuture<'a, Result<Option<PaymentState>, PaymentError>> {
+        Box::pin(self.read_payment(reference))
+    }
+
+    fn payments_between<'a>(
+        &'a self,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> BoxFuture<'a, Result<Option<Vec<ProviderPayment>>, PaymentError>> {
+        Box::pin(async move { self.list_payments(from, to).await.map(Some) })
     }
 }

@@ -27,9 +27,9 @@ pub(crate) fn to_json(cents: i64) -> Option<Value> {
 }
 
 /// The centavos of a JSON number of reais, if it is a non-negative whole number of centavos
-/// (the check that what is sent reads back as the amount meant).
-#[cfg(test)]
-fn from_json(value: &Value) -> Option<i64> {
+/// (the check that what is sent reads back as the amount meant, and how the amounts of a
+/// payment read from Mercado Pago are taken).
+pub(crate) fn from_json(value: &Value) -> Option<i64> {
     let Value::Number(number) = value else {
         return None;
     };
@@ -41,7 +41,6 @@ fn from_json(value: &Value) -> Option<i64> {
 }
 
 /// The centavos of a decimal text of reais with at most two decimal places.
-#[cfg(test)]
 fn parse_decimal(text: &str) -> Option<i64> {
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
     if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) {

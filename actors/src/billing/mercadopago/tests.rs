@@ -343,3 +343,75 @@ async fn a_card_number_is_never_taken() {
     let (_fake, provider) = setup().await;
     assert!(!provider.takes_card_details());
 }
+
+#[tokio::test]
+async fn a_payment_is_read_back_with_its_refunds_and_an_unknown_one_is_none() {
+    let (fake, provider) = setup().await;
+    let token = card(&fake, &provider, Holder::Apro).await;
+    let sale = provider.charge(&token, 4_000, "sale").await.expect("sold");
+    let id: u64 = sale.0.parse().expect("a number");
+    assert!(fake.refund_in_dashboard(id, 1_000));
+    let state = provider
+        .payment(&sale.0)
+        .await
+        .expect("read")
+        .expect("known");
+    assert_eq!(state.payment.reference, sale.0);
+    assert_eq!(
+        (
+            state.payment.authorized_cents,
+            state.payment.captured_cents,
+            state.payment.refunded_cents,
+            state.payment.voided
+        ),
+        (4_000, 4_000, 1_000, false)
+    );
+    assert!(!state.disputed);
+    assert!(fake.charge_back(id));
+    assert!(
+        provider
+            .payment(&sale.0)
+            .await
+            .expect("read")
+            .expect("known")
+            .disputed
+    );
+    assert_eq!(provider.payment("999").await, Ok(None));
+    assert_eq!(
+        provider.payment("not-a-number").await,
+        Err(PaymentError::UnknownToken)
+    );
+}
+
+#[tokio::test]
+async fn payments_are_listed_by_creation_time_across_pages() {
+    let (fake, provider) = setup().await;
+    let token = card(&fake, &provider, Holder::Apro).await;
+    let before = chrono::Utc::now() - chrono::TimeDelta::seconds(1);
+    for n in 0..105 {
+        provider
+            .authorize_hold(&token, 100 + n, &format!("hold-{n}"))
+            .await
+            .expect("held");
+    }
+    let after = chrono::Utc::now() + chrono::TimeDelta::seconds(1);
+    let listed = provider
+        .payments_between(before, after)
+        .await
+        .expect("listed")
+        .expect("a list");
+    assert_eq!(listed.len(), 105);
+    let amounts: Vec<i64> = listed.iter().map(|p| p.authorized_cents).collect();
+    assert_eq!(amounts, (100..205).collect::<Vec<_>>());
+    let searches = fake
+        .received()
+        .into_iter()
+        .filter(|request| request.path.starts_with("/v1/payments/search?"))
+        .count();
+    assert_eq!(searches, 2);
+    let earlier = provider
+        .payments_between(before - chrono::TimeDelta::days(1), before)
+        .await
+        .expect("listed");
+    assert_eq!(earlier, Some(Vec::new()));
+}

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use axum::http::{Method, StatusCode, Uri};
+use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
 use super::{Answer, Card, Customer, Fake, FakePayment, Holder, Token, bad, error};
@@ -96,7 +97,43 @@ fn payment_json(payment: &FakePayment) -> Value {
         "currency_id": "BRL",
         "installments": 1,
         "payer": {"type": "customer", "id": payment.customer_id},
+        "date_created": local_time(payment.created_at),
     })
+}
+
+/// A time as Mercado Pago writes it: in the account's time zone (São Paulo, UTC-3, for a
+/// Brazilian account), which readers must not take for UTC.
+fn local_time(at: DateTime<Utc>) -> String {
+    match FixedOffset::west_opt(3 * 3600) {
+        Some(brt) => at
+            .with_timezone(&brt)
+            .to_rfc3339_opts(SecondsFormat::Millis, false),
+        None => at.to_rfc3339_opts(SecondsFormat::Millis, false),
+    }
+}
+
+/// Records a refund of `cents` on `payment` (checked by the caller).
+pub(super) fn refund_payment(payment: &mut FakePayment, cents: i64) {
+    payment.refunded_cents += cents;
+    if payment.refunded_cents == payment.amount_cents {
+        payment.status = "refunded".into();
+        payment.status_detail = "refunded".into();
+    } else {
+        payment.status_detail = "partially_refunded".into();
+    }
+}
+
+/// A search's time (`begin_date`, `end_date`): ISO 8601 with its offset, as the reference
+/// documents `yyyy-MM-dd'T'HH:mm:ss.SSSZ`.
+fn search_time(value: Option<&str>, field: &str) -> Result<DateTime<Utc>, Answer> {
+    value
+        .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
+        .map(|at| at.with_timezone(&Utc))
+        .ok_or_else(|| {
+            bad(&format!(
+                "{field} is required with range, as yyyy-MM-dd'T'HH:mm:ss.SSSZ"
+            ))
+        })
 }
 
 impl Fake {
@@ -116,6 +153,10 @@ impl Fake {
             }
             ("POST", ["v1", "card_tokens"]) => self.card_token(body),
             ("POST", ["v1", "payments"]) => self.create_payment(body),
+            ("GET", ["v1", "payments", "search"]) => self.search_payments(uri.query()),
+            ("GET", ["v1", "payments", id]) => self
+                .payment(id)
+                .map(|payment| (StatusCode::OK, payment_json(payment))),
             ("PUT", ["v1", "payments", id]) => self.update_payment(id, body),
             ("POST", ["v1", "payments", id, "refunds"]) => self.refund(id, body),
             _ => Err(not_found("resource not found")),
@@ -278,10 +319,75 @@ impl Fake {
             captured: status == "approved",
             refunded_cents: 0,
             customer_id: payer_customer,
+            created_at: Utc::now(),
         };
         let answer = payment_json(&payment);
         self.payments.insert(id, payment);
         Ok((StatusCode::CREATED, answer))
+    }
+
+    /// `GET /v1/payments/search`, with the parameters the reconciliation uses checked as the
+    /// reference documents them: `sort` and `criteria`, `range=date_created` with both dates
+    /// (inclusive), `limit` up to 1000 and `offset`.
+    fn search_payments(&self, query: Option<&str>) -> Result<Answer, Answer> {
+        let params: BTreeMap<&str, String> = query
+            .unwrap_or("")
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(name, value)| (name, value.replace("%3A", ":").replace("%2B", "+")))
+            .collect();
+        let param = |name: &str| params.get(name).map(String::as_str);
+        if !matches!(
+            param("sort"),
+            Some("date_created" | "date_approved" | "date_last_updated" | "id")
+        ) {
+            return Err(bad("Invalid sort value."));
+        }
+        let descending = match param("criteria") {
+            Some("asc") => false,
+            Some("desc") => true,
+            _ => return Err(bad("Invalid criteria value.")),
+        };
+        let window = match param("range") {
+            None => None,
+            Some("date_created") => Some((
+                search_time(param("begin_date"), "begin_date")?,
+                search_time(param("end_date"), "end_date")?,
+            )),
+            Some(_) => return Err(bad("the fake searches by range=date_created only")),
+        };
+        let number = |name: &str, default: usize| match param(name) {
+            None => Ok(default),
+            Some(text) => text
+                .parse::<usize>()
+                .map_err(|_| bad(&format!("{name} must be a number"))),
+        };
+        let limit = number("limit", 30)?;
+        let offset = number("offset", 0)?;
+        if limit == 0 || limit > 1000 {
+            return Err(bad("Number of rows exceeded the limits."));
+        }
+        let mut found: Vec<&FakePayment> = self
+            .payments
+            .values()
+            .filter(|payment| {
+                window.is_none_or(|(begin, end)| (begin..=end).contains(&payment.created_at))
+            })
+            .collect();
+        found.sort_by_key(|payment| (payment.created_at, payment.id));
+        if descending {
+            found.reverse();
+        }
+        let results: Vec<Value> = found
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .map(|payment| payment_json(payment))
+            .collect();
+        Ok((
+            StatusCode::OK,
+            json!({"paging": {"total": found.len(), "limit": limit, "offset": offset}, "results": results}),
+        ))
     }
 
     fn payment(&mut self, id: &str) -> Result<&mut FakePayment, Answer> {
@@ -347,13 +453,7 @@ impl Fake {
         if amount > left {
             return Err(bad("Invalid refund amount"));
         }
-        payment.refunded_cents += amount;
-        if payment.refunded_cents == payment.amount_cents {
-            payment.status = "refunded".into();
-            payment.status_detail = "refunded".into();
-        } else {
-            payment.status_detail = "partially_refunded".into();
-        }
+        refund_payment(payment, amount);
         Ok((
             StatusCode::CREATED,
             json!({"id": refund_id, "payment_id": payment.id, "amount": reais(amount), "status": "approved"}),

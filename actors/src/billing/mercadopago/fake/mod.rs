@@ -69,6 +69,8 @@ pub struct FakePayment {
     pub refunded_cents: i64,
     /// The payer's customer id.
     pub customer_id: Option<String>,
+    /// When it was created (the fake's `date_created`, the real clock's time).
+    pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// A request the fake received.
@@ -194,6 +196,51 @@ impl FakeMercadoPago {
     /// The payments, oldest first.
     pub fn payments(&self) -> Vec<FakePayment> {
         self.lock().payments.values().cloned().collect()
+    }
+
+    /// Refunds `cents` of payment `id` as the seller would in Mercado Pago's dashboard (no
+    /// call of ours); `false` if the payment is not refundable by that much.
+    pub fn refund_in_dashboard(&self, id: u64, cents: i64) -> bool {
+        let mut fake = self.lock();
+        let Some(payment) = fake.payments.get_mut(&id) else {
+            return false;
+        };
+        if payment.status != "approved" || cents <= 0 {
+            return false;
+        }
+        if cents > payment.amount_cents - payment.refunded_cents {
+            return false;
+        }
+        endpoints::refund_payment(payment, cents);
+        true
+    }
+
+    /// Cancels the reserve `id` as Mercado Pago does when it lapses uncaptured (status
+    /// `cancelled`, detail `expired`); `false` if it is not a reserve.
+    pub fn expire_reserve(&self, id: u64) -> bool {
+        let mut fake = self.lock();
+        match fake.payments.get_mut(&id) {
+            Some(payment) if payment.status == "authorized" => {
+                payment.status = "cancelled".into();
+                payment.status_detail = "expired".into();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Marks the captured payment `id` charged back by the cardholder; `false` if it was not
+    /// captured.
+    pub fn charge_back(&self, id: u64) -> bool {
+        let mut fake = self.lock();
+        match fake.payments.get_mut(&id) {
+            Some(payment) if payment.captured => {
+                payment.status = "charged_back".into();
+                payment.status_detail = "reimbursed".into();
+                true
+            }
+            _ => false,
+        }
     }
 
     /// The requests received, oldest first.
