@@ -11,6 +11,7 @@
 //! (see `entity.rs`).
 
 mod breaker;
+mod cards;
 mod entity;
 mod erasure;
 mod error;
@@ -46,7 +47,7 @@ use crate::ask::{ASK_TIMEOUT, AskError};
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::entity::{EntityRef, SupervisorConfig, start_entities};
-use crate::ids::{CustomerId, ReservationId};
+use crate::ids::ReservationId;
 
 pub use breaker::{COOL_DOWN, CircuitState, FAILURES_TO_OPEN};
 pub use error::BillingError;
@@ -157,46 +158,6 @@ pub async fn start(
 }
 
 impl BillingHandle {
-    /// Exchanges a card for the processor's token. Not an entity operation: the processor's
-    /// idempotency key (the customer's id at registration) is what makes a retry safe.
-    pub async fn tokenize_card(
-        &self,
-        card: CardDetails,
-        idempotency_key: String,
-    ) -> Result<CardToken, BillingError> {
-        let call = self.provider.tokenize(card, &idempotency_key);
-        match tokio::time::timeout(self.provider_timeout, call).await {
-            Ok(result) => result.map_err(BillingError::from),
-            Err(_) => Err(BillingError::Provider(PaymentError::Unavailable(
-                "the provider timed out".into(),
-            ))),
-        }
-    }
-
-    /// Whether cards are registered by their details (the sandbox) rather than by a token the
-    /// app got from the provider's SDK.
-    pub fn takes_card_details(&self) -> bool {
-        self.provider.takes_card_details()
-    }
-
-    /// Registers a card the app tokenized with the provider's SDK for `customer`.
-    pub async fn register_card(
-        &self,
-        customer: CustomerId,
-        card_token: String,
-        idempotency_key: String,
-    ) -> Result<CardToken, BillingError> {
-        let call = self
-            .provider
-            .register_card(customer, &card_token, &idempotency_key);
-        match tokio::time::timeout(self.provider_timeout, call).await {
-            Ok(result) => result.map_err(BillingError::from),
-            Err(_) => Err(BillingError::Provider(PaymentError::Unavailable(
-                "the provider timed out".into(),
-            ))),
-        }
-    }
-
     /// Holds `amount_cents` for the reservation. A second hold for the same reservation
     /// returns the first one's outcome (never a second hold); a refused hold is recorded
     /// (`HoldDeclined`) and answered with `Declined` or `InsufficientFunds`.
