@@ -3,7 +3,6 @@
 //! captures it, and a card without funds is refused; notifications are applied by reading the
 //! payment back, and a day reconciles with Mercado Pago's payment search.
 
-use actors::billing::signatures::{mercadopago_manifest, sign};
 use actors::testing::PASSWORD;
 use actors::testing::mercadopago::{ACCESS_TOKEN, FakeMercadoPago, Holder};
 use reqwest::Method;
@@ -147,28 +146,19 @@ async fn finished(app: &TestApp, fake: &FakeMercadoPago, n: u32) -> (String, u64
 /// Delivers Mercado Pago's notification `notification_id` about payment `payment`, signed as
 /// Mercado Pago signs it.
 async fn notify(app: &TestApp, notification_id: u64, payment: u64) -> Answer {
-    let data_id = payment.to_string();
-    let request_id = format!("req-{notification_id}");
-    let ts = chrono::Utc::now().timestamp().to_string();
-    let manifest = mercadopago_manifest(Some(&data_id), Some(&request_id), &ts);
-    let signature = format!("ts={ts},v1={}", sign(WEBHOOK_SECRET, manifest.as_bytes()));
     let body = json!({
         "id": notification_id, "live_mode": false, "type": "payment",
-        "action": "payment.updated", "api_version": "v1", "data": {"id": data_id}
+        "action": "payment.updated", "api_version": "v1", "data": {"id": payment.to_string()}
     });
-    let response = app
-        .client
-        .post(app.url(&format!(
-            "/v1/billing/webhooks/mercadopago?data.id={data_id}&type=payment"
-        )))
-        .header("content-type", "application/json")
-        .header("x-signature", signature)
-        .header("x-request-id", request_id)
-        .body(body.to_string())
-        .send()
-        .await
-        .expect("sent");
-    Answer::read(response).await
+    crate::billing::webhooks::mercadopago(
+        app,
+        &payment.to_string(),
+        &format!("req-{notification_id}"),
+        &body,
+        WEBHOOK_SECRET,
+        chrono::Utc::now().timestamp(),
+    )
+    .await
 }
 
 /// The reservation's ledger entries, read by the admin.

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 mod outages;
 mod refunds;
-mod webhooks;
+pub(crate) mod webhooks;
 
 const RATE: i64 = 3_000;
 

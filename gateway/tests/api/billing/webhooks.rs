@@ -219,7 +219,9 @@ async fn a_hold_cancelled_at_stripe_and_a_dispute_land_in_the_ledger_and_the_aud
     assert_eq!(audit["payment_events"]["payment_dispute"], 1, "{audit}");
 }
 
-async fn mercadopago(
+/// Posts `body` to the Mercado Pago webhook about payment `data_id`, signed with `secret` at
+/// `ts` as Mercado Pago signs it (shared with the Mercado Pago rental tests).
+pub(crate) async fn mercadopago(
     app: &TestApp,
     data_id: &str,
     request_id: &str,
