@@ -34,6 +34,9 @@ fn fix(n: u64) -> FixInput {
         speed_kmh: Some(30.0),
         heading_deg: Some(90.0),
         battery_pct: Some(80.0),
+        altitude_m: None,
+        accuracy_m: None,
+        charging: None,
     }
 }
 

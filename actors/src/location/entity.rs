@@ -234,6 +234,9 @@ impl VehicleTracker {
                 flagged,
                 outside_service_area: !context.area.contains(fix.lat, fix.lon),
                 received_at: now,
+                altitude_m: fix.altitude_m,
+                accuracy_m: fix.accuracy_m,
+                charging: fix.charging,
             };
             context.history.insert(&(self.id, at), &stored)?;
             report.accepted += 1;

@@ -12,6 +12,14 @@ use crate::domain::InvalidField;
 /// position until real time caught up with it.
 pub(crate) const MAX_CLOCK_AHEAD: TimeDelta = TimeDelta::minutes(2);
 
+/// Lowest altitude a road vehicle can report (the Dead Sea shore is at -430 m), metres.
+const MIN_ALTITUDE_M: f64 = -500.0;
+/// Highest altitude accepted; GNSS receivers in a car never legitimately report more.
+const MAX_ALTITUDE_M: f64 = 20_000.0;
+/// Widest accuracy radius accepted: a cell-tower position can be kilometres off, but a radius
+/// beyond this is a unit's "no fix" sentinel, not a position.
+const MAX_ACCURACY_M: f64 = 100_000.0;
+
 /// Checks every field of `fix` against the clock's `now`; all failures are reported.
 pub(crate) fn validate(fix: &FixInput, now: DateTime<Utc>) -> Result<(), Vec<InvalidField>> {
     let mut errors = Vec::new();
@@ -45,6 +53,18 @@ pub(crate) fn validate(fix: &FixInput, now: DateTime<Utc>) -> Result<(), Vec<Inv
             fix.battery_pct,
             0.0..=100.0,
             "battery must be between 0 and 100 percent",
+        ),
+        (
+            "altitude_m",
+            fix.altitude_m,
+            MIN_ALTITUDE_M..=MAX_ALTITUDE_M,
+            "altitude must be between -500 and 20000 metres",
+        ),
+        (
+            "accuracy_m",
+            fix.accuracy_m,
+            0.0..=MAX_ACCURACY_M,
+            "accuracy must be between 0 and 100000 metres",
         ),
     ];
     for (field, value, range, reason) in optional {
@@ -123,6 +143,9 @@ mod tests {
             speed_kmh: Some(30.0),
             heading_deg: Some(90.0),
             battery_pct: Some(80.0),
+            altitude_m: None,
+            accuracy_m: None,
+            charging: None,
         }
     }
 
@@ -163,6 +186,9 @@ mod tests {
             speed_kmh: Some(401.0),
             heading_deg: Some(360.0),
             battery_pct: Some(-1.0),
+            altitude_m: None,
+            accuracy_m: None,
+            charging: None,
         };
         assert_eq!(
             fields(validate(&bad, now())),

@@ -28,6 +28,7 @@ mod model;
 mod retention;
 #[cfg(test)]
 pub(crate) mod testing;
+mod upgrade;
 
 use chrono::{DateTime, Utc};
 use storage::Store;
@@ -54,6 +55,10 @@ pub const MAX_NEARBY: usize = 200;
 /// Most fixes one track query returns.
 pub const MAX_TRACK: usize = 10_000;
 
+/// Table names of the current stored layout (see `upgrade` for the first one's).
+const HISTORY: &str = "history_v2";
+const LATEST: &str = "latest_v2";
+
 /// The location service's API. Cheap to clone.
 #[derive(Clone)]
 pub struct LocationHandle {
@@ -71,8 +76,8 @@ pub async fn start(
 ) -> Result<LocationHandle, ractor::SpawnErr> {
     let startup = |error: storage::StorageError| ractor::SpawnErr::StartupFailed(error.into());
     let context = LocationContext {
-        history: store.table("history").map_err(startup)?,
-        latest: store.table("latest").map_err(startup)?,
+        history: store.table(HISTORY).map_err(startup)?,
+        latest: store.table(LATEST).map_err(startup)?,
         listed: store.table("listed").map_err(startup)?,
         store,
         grid: SharedGrid::default(),
@@ -80,6 +85,8 @@ pub async fn start(
         clock,
         max_speed_kmh: config.fleet.max_plausible_speed_kmh,
     };
+    upgrade::move_table(&context.store, upgrade::HISTORY_V1, &context.history).map_err(startup)?;
+    upgrade::move_table(&context.store, upgrade::LATEST_V1, &context.latest).map_err(startup)?;
     rebuild_grid(&context).map_err(startup)?;
     let purge = retention::PositionPurge::new(
         context.store.clone(),

@@ -25,12 +25,19 @@ pub struct FixInput {
     pub heading_deg: Option<f64>,
     /// State of charge of the traction battery, percent.
     pub battery_pct: Option<f64>,
+    /// Height above the WGS 84 ellipsoid, metres (what GNSS receivers report).
+    pub altitude_m: Option<f64>,
+    /// Horizontal accuracy radius, metres.
+    pub accuracy_m: Option<f64>,
+    /// Whether the car is plugged in and charging.
+    pub charging: Option<bool>,
 }
 
 /// A fix as the location store keeps it: in the history table under `(vehicle, recorded_at)`
 /// and, for the newest plausible one, in the `latest` table.
 ///
-/// Bincode layout: fields are positional, so new fields go at the end with a format change.
+/// Bincode layout: fields are positional, so new fields go at the end and the tables move to
+/// new names with an upgrade of the old records (see `upgrade`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct StoredFix {
     pub(crate) lat: f64,
@@ -45,6 +52,9 @@ pub(crate) struct StoredFix {
     pub(crate) outside_service_area: bool,
     /// When the service received it (the service clock), for diagnosing late units.
     pub(crate) received_at: DateTime<Utc>,
+    pub(crate) altitude_m: Option<f64>,
+    pub(crate) accuracy_m: Option<f64>,
+    pub(crate) charging: Option<bool>,
 }
 
 impl StoredFix {
@@ -57,6 +67,9 @@ impl StoredFix {
             speed_kmh: self.speed_kmh,
             heading_deg: self.heading_deg,
             battery_pct: self.battery_pct,
+            altitude_m: self.altitude_m,
+            accuracy_m: self.accuracy_m,
+            charging: self.charging,
             flagged: self.flagged,
             outside_service_area: self.outside_service_area,
         }
@@ -78,6 +91,12 @@ pub struct Fix {
     pub heading_deg: Option<f64>,
     /// Reported battery charge, percent.
     pub battery_pct: Option<f64>,
+    /// Reported altitude, metres.
+    pub altitude_m: Option<f64>,
+    /// Reported horizontal accuracy, metres.
+    pub accuracy_m: Option<f64>,
+    /// Reported charging flag.
+    pub charging: Option<bool>,
     /// The fix implied a faster move than `fleet.max_plausible_speed_kmh` from its time
     /// neighbours: kept for the record, never used as the car's position.
     pub flagged: bool,

@@ -20,6 +20,9 @@ fn fix(n: i64, at: DateTime<Utc>) -> FixInput {
         speed_kmh: Some(20.0),
         heading_deg: None,
         battery_pct: None,
+        altitude_m: None,
+        accuracy_m: None,
+        charging: None,
     }
 }
 

@@ -75,6 +75,9 @@ fn fix(lat: f64, lon: f64, seconds: i64) -> FixInput {
         speed_kmh: Some(20.0),
         heading_deg: Some(45.0),
         battery_pct: Some(70.0),
+        altitude_m: None,
+        accuracy_m: None,
+        charging: None,
     }
 }
 

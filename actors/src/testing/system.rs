@@ -147,6 +147,9 @@ impl TestSystem {
             speed_kmh,
             heading_deg: None,
             battery_pct: Some(80.0),
+            altitude_m: None,
+            accuracy_m: None,
+            charging: None,
         };
         let report = self
             .services()

@@ -152,6 +152,9 @@ impl Service {
             speed_kmh: Some(0.0),
             heading_deg: None,
             battery_pct: Some(90.0),
+            altitude_m: None,
+            accuracy_m: None,
+            charging: None,
         };
         let report = self.location.record_positions(id, vec![fix]).await.unwrap();
         assert_eq!(report.accepted, 1);

@@ -314,6 +314,9 @@ fn read_fix<'de, A: MapAccess<'de>>(
             speed_kmh,
             heading_deg,
             battery_pct,
+            altitude_m: None,
+            accuracy_m: None,
+            charging: None,
         }),
         _ => Err(errors),
     })

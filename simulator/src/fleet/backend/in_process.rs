@@ -59,6 +59,9 @@ fn fix_input(fix: Fix) -> FixInput {
         speed_kmh: fix.speed_kmh,
         heading_deg: fix.heading_deg,
         battery_pct: fix.battery_pct,
+        altitude_m: None,
+        accuracy_m: None,
+        charging: None,
     }
 }
 
