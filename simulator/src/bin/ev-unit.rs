@@ -4,14 +4,18 @@
 //! (keep the command channel open, obey and acknowledge lock/unlock, report positions) and
 //! logs each step. The protocol itself lives in `simulator::unit`.
 //!
-//! Plain `http://` only: this build has no TLS.
+//! `https://` servers are reached over TLS (rustls, the public roots plus `--ca-cert`), and
+//! `--backlog` keeps undelivered fixes on disk across restarts.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use chrono::Utc;
 use clap::Parser;
-use simulator::unit::{Fix, StopReason, UnitClient, UnitConfig, UnitError, UnitHandle};
+use simulator::unit::{
+    Fix, StopReason, UnitClient, UnitConfig, UnitError, UnitHandle, certificates_from_pem,
+};
 use tracing::{error, info, warn};
 use tracing_subscriber::EnvFilter;
 use uuid::Uuid;
@@ -32,9 +36,15 @@ const METRES_PER_DEGREE_LAT: f64 = 111_320.0;
 #[derive(Clone, PartialEq, clap::Parser)]
 #[command(name = "ev-unit", version)]
 struct Cli {
-    /// The ev-rental server (plain http://; this build has no TLS).
+    /// The ev-rental server: https://host[:port], or http://host:port on a trusted network.
     #[arg(long, value_name = "URL")]
     server: String,
+    /// A PEM file of certificate authorities to trust besides the public ones (a private PKI).
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
+    /// Keep undelivered fixes in this file, so that they survive a restart of the unit.
+    #[arg(long, value_name = "FILE")]
+    backlog: Option<PathBuf>,
     /// The vehicle this unit is built into.
     #[arg(long, value_name = "UUID")]
     vehicle: Uuid,
@@ -57,6 +67,8 @@ struct Cli {
 #[derive(Clone, PartialEq)]
 struct Args {
     server: String,
+    ca_cert: Option<PathBuf>,
+    backlog: Option<PathBuf>,
     vehicle: Uuid,
     token: String,
     /// Whether the token came from the command line, where other users can read it.
@@ -72,6 +84,8 @@ impl std::fmt::Debug for Cli {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Cli")
             .field("server", &self.server)
+            .field("ca_cert", &self.ca_cert)
+            .field("backlog", &self.backlog)
             .field("vehicle", &self.vehicle)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("lat", &self.lat)
@@ -85,6 +99,8 @@ impl std::fmt::Debug for Args {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Args")
             .field("server", &self.server)
+            .field("ca_cert", &self.ca_cert)
+            .field("backlog", &self.backlog)
             .field("vehicle", &self.vehicle)
             .field("token", &"<redacted>")
             .field("token_on_command_line", &self.token_on_command_line)
@@ -107,6 +123,8 @@ impl Cli {
         let (lat, lon) = self.lat.zip(self.lon).unwrap_or(DEFAULT_POSITION);
         Ok(Args {
             server: self.server,
+            ca_cert: self.ca_cert,
+            backlog: self.backlog,
             vehicle: self.vehicle,
             token,
             token_on_command_line,
@@ -235,7 +253,20 @@ async fn main() -> ExitCode {
     if args.token_on_command_line {
         warn!("--token is visible to every user of this machine (ps); prefer EV_UNIT_TOKEN");
     }
-    let config = UnitConfig::new(args.server.clone(), args.vehicle, args.token.clone());
+    let mut config = UnitConfig::new(args.server.clone(), args.vehicle, args.token.clone());
+    config.backlog_file = args.backlog.clone();
+    if let Some(path) = &args.ca_cert {
+        let read = std::fs::read(path)
+            .map_err(|error| UnitError::Config(format!("{}: {error}", path.display())))
+            .and_then(|pem| certificates_from_pem(&pem));
+        match read {
+            Ok(certificates) => config.ca_certificates = certificates,
+            Err(error) => {
+                eprintln!("ev-unit: --ca-cert: {error}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let unit = match UnitClient::spawn(config) {
         Ok(unit) => unit,
         Err(UnitError::Config(message)) => {
@@ -247,7 +278,8 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    info!(server = %args.server, vehicle = %args.vehicle, drive = args.drive, "unit started");
+    let buffered = unit.stats().fixes_buffered;
+    info!(server = %args.server, vehicle = %args.vehicle, drive = args.drive, buffered, "unit started");
     run(&unit, &args).await;
     match unit.shutdown().await {
         Ok(()) => ExitCode::SUCCESS,
@@ -284,6 +316,14 @@ mod tests {
             ("t", true)
         );
         assert_eq!((args.lat, args.lon, args.drive), (-27.6, -48.5, true));
+        assert_eq!((args.ca_cert, args.backlog), (None, None));
+        let with_files = format!("{line} --ca-cert ca.pem --backlog /var/lib/unit/fixes.jsonl");
+        let args = parse(&with_files, None).unwrap();
+        assert_eq!(args.ca_cert, Some(PathBuf::from("ca.pem")));
+        assert_eq!(
+            args.backlog,
+            Some(PathBuf::from("/var/lib/unit/fixes.jsonl"))
+        );
     }
 
     #[test]

@@ -2,8 +2,14 @@
 //! coverage.
 
 use std::collections::VecDeque;
+use std::io;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use tracing::warn;
 
 use super::Fix;
+use super::journal::{Entry, Journal};
 
 /// A bounded buffer of fixes kept in `recorded_at` order.
 ///
@@ -15,12 +21,18 @@ use super::Fix;
 /// One batch at a time may be *in flight* (taken out to be sent); it is still counted by
 /// [`Backlog::held`] until the server answers, and put back with [`Backlog::restore`] if the
 /// answer means "try again".
-#[derive(Debug, Clone)]
+///
+/// Opened with [`Backlog::open`], it keeps a journal on disk (see `journal`) and survives a
+/// restart of the unit.
+#[derive(Debug)]
 pub struct Backlog {
     capacity: usize,
     waiting: VecDeque<Fix>,
-    in_flight: usize,
+    /// A copy of the batch being sent: still held (and written in a snapshot) until settled.
+    in_flight: Vec<Fix>,
     dropped: u64,
+    journal: Option<Journal>,
+    journal_failures: u64,
 }
 
 impl Backlog {
@@ -29,9 +41,29 @@ impl Backlog {
         Backlog {
             capacity: capacity.max(1),
             waiting: VecDeque::new(),
-            in_flight: 0,
+            in_flight: Vec::new(),
             dropped: 0,
+            journal: None,
+            journal_failures: 0,
         }
+    }
+
+    /// A backlog kept in the file at `path`, holding whatever the file held (the oldest
+    /// dropped if it held more than `capacity`).
+    pub fn open(capacity: usize, path: &Path) -> io::Result<Self> {
+        let (journal, replayed) = Journal::open(path)?;
+        if replayed.unreadable > 0 {
+            warn!(
+                lines = replayed.unreadable,
+                "unreadable lines in the position backlog file were skipped"
+            );
+        }
+        let mut backlog = Backlog::new(capacity);
+        backlog.waiting = replayed.fixes.into();
+        backlog.dropped = replayed.dropped;
+        backlog.journal = Some(journal);
+        backlog.enforce_capacity();
+        Ok(backlog)
     }
 
     /// Adds a fix in time order (after any fix with the same time). Returns how many old fixes
@@ -40,8 +72,11 @@ impl Backlog {
         let at = self
             .waiting
             .partition_point(|queued| queued.recorded_at <= fix.recorded_at);
+        self.record(&Entry::Add(fix.clone()));
         self.waiting.insert(at, fix);
-        self.enforce_capacity()
+        let dropped = self.enforce_capacity();
+        self.compact_if_grown();
+        dropped
     }
 
     /// Takes out up to `max` of the oldest fixes to send them. Call [`Backlog::restore`] or
@@ -49,14 +84,14 @@ impl Backlog {
     pub fn take_batch(&mut self, max: usize) -> Vec<Fix> {
         let count = max.min(self.waiting.len());
         let batch: Vec<Fix> = self.waiting.drain(..count).collect();
-        self.in_flight = batch.len();
+        self.in_flight = batch.clone();
         batch
     }
 
     /// Puts an undelivered batch back (in time order, among whatever arrived meanwhile).
     /// Returns how many old fixes had to be dropped to make room.
     pub fn restore(&mut self, batch: Vec<Fix>) -> usize {
-        self.in_flight = 0;
+        self.in_flight.clear();
         for fix in batch.into_iter().rev() {
             // The batch is older than almost everything that arrived meanwhile: search from
             // the front, where it goes back.
@@ -70,7 +105,13 @@ impl Backlog {
 
     /// The in-flight batch was answered for good (delivered, or refused for good).
     pub fn settle(&mut self) {
-        self.in_flight = 0;
+        let delivered = std::mem::take(&mut self.in_flight);
+        if !delivered.is_empty() {
+            self.record(&Entry::Sent(
+                delivered.iter().map(|fix| fix.recorded_at).collect(),
+            ));
+        }
+        self.compact_if_grown();
     }
 
     /// Fixes waiting, the in-flight batch excluded.
@@ -85,7 +126,7 @@ impl Backlog {
 
     /// Fixes not yet delivered: waiting plus in flight.
     pub fn held(&self) -> usize {
-        self.waiting.len() + self.in_flight
+        self.waiting.len() + self.in_flight.len()
     }
 
     /// How many fixes were dropped for lack of room since the start.
@@ -93,14 +134,55 @@ impl Backlog {
         self.dropped
     }
 
+    /// How many changes could not be written to the backlog file (the backlog carried on in
+    /// memory).
+    pub fn journal_failures(&self) -> u64 {
+        self.journal_failures
+    }
+
     fn enforce_capacity(&mut self) -> usize {
         let excess = self
             .held()
             .saturating_sub(self.capacity)
             .min(self.waiting.len());
-        self.waiting.drain(..excess);
+        if excess == 0 {
+            return 0;
+        }
+        let gone: Vec<DateTime<Utc>> = self
+            .waiting
+            .drain(..excess)
+            .map(|fix| fix.recorded_at)
+            .collect();
         self.dropped += excess as u64;
+        self.record(&Entry::Dropped(gone));
         excess
+    }
+
+    /// Writes a change to the file, if there is one. A failing disk must not stop the car
+    /// from reporting: the backlog carries on in memory and the failure is logged and counted.
+    fn record(&mut self, entry: &Entry) {
+        let Some(journal) = self.journal.as_mut() else {
+            return;
+        };
+        if let Err(error) = journal.append(entry) {
+            self.journal_failures += 1;
+            warn!(%error, "position backlog file not updated");
+        }
+    }
+
+    fn compact_if_grown(&mut self) {
+        let held = self.held();
+        let Some(journal) = self.journal.as_mut() else {
+            return;
+        };
+        if !journal.wants_compaction(held) {
+            return;
+        }
+        let held = self.in_flight.iter().chain(self.waiting.iter());
+        if let Err(error) = journal.compact(held, self.dropped) {
+            self.journal_failures += 1;
+            warn!(%error, "position backlog file not compacted");
+        }
     }
 }
 

@@ -21,9 +21,10 @@ impl UnitClient {
     /// `https://` URL, an empty token…); network trouble is retried in the background.
     pub fn spawn(config: UnitConfig) -> Result<UnitHandle, UnitError> {
         config.validate()?;
-        let commands = super::commands::CommandChannel::new(&config)?;
-        let positions = super::positions::Reporter::new(&config)?;
-        let shared = Arc::new(Shared::new(config));
+        let tls = super::tls::client_config(&config.ca_certificates)?;
+        let commands = super::commands::CommandChannel::new(&config, Arc::clone(&tls))?;
+        let positions = super::positions::Reporter::new(&config, &tls)?;
+        let shared = Arc::new(Shared::new(config)?);
         let tasks = vec![
             tokio::spawn(commands.run(Arc::clone(&shared))),
             tokio::spawn(positions.run(Arc::clone(&shared))),

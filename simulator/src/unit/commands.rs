@@ -20,7 +20,9 @@ use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+use tokio_tungstenite::{
+    Connector, MaybeTlsStream, WebSocketStream, connect_async_tls_with_config,
+};
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
 use super::protocol::excerpt;
@@ -40,11 +42,15 @@ const CLOSE_GRACE: Duration = Duration::from_secs(1);
 pub(crate) struct CommandChannel {
     url: String,
     authorization: HeaderValue,
+    tls: Arc<rustls::ClientConfig>,
 }
 
 impl CommandChannel {
     /// Prepares the upgrade request's pieces, so that a bad URL or token fails at spawn.
-    pub(crate) fn new(config: &UnitConfig) -> Result<Self, UnitError> {
+    pub(crate) fn new(
+        config: &UnitConfig,
+        tls: Arc<rustls::ClientConfig>,
+    ) -> Result<Self, UnitError> {
         let url = config.commands_url()?;
         url.as_str()
             .into_client_request()
@@ -54,7 +60,11 @@ impl CommandChannel {
             UnitError::Config("the device token is not a valid header value".into())
         })?;
         authorization.set_sensitive(true);
-        Ok(CommandChannel { url, authorization })
+        Ok(CommandChannel {
+            url,
+            authorization,
+            tls,
+        })
     }
 
     /// Keeps the channel open until the unit stops.
@@ -117,7 +127,10 @@ impl CommandChannel {
         request
             .headers_mut()
             .insert(AUTHORIZATION, self.authorization.clone());
-        match tokio::time::timeout(timeout, connect_async(request)).await {
+        // The connector only applies to `wss://`; a `ws://` address stays plain.
+        let connector = Connector::Rustls(Arc::clone(&self.tls));
+        let handshake = connect_async_tls_with_config(request, None, false, Some(connector));
+        match tokio::time::timeout(timeout, handshake).await {
             Err(_elapsed) => Err(UnitError::WebSocket(Box::new(tungstenite::Error::Io(
                 std::io::Error::new(
                     std::io::ErrorKind::TimedOut,

@@ -1,8 +1,10 @@
 //! What a unit needs to know to talk to the backend, and the timing it uses when things fail.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
+use rustls_pki_types::CertificateDer;
 use uuid::Uuid;
 
 use super::UnitError;
@@ -11,9 +13,14 @@ use super::UnitError;
 /// them so that a reconnection takes milliseconds instead of seconds.
 #[derive(Clone)]
 pub struct UnitConfig {
-    /// The server's root, `http://host:port` (no TLS: `https://` is refused). The WebSocket
-    /// address is derived from it (`ws://host:port`).
+    /// The server's root, `https://host[:port]` or, on a trusted network, `http://host:port`.
+    /// The WebSocket address is derived from it (`wss://` or `ws://`).
     pub base_url: String,
+    /// Certificate authorities trusted besides the public roots (a fleet's private PKI).
+    pub ca_certificates: Vec<CertificateDer<'static>>,
+    /// Where the backlog is kept across restarts; `None` keeps it in memory only (the
+    /// simulator's thousands of units do not need it).
+    pub backlog_file: Option<PathBuf>,
     /// The vehicle this unit is built into.
     pub vehicle_id: Uuid,
     /// The device token issued once when the vehicle was registered. Never logged.
@@ -49,6 +56,8 @@ impl UnitConfig {
     ) -> Self {
         UnitConfig {
             base_url: base_url.into(),
+            ca_certificates: Vec::new(),
+            backlog_file: None,
             vehicle_id,
             device_token: device_token.into(),
             initial_backoff: Duration::from_millis(500),
@@ -61,20 +70,18 @@ impl UnitConfig {
         }
     }
 
-    /// The server root without a trailing slash, after checking it is plain `http://`.
+    /// The server root without a trailing slash, after checking its scheme.
     pub(crate) fn http_root(&self) -> Result<&str, UnitError> {
         let root = self.base_url.trim_end_matches('/');
-        if root.starts_with("https://") {
-            return Err(UnitError::Config(
-                "https:// is not supported (this client is built without TLS); use http:// behind a TLS proxy".into(),
-            ));
+        let host = root
+            .strip_prefix("https://")
+            .or_else(|| root.strip_prefix("http://"));
+        match host {
+            Some(host) if !host.is_empty() => Ok(root),
+            _ => Err(UnitError::Config(format!(
+                "base_url must look like https://host[:port] or http://host:port, not {root:?}"
+            ))),
         }
-        if !root.starts_with("http://") || root.len() == "http://".len() {
-            return Err(UnitError::Config(format!(
-                "base_url must look like http://host:port, not {root:?}"
-            )));
-        }
-        Ok(root)
     }
 
     /// Where positions are posted.
@@ -86,10 +93,18 @@ impl UnitConfig {
         ))
     }
 
-    /// Where the command WebSocket is opened: the same host, `ws://` instead of `http://`.
+    /// Where the command WebSocket is opened: the same host, `wss://` for `https://` and
+    /// `ws://` for `http://`.
     pub(crate) fn commands_url(&self) -> Result<String, UnitError> {
-        let host = &self.http_root()?["http://".len()..];
-        Ok(format!("ws://{host}/v1/units/{}/commands", self.vehicle_id))
+        let root = self.http_root()?;
+        let socket_root = match root.strip_prefix("https://") {
+            Some(host) => format!("wss://{host}"),
+            None => format!("ws://{}", &root["http://".len()..]),
+        };
+        Ok(format!(
+            "{socket_root}/v1/units/{}/commands",
+            self.vehicle_id
+        ))
     }
 
     /// Checks the settings that would otherwise fail later, inside a task, where nobody sees it.
@@ -121,6 +136,8 @@ impl fmt::Debug for UnitConfig {
         formatter
             .debug_struct("UnitConfig")
             .field("base_url", &self.base_url)
+            .field("ca_certificates", &self.ca_certificates.len())
+            .field("backlog_file", &self.backlog_file)
             .field("vehicle_id", &self.vehicle_id)
             .field("device_token", &"<redacted>")
             .field("initial_backoff", &self.initial_backoff)
@@ -156,9 +173,26 @@ mod tests {
     }
 
     #[test]
-    fn tls_and_garbage_urls_are_refused() {
+    fn https_gives_a_wss_command_channel() {
+        let config = config("https://units.example.com");
+        assert_eq!(
+            config.positions_url().unwrap(),
+            "https://units.example.com/v1/units/00000000-0000-0000-0000-000000000000/positions"
+        );
+        assert_eq!(
+            config.commands_url().unwrap(),
+            "wss://units.example.com/v1/units/00000000-0000-0000-0000-000000000000/commands"
+        );
+    }
+
+    #[test]
+    fn garbage_urls_are_refused() {
         assert!(matches!(
-            config("https://x:1").validate(),
+            config("https://").validate(),
+            Err(UnitError::Config(_))
+        ));
+        assert!(matches!(
+            config("ftp://x:1").validate(),
             Err(UnitError::Config(_))
         ));
         assert!(matches!(

@@ -34,6 +34,14 @@ pub enum UnitError {
     /// The settings given to [`UnitClient::spawn`](super::UnitClient::spawn) cannot work.
     #[error("invalid unit configuration: {0}")]
     Config(String),
+    /// The backlog file could not be opened or read at start.
+    #[error("position backlog file {path}: {source}")]
+    BacklogFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What the file system said.
+        source: std::io::Error,
+    },
     /// The unit was shut down (by [`UnitHandle::shutdown`](super::UnitHandle::shutdown) or by
     /// dropping its handle).
     #[error("the unit has been shut down")]

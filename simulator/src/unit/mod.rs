@@ -12,9 +12,10 @@
 //!   exponential backoff and jitter whenever it drops; the server re-sends every command that
 //!   has not expired, so the unit remembers what it already executed and only re-acknowledges.
 //!
-//! Only plain `http://` and `ws://` are supported: the crate is built without any TLS stack, so
-//! put a TLS-terminating proxy in front of the server if the unit must cross an untrusted
-//! network.
+//! Both speak TLS (`https://` gives `wss://`, through rustls with the public roots and any
+//! private authority configured); plain `http://` is for a trusted network only. With
+//! [`UnitConfig::backlog_file`] the backlog is kept on disk, so fixes taken while the server
+//! was out of reach survive a restart of the unit.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), simulator::unit::UnitError> {
@@ -39,9 +40,11 @@ mod config;
 mod doors;
 mod error;
 mod executed;
+mod journal;
 mod positions;
 mod protocol;
 mod shared;
+mod tls;
 
 pub use backlog::Backlog;
 pub use backoff::Backoff;
@@ -55,6 +58,7 @@ pub use protocol::{
     RejectedFix, ServerFrame, parse_server_frame,
 };
 pub use shared::{StopReason, UnitStats};
+pub use tls::certificates_from_pem;
 
 #[cfg(test)]
 mod tests;

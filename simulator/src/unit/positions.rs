@@ -60,8 +60,12 @@ impl std::fmt::Debug for Reporter {
 impl Reporter {
     /// Builds the HTTP client once: connections are kept alive between reports, which matters
     /// on a mobile link where every new connection costs round trips.
-    pub(crate) fn new(config: &UnitConfig) -> Result<Self, UnitError> {
+    pub(crate) fn new(
+        config: &UnitConfig,
+        tls: &Arc<rustls::ClientConfig>,
+    ) -> Result<Self, UnitError> {
         let http = reqwest::Client::builder()
+            .use_preconfigured_tls(rustls::ClientConfig::clone(tls))
             .timeout(config.request_timeout)
             .connect_timeout(config.request_timeout)
             .user_agent(concat!("ev-unit/", env!("CARGO_PKG_VERSION")))

@@ -89,21 +89,31 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// A unit that has not started: doors locked, nothing buffered, not connected.
-    pub(crate) fn new(config: UnitConfig) -> Self {
+    /// A unit that has not started: doors locked, not connected, and the backlog its file
+    /// holds (empty without a file).
+    pub(crate) fn new(config: UnitConfig) -> Result<Self, UnitError> {
+        let backlog = match &config.backlog_file {
+            Some(path) => Backlog::open(config.backlog_capacity, path).map_err(|source| {
+                UnitError::BacklogFile {
+                    path: path.clone(),
+                    source,
+                }
+            })?,
+            None => Backlog::new(config.backlog_capacity),
+        };
         let (door_state, _) = watch::channel(DoorState::Locked);
         let (connected, _) = watch::channel(false);
         let (stop, _) = watch::channel(None);
-        Shared {
+        Ok(Shared {
             counters: Counters::default(),
             doors: Mutex::new(Doors::new(DoorState::Locked)),
             door_state,
-            backlog: Mutex::new(Backlog::new(config.backlog_capacity)),
+            backlog: Mutex::new(backlog),
             fixes_queued: Notify::new(),
             connected,
             stop,
             config,
-        }
+        })
     }
 
     /// The doors, even if a panic poisoned the lock: their state is a plain enum, always valid.

@@ -1,8 +1,10 @@
 //! The unit against a fake server, end to end: the command channel here, the position
 //! reports in `positions`.
 
+mod durability;
 mod fake;
 mod positions;
+mod tls;
 
 use std::time::{Duration, Instant};
 
@@ -318,12 +320,12 @@ async fn shutdown_closes_the_socket_politely() {
 #[tokio::test]
 async fn settings_that_cannot_work_are_refused_at_spawn() {
     let server = FakeServer::start(TOKEN).await;
-    let https = UnitConfig {
-        base_url: "https://example.org".into(),
+    let no_host = UnitConfig {
+        base_url: "https://".into(),
         ..config(&server, TOKEN)
     };
     assert!(matches!(
-        UnitClient::spawn(https),
+        UnitClient::spawn(no_host),
         Err(UnitError::Config(_))
     ));
     let newline = config(&server, "two\nlines");

@@ -96,6 +96,10 @@ impl FakeServer {
         }
     }
 
+    pub(super) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     pub(super) fn base_url(&self) -> String {
         format!("http://{}", self.addr)
     }
