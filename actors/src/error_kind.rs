@@ -36,6 +36,11 @@ pub enum ErrorKind {
     Unauthenticated,
     /// The caller is known but its role may not do this.
     Forbidden,
+    /// The password was right, but the account has two-factor authentication on and no
+    /// one-time code (or recovery code) came with it.
+    TotpRequired,
+    /// The administrator must set up two-factor authentication before anything else.
+    TotpSetupRequired,
 
     // ---- the things asked about --------------------------------------------------------------
     /// No such resource, or not the caller's.
@@ -99,7 +104,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in declaration order (for documents and tables that list them all).
-    pub const ALL: [ErrorKind; 33] = [
+    pub const ALL: [ErrorKind; 35] = [
         ErrorKind::BadRequest,
         ErrorKind::Invalid,
         ErrorKind::TooLarge,
@@ -109,6 +114,8 @@ impl ErrorKind {
         ErrorKind::IdempotencyMismatch,
         ErrorKind::Unauthenticated,
         ErrorKind::Forbidden,
+        ErrorKind::TotpRequired,
+        ErrorKind::TotpSetupRequired,
         ErrorKind::NotFound,
         ErrorKind::AlreadyRegistered,
         ErrorKind::OpenReservation,
@@ -147,6 +154,8 @@ impl ErrorKind {
             ErrorKind::IdempotencyMismatch => "idempotency-mismatch",
             ErrorKind::Unauthenticated => "unauthorized",
             ErrorKind::Forbidden => "forbidden",
+            ErrorKind::TotpRequired => "totp-required",
+            ErrorKind::TotpSetupRequired => "totp-setup-required",
             ErrorKind::NotFound => "not-found",
             ErrorKind::AlreadyRegistered => "already-registered",
             ErrorKind::OpenReservation => "open-reservation",

@@ -132,6 +132,9 @@ pub struct AuthConfig {
     pub admin_email: String,
     /// Password of that admin account.
     pub admin_password: String,
+    /// Administrators must use two-factor authentication: one without it can only set it up
+    /// (its login answers 403 `totp-setup-required` with a token good for that alone).
+    pub require_admin_totp: bool,
     /// Lifetime of an access token, in seconds.
     pub access_token_ttl_s: u64,
     /// Lifetime of a refresh token, in seconds.
@@ -148,6 +151,7 @@ impl std::fmt::Debug for AuthConfig {
             .field("previous_data_keys", &self.previous_data_keys.len())
             .field("admin_email", &redacted(&self.admin_email))
             .field("admin_password", &redacted(&self.admin_password))
+            .field("require_admin_totp", &self.require_admin_totp)
             .field("access_token_ttl_s", &self.access_token_ttl_s)
             .field("refresh_token_ttl_s", &self.refresh_token_ttl_s)
             .finish()
@@ -162,6 +166,7 @@ impl Default for AuthConfig {
             previous_data_keys: Vec::new(),
             admin_email: String::new(),
             admin_password: String::new(),
+            require_admin_totp: false,
             access_token_ttl_s: 15 * 60,
             refresh_token_ttl_s: 30 * 24 * 3600,
         }

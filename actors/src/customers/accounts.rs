@@ -251,8 +251,15 @@ impl CustomersHandle {
     /// administrator's hash, any other through [`CustomersHandle::authenticate`]. Every path
     /// costs exactly one hash verification (an unknown address verifies a dummy hash), so the
     /// timing tells neither whether an account exists nor which kind it is; every failure,
-    /// erased customers included, is `BadCredentials`.
-    pub async fn login(&self, email: &str, password: &str) -> Result<Principal, CustomersError> {
+    /// erased customers included, is `BadCredentials`. An administrator with two-factor
+    /// authentication on also needs `totp_code` (see `admin_totp`): without one the answer is
+    /// `TotpRequired`, with a wrong one `BadCredentials`.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        totp_code: Option<&str>,
+    ) -> Result<Principal, CustomersError> {
         let admin = match Email::parse(email) {
             Ok(email) => self.admins.admins.get(&email.as_str().to_owned())?,
             Err(_) => None,
@@ -263,6 +270,8 @@ impl CustomersHandle {
                 // Verified even when disabled, so the timing does not tell.
                 let matches = password::verify(password.to_owned(), hash).await?;
                 if matches && admin.disabled_at.is_none() {
+                    self.check_second_factor(admin.principal(), totp_code)
+                        .await?;
                     Ok(admin.principal())
                 } else {
                     Err(CustomersError::BadCredentials)

@@ -54,7 +54,10 @@ async fn an_admin_is_created_once_and_keeps_its_id_across_restarts() {
     assert_eq!(after_restart, first, "same id after a restart");
     assert_eq!(f.customers.admins.admins.len(), 1);
     assert_eq!(
-        f.customers.login(ADMIN, ADMIN_PASSWORD).await.unwrap(),
+        f.customers
+            .login(ADMIN, ADMIN_PASSWORD, None)
+            .await
+            .unwrap(),
         first
     );
 }
@@ -86,11 +89,14 @@ async fn a_changed_password_replaces_the_hash_and_keeps_the_id() {
         record.created_at + chrono::Duration::minutes(5)
     );
     assert!(matches!(
-        f.customers.login(ADMIN, ADMIN_PASSWORD).await,
+        f.customers.login(ADMIN, ADMIN_PASSWORD, None).await,
         Err(CustomersError::BadCredentials)
     ));
     assert_eq!(
-        f.customers.login(ADMIN, "nova senha 2025").await.unwrap(),
+        f.customers
+            .login(ADMIN, "nova senha 2025", None)
+            .await
+            .unwrap(),
         first
     );
 }
@@ -163,7 +169,7 @@ async fn login_answers_the_principal_of_either_kind_and_nothing_else() {
 
     let logged = f
         .customers
-        .login("Root@EVRental.com.br", ADMIN_PASSWORD)
+        .login("Root@EVRental.com.br", ADMIN_PASSWORD, None)
         .await
         .unwrap();
     assert_eq!(
@@ -175,7 +181,7 @@ async fn login_answers_the_principal_of_either_kind_and_nothing_else() {
     );
     let logged = f
         .customers
-        .login("ana@example.com", "senha segura 42")
+        .login("ana@example.com", "senha segura 42", None)
         .await
         .unwrap();
     assert_eq!(logged.role, Role::Customer);
@@ -194,7 +200,7 @@ async fn login_answers_the_principal_of_either_kind_and_nothing_else() {
     ] {
         assert!(
             matches!(
-                f.customers.login(email, password).await,
+                f.customers.login(email, password, None).await,
                 Err(CustomersError::BadCredentials)
             ),
             "{email}"

@@ -26,6 +26,19 @@ pub enum CustomersError {
     /// Unknown e-mail, wrong password or erased account: deliberately indistinct.
     #[error("wrong e-mail or password")]
     BadCredentials,
+    /// The administrator has two-factor authentication on and the login carried no code.
+    #[error("a one-time code is required")]
+    TotpRequired,
+    /// `auth.require_admin_totp` is on and this administrator has no second factor yet: the
+    /// password was right, and the caller may only set one up.
+    #[error("two-factor authentication must be set up first")]
+    TotpSetupRequired(super::principal::Principal),
+    /// Two-factor authentication is already on for this administrator.
+    #[error("two-factor authentication is already on")]
+    TotpAlreadyEnabled,
+    /// The request does not fit the account's state.
+    #[error("{0}")]
+    InvalidState(&'static str),
     /// Erasure refused: the customer has a reservation that is not finished.
     #[error("the customer has an open reservation")]
     OpenReservation,
@@ -108,6 +121,11 @@ impl Kinded for CustomersError {
             CustomersError::BadCredentials
             | CustomersError::InvalidRefreshToken
             | CustomersError::RefreshTokenReused => ErrorKind::Unauthenticated,
+            CustomersError::TotpRequired => ErrorKind::TotpRequired,
+            CustomersError::TotpSetupRequired(_) => ErrorKind::TotpSetupRequired,
+            CustomersError::TotpAlreadyEnabled | CustomersError::InvalidState(_) => {
+                ErrorKind::InvalidState
+            }
             CustomersError::OpenReservation => ErrorKind::OpenReservation,
             CustomersError::NoCard => ErrorKind::NoCard,
             CustomersError::OutstandingBalance { .. } => ErrorKind::OutstandingBalance,

@@ -15,6 +15,7 @@
 //! sessions: families of rotating refresh tokens, kept only as hashes (see `sessions.rs`).
 
 mod accounts;
+mod admin_totp;
 mod card_rules;
 mod cards;
 mod entity;
@@ -55,6 +56,7 @@ pub use sessions::IssuedRefresh;
 
 use accounts::AdminTables;
 pub use accounts::Provisioned;
+pub use admin_totp::{RECOVERY_CODES, TotpSetup};
 use entity::{CustomerEntity, CustomerMsg, CustomersContext, Tables};
 use model::{Change, CustomerRecord, StoredStatus};
 use sessions::SessionTables;
@@ -68,6 +70,9 @@ pub struct CustomersHandle {
     customers: EntityRef<CustomerEntity>,
     tables: Tables,
     admins: AdminTables,
+    totp: admin_totp::TotpTable,
+    /// `auth.require_admin_totp`: administrators without a second factor may only set one up.
+    require_admin_totp: bool,
     sessions: SessionTables,
     billing: BillingHandle,
     reservations: LateBound<dyn ReservationLookup>,
@@ -108,6 +113,10 @@ pub async fn start(
     });
     let (tables, admins, sessions) =
         opened.map_err(|error| ractor::SpawnErr::StartupFailed(error.into()))?;
+    let totp = store
+        .table("admin_totp")
+        .map(admin_totp::TotpTable)
+        .map_err(|error| ractor::SpawnErr::StartupFailed(error.into()))?;
     privacy::sweep::run(&tables)
         .await
         .map_err(|error| ractor::SpawnErr::StartupFailed(error.into()))?;
@@ -124,6 +133,8 @@ pub async fn start(
         customers,
         tables,
         admins,
+        totp,
+        require_admin_totp: config.auth.require_admin_totp,
         sessions,
         billing,
         reservations,
@@ -452,3 +463,5 @@ mod accounts_tests;
 mod sessions_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod totp_tests;

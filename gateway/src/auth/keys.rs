@@ -22,6 +22,10 @@ struct Claims {
     /// every session but this one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sid: Option<uuid::Uuid>,
+    /// Good only for setting up two-factor authentication (an administrator who must have it
+    /// and has not yet): every other route refuses the token.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    totp_setup: bool,
 }
 
 /// Signs and checks access tokens.
@@ -69,7 +73,28 @@ impl AuthKeys {
         session: Option<uuid::Uuid>,
         now: DateTime<Utc>,
     ) -> Result<AccessToken, ApiError> {
+        self.sign(principal, session, false, now)
+    }
+
+    /// A token good only for `POST /v1/auth/totp/setup` and `/confirm`, for an administrator
+    /// whose password was right but who must set up two-factor authentication first.
+    pub fn issue_setup(
+        &self,
+        principal: Principal,
+        now: DateTime<Utc>,
+    ) -> Result<AccessToken, ApiError> {
+        self.sign(principal, None, true, now)
+    }
+
+    fn sign(
+        &self,
+        principal: Principal,
+        session: Option<uuid::Uuid>,
+        totp_setup: bool,
+        now: DateTime<Utc>,
+    ) -> Result<AccessToken, ApiError> {
         let claims = Claims {
+            totp_setup,
             sid: session,
             sub: principal.subject,
             role: principal.role,
@@ -91,17 +116,37 @@ impl AuthKeys {
         self.verify_session(token).map(|(principal, _)| principal)
     }
 
-    /// The principal of a valid token and the login session it was issued in.
+    /// The principal of a valid token and the login session it was issued in. A setup-only
+    /// token is refused here: it opens the two-factor setup routes alone.
     pub fn verify_session(&self, token: &str) -> Result<(Principal, Option<uuid::Uuid>), ApiError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+        let claims = self.decode(token)?;
+        if claims.totp_setup {
+            return Err(ApiError::unauthorized(
+                "this token only sets up two-factor authentication; log in with a code afterwards",
+            ));
+        }
+        let principal = Principal {
+            subject: claims.sub,
+            role: claims.role,
+        };
+        Ok((principal, claims.sid))
+    }
+
+    /// The principal of a valid token, setup-only tokens included.
+    pub fn verify_for_setup(&self, token: &str) -> Result<Principal, ApiError> {
+        let claims = self.decode(token)?;
+        Ok(Principal {
+            subject: claims.sub,
+            role: claims.role,
+        })
+    }
+
+    fn decode(&self, token: &str) -> Result<Claims, ApiError> {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|data| data.claims)
             .map_err(|_| {
                 ApiError::unauthorized("the access token is missing, malformed or expired")
-            })?;
-        let principal = Principal {
-            subject: data.claims.sub,
-            role: data.claims.role,
-        };
-        Ok((principal, data.claims.sid))
+            })
     }
 }
 
@@ -154,6 +199,14 @@ mod tests {
         let mut tampered = keys.issue(admin(), None, Utc::now()).unwrap().token;
         tampered.insert(tampered.len() / 2, 'x');
         assert!(keys.verify(&tampered).is_err());
+
+        // A setup-only token opens nothing else.
+        let setup = keys.issue_setup(admin(), Utc::now()).unwrap();
+        assert!(keys.verify(&setup.token).is_err());
+        assert_eq!(
+            keys.verify_for_setup(&setup.token).unwrap().role,
+            Role::Admin
+        );
 
         // An unsigned token naming `none` is refused.
         let header = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0";

@@ -8,5 +8,5 @@ mod secret;
 
 pub use device::{DeviceAuth, DeviceToken};
 pub use keys::{AccessToken, AuthKeys};
-pub use principal::{Admin, Caller, Customer, CustomerSession};
+pub use principal::{Admin, AdminSettingUp, Caller, Customer, CustomerSession};
 pub use secret::load_or_create_secret;

@@ -87,6 +87,29 @@ impl FromRequestParts<AppState> for Customer {
     }
 }
 
+/// An admin setting up two-factor authentication: a normal admin token or a setup-only one
+/// (see [`crate::auth::AuthKeys::issue_setup`]); a customer token is 403.
+#[derive(Debug, Clone, Copy)]
+pub struct AdminSettingUp(pub Principal);
+
+impl FromRequestParts<AppState> for AdminSettingUp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or_else(|| {
+            ApiError::unauthorized("send an access token: Authorization: Bearer <token>")
+        })?;
+        let principal = state.auth.verify_for_setup(token)?;
+        match principal.role {
+            Role::Admin => Ok(AdminSettingUp(principal)),
+            Role::Customer => Err(ApiError::forbidden()),
+        }
+    }
+}
+
 /// An authenticated admin; a customer token is 403.
 #[derive(Debug, Clone, Copy)]
 pub struct Admin(pub Principal);

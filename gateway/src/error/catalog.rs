@@ -73,6 +73,16 @@ pub const fn problem_type(kind: ErrorKind) -> ProblemType {
             "Forbidden",
             "The account's role may not use this resource.",
         ),
+        K::TotpRequired => (
+            StatusCode::UNAUTHORIZED,
+            "One-time code required",
+            "This administrator has two-factor authentication on: send `totp_code` (a code from the authenticator app, or a recovery code) with the password.",
+        ),
+        K::TotpSetupRequired => (
+            StatusCode::FORBIDDEN,
+            "Two-factor setup required",
+            "Administrators must set up two-factor authentication first: use the `setup_token` of this answer with `POST /v1/auth/totp/setup` and `/confirm`, then log in with a code.",
+        ),
         K::NotFound => (
             StatusCode::NOT_FOUND,
             "Not found",

@@ -26,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(token))
         .routes(routes!(refresh))
         .routes(routes!(logout))
+        .merge(super::totp::router())
 }
 
 /// Log-in credentials.
@@ -37,6 +38,10 @@ pub struct Credentials {
     pub email: String,
     /// Its password.
     pub password: String,
+    /// For an administrator with two-factor authentication on: the authenticator app's
+    /// current code, or one of the recovery codes.
+    #[serde(default)]
+    pub totp_code: Option<String>,
 }
 
 impl fmt::Debug for Credentials {
@@ -44,6 +49,7 @@ impl fmt::Debug for Credentials {
         f.debug_struct("Credentials")
             .field("email", &self.email)
             .field("password", &Redacted)
+            .field("totp_code", &self.totp_code.as_ref().map(|_| Redacted))
             .finish()
     }
 }
@@ -111,7 +117,8 @@ async fn pair(
     responses(
         (status = 200, description = "Logged in", body = TokenPair),
         (status = 400, description = "Malformed body", body = Problem),
-        (status = 401, description = "Wrong e-mail or password", body = Problem),
+        (status = 401, description = "Wrong e-mail or password (or one-time code); `totp-required` when an administrator with two-factor authentication sent no code", body = Problem),
+        (status = 403, description = "`totp-setup-required`: the administrator must set up two-factor authentication first; the answer's `setup_token` opens `/v1/auth/totp/setup` and `/confirm` only", body = Problem),
     ),
     extensions(("x-rate-limit" = json!("from this address, or from an address that failed to log in to this account too often")))
 )]
@@ -129,15 +136,32 @@ pub async fn token(
     let login = state
         .services
         .customers
-        .login(&credentials.email, &credentials.password)
+        .login(
+            &credentials.email,
+            &credentials.password,
+            credentials.totp_code.as_deref(),
+        )
         .await;
     let principal = match login {
         Ok(principal) => {
             limits.succeeded(&account, &address);
             principal
         }
+        Err(CustomersError::TotpSetupRequired(admin)) => {
+            limits.succeeded(&account, &address);
+            let setup = state.auth.issue_setup(admin, state.now())?;
+            return Err(
+                ApiError::from(CustomersError::TotpSetupRequired(admin)).with_extra(
+                    serde_json::json!({
+                        "setup_token": setup.token,
+                        "expires_in": setup.expires_in,
+                    }),
+                ),
+            );
+        }
         Err(error) => {
-            // Only a wrong password counts against the account; a fault of ours does not.
+            // Only a wrong password (or code) counts against the account; a fault of ours
+            // does not.
             if matches!(error, CustomersError::BadCredentials) {
                 limits.failed(&account, &address);
             }
@@ -204,9 +228,11 @@ mod tests {
         let credentials = Credentials {
             email: "maria@example.com".into(),
             password: "s3nha-secreta-42".into(),
+            totp_code: Some("123456".into()),
         };
         let shown = format!("{credentials:?}");
         assert!(!shown.contains("s3nha-secreta-42"), "{shown}");
+        assert!(!shown.contains("123456"), "{shown}");
         assert!(shown.contains("maria@example.com") && shown.contains("<redacted>"));
         let request = RefreshRequest {
             refresh_token: "rt-0123456789abcdef".into(),

@@ -15,6 +15,7 @@ pub mod ops;
 pub mod paging;
 pub mod reconciliation;
 pub mod reservations;
+pub mod totp;
 pub mod units;
 pub mod vehicles;
 pub mod webhooks;

@@ -21,5 +21,6 @@ mod reconciliation;
 mod reference_unit;
 mod reservations;
 mod stripe;
+mod totp;
 mod units;
 mod vehicles;

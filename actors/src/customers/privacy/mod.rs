@@ -7,7 +7,7 @@
 //! record nor its index keys hold a document in the clear. Erasure destroys the customer's key
 //! in the vault: the boxes sled may still keep in old log segments can no longer be opened.
 
-mod data_keys;
+pub(crate) mod data_keys;
 mod key_vault;
 pub(crate) mod sweep;
 

@@ -118,13 +118,13 @@ async fn a_password_change_ends_every_other_session() {
     }
     assert!(
         f.customers
-            .login("ana@example.com", "senha segura 42")
+            .login("ana@example.com", "senha segura 42", None)
             .await
             .is_err()
     );
     assert!(
         f.customers
-            .login("ana@example.com", "outra senha 99")
+            .login("ana@example.com", "outra senha 99", None)
             .await
             .is_ok()
     );
@@ -203,7 +203,7 @@ async fn administrators_no_longer_configured_are_disabled_and_come_back_with_the
     assert_eq!(next.disabled, 1);
     assert!(matches!(
         f.customers
-            .login("root@evrental.com.br", "admin senha 2024")
+            .login("root@evrental.com.br", "admin senha 2024", None)
             .await,
         Err(CustomersError::BadCredentials)
     ));
@@ -216,7 +216,7 @@ async fn administrators_no_longer_configured_are_disabled_and_come_back_with_the
     );
     assert!(
         f.customers
-            .login("ops@evrental.com.br", "outra senha 2025")
+            .login("ops@evrental.com.br", "outra senha 2025", None)
             .await
             .is_ok()
     );
@@ -229,7 +229,7 @@ async fn administrators_no_longer_configured_are_disabled_and_come_back_with_the
     assert_eq!(again.admin, Some(admin), "the same id");
     assert!(
         f.customers
-            .login("root@evrental.com.br", "admin senha 2024")
+            .login("root@evrental.com.br", "admin senha 2024", None)
             .await
             .is_ok()
     );
