@@ -80,6 +80,11 @@ pub enum ErrorKind {
     CarTimeout,
     /// The car's unit answered that it could not do it.
     CarFailed,
+    /// A rental cannot end while the car is moving (its latest fix is recent and fast).
+    CarMoving,
+    /// A rental's end needs the doors locked and the unit refused or did not acknowledge;
+    /// the rental stays under way so the renter can try again.
+    LockFailed,
 
     // ---- money -------------------------------------------------------------------------------
     /// The card was refused (declined, insufficient funds, unknown to the processor).
@@ -99,7 +104,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in declaration order (for documents and tables that list them all).
-    pub const ALL: [ErrorKind; 33] = [
+    pub const ALL: [ErrorKind; 35] = [
         ErrorKind::BadRequest,
         ErrorKind::Invalid,
         ErrorKind::TooLarge,
@@ -128,6 +133,8 @@ impl ErrorKind {
         ErrorKind::CommandInProgress,
         ErrorKind::CarTimeout,
         ErrorKind::CarFailed,
+        ErrorKind::CarMoving,
+        ErrorKind::LockFailed,
         ErrorKind::PaymentDeclined,
         ErrorKind::PaymentProvider,
         ErrorKind::Timeout,
@@ -166,6 +173,8 @@ impl ErrorKind {
             ErrorKind::CommandInProgress => "command-in-progress",
             ErrorKind::CarTimeout => "car-timeout",
             ErrorKind::CarFailed => "car-failed",
+            ErrorKind::CarMoving => "car-moving",
+            ErrorKind::LockFailed => "lock-failed",
             ErrorKind::PaymentDeclined => "payment-declined",
             ErrorKind::PaymentProvider => "payment-provider",
             ErrorKind::Timeout => "timeout",
