@@ -81,6 +81,9 @@ async fn a_car_left_outside_the_service_area_is_refused_with_the_distance() {
         "no lock was sent"
     );
 
+    // Driven back: half an hour later (a jump of kilometres in a second would be flagged
+    // as implausible and not become the position).
+    fixture.advance(TimeDelta::minutes(30));
     fixture.park(vehicle).await;
     let (finished, _) = fixture
         .services()

@@ -60,7 +60,8 @@ fn finisher(principal: &Principal, body: &[u8]) -> Result<Finisher, ApiError> {
 /// acknowledge it (`lock-failed`): in each case the reservation stays `active` and the renter
 /// can finish again. A car whose unit never reported a position is not refused (an incident
 /// is recorded for an operator). An operator ends any active rental with
-/// `{"force": true, "reason"}`: no position check, a failed lock does not stop it,
+/// `{"force": true, "reason"}` (a customer asking for `force` gets 403 `forbidden`): no
+/// position check, a failed lock does not stop it,
 /// `ended_by: admin`, settled as usual, and listed with its reason in `GET /v1/audit`.
 #[utoipa::path(
     post,
@@ -72,7 +73,6 @@ fn finisher(principal: &Principal, body: &[u8]) -> Result<Finisher, ApiError> {
     responses(
         (status = 200, description = "Locked, `completed` and captured", body = FinishedRentalDto),
         (status = 400, description = "The id is not a UUID, or a malformed body", body = Problem),
-        (status = 403, description = "A customer asked for `force` (`forbidden`)", body = Problem),
         (status = 404, description = "No such reservation (or another customer's)", body = Problem),
         (status = 409, description = "The car is outside the service area (`outside-service-area`, with `distance_m`), moving (`car-moving`), its doors did not lock (`lock-failed`; the unit refused or did not acknowledge), the reservation is not active (`invalid-state`), or another command is in progress (`command-in-progress`); the reservation stays `active`", body = Problem),
         (status = 422, description = "An operator without `force`, or a missing, blank or too long `reason` (`validation`)", body = Problem),
