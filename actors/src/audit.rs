@@ -38,8 +38,25 @@ pub struct SystemAudit {
     /// `payment_dispute`. The last two are counted in `incidents` too.
     #[serde(default)]
     pub payment_events: BTreeMap<String, u64>,
+    /// Rentals operators ended by force, oldest first, each with the operator's reason: a
+    /// count alone would not tell a reviewer whether the power is used well.
+    #[serde(default)]
+    pub forced_ends: Vec<ForcedEnd>,
     /// Broken invariants, one sentence each; empty when all hold.
     pub violations: Vec<String>,
+}
+
+/// A rental an operator ended by force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForcedEnd {
+    /// The reservation.
+    pub reservation_id: crate::ids::ReservationId,
+    /// The car.
+    pub vehicle_id: crate::ids::VehicleId,
+    /// When it was ended.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// The operator's reason (and, when the car did not lock, why).
+    pub reason: String,
 }
 
 impl SystemAudit {
@@ -110,6 +127,7 @@ pub async fn audit(services: &Services) -> Result<SystemAudit, AuditError> {
         outstanding_cents: 0,
         incidents: billing.incidents,
         payment_events: billing.events,
+        forced_ends: Vec::new(),
         violations: reservations.violations,
     };
     let (owing, owed) = services
@@ -129,6 +147,19 @@ pub async fn audit(services: &Services) -> Result<SystemAudit, AuditError> {
             .entry(incident.kind.as_str().to_owned())
             .or_default() += 1;
     }
+    report.forced_ends = rental_incidents
+        .iter()
+        .filter(|incident| incident.kind == crate::incident::IncidentKind::AdminForcedEnd)
+        .filter_map(|incident| {
+            Some(ForcedEnd {
+                reservation_id: incident.reservation_id?,
+                vehicle_id: incident.vehicle_id,
+                at: incident.at,
+                reason: incident.detail.clone(),
+            })
+        })
+        .collect();
+    report.forced_ends.sort_by_key(|forced| forced.at);
     let differences = services
         .billing
         .reconciliation_differences()

@@ -85,6 +85,11 @@ pub enum ErrorKind {
     CarTimeout,
     /// The car's unit answered that it could not do it.
     CarFailed,
+    /// A rental cannot end while the car is moving (its latest fix is recent and fast).
+    CarMoving,
+    /// A rental's end needs the doors locked and the unit refused or did not acknowledge;
+    /// the rental stays under way so the renter can try again.
+    LockFailed,
 
     // ---- money -------------------------------------------------------------------------------
     /// The card was refused (declined, insufficient funds, unknown to the processor).
@@ -135,6 +140,8 @@ impl ErrorKind {
         ErrorKind::CommandInProgress,
         ErrorKind::CarTimeout,
         ErrorKind::CarFailed,
+        ErrorKind::CarMoving,
+        ErrorKind::LockFailed,
         ErrorKind::PaymentDeclined,
         ErrorKind::PaymentProvider,
         ErrorKind::Timeout,
@@ -175,6 +182,8 @@ impl ErrorKind {
             ErrorKind::CommandInProgress => "command-in-progress",
             ErrorKind::CarTimeout => "car-timeout",
             ErrorKind::CarFailed => "car-failed",
+            ErrorKind::CarMoving => "car-moving",
+            ErrorKind::LockFailed => "lock-failed",
             ErrorKind::PaymentDeclined => "payment-declined",
             ErrorKind::PaymentProvider => "payment-provider",
             ErrorKind::Timeout => "timeout",

@@ -24,6 +24,12 @@ pub enum IncidentKind {
     /// The card refused what a rental cost beyond its hold: the amount became the customer's
     /// outstanding balance.
     ChargeRefused,
+    /// An operator ended a rental by force (the renter could not: a unit that never locks,
+    /// a car towed); the detail holds the operator's reason.
+    AdminForcedEnd,
+    /// A renter ended a rental of a car whose unit never reported a position: the end was not
+    /// refused (the renter cannot make the unit report), so an operator checks where it is.
+    ReturnedWithoutPosition,
 }
 
 impl IncidentKind {
@@ -34,6 +40,8 @@ impl IncidentKind {
             IncidentKind::AutoEndNotLocked => "auto_end_not_locked",
             IncidentKind::AutoEndMoving => "auto_end_moving",
             IncidentKind::ChargeRefused => "charge_refused",
+            IncidentKind::AdminForcedEnd => "admin_forced_end",
+            IncidentKind::ReturnedWithoutPosition => "returned_without_position",
         }
     }
 }

@@ -80,9 +80,10 @@ pub(crate) enum CarMsg {
         reservation: ReservationId,
         reply: Reply<ReservationRecord>,
     },
-    /// The renter releases the car: lock it, settle, complete.
+    /// The renter releases the car, or an operator ends the rental by force: lock it,
+    /// settle, complete.
     Finish {
-        customer: CustomerId,
+        ending: Ending,
         reservation: ReservationId,
         reply: Reply<ReservationRecord>,
     },
@@ -100,6 +101,16 @@ pub(crate) enum CarMsg {
     Retire { reply: Reply<Retirement> },
 }
 
+/// Who ends a rental.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Ending {
+    /// The renter, where the car stands: refused outside the service area, while moving, or
+    /// when the doors do not lock.
+    Renter(CustomerId),
+    /// An operator, by force, for the reason given: none of the renter's checks blocks it.
+    Forced { reason: String },
+}
+
 /// What a car's rentals need.
 #[derive(Clone)]
 pub(crate) struct CarContext {
@@ -108,6 +119,8 @@ pub(crate) struct CarContext {
     pub(crate) rules: RentalRules,
     pub(crate) billing: BillingHandle,
     pub(crate) customers: CustomersHandle,
+    /// For the car's latest position when a rental ends.
+    pub(crate) location: crate::location::LocationHandle,
     pub(crate) commands: Arc<dyn CarCommands>,
     pub(crate) deadlines: DeadlineSender,
     pub(crate) faults: Faults,
@@ -227,10 +240,10 @@ impl Entity for CarRentals {
                 reply,
             } => answer!(reply, self.cancel(requester, reservation, context).await),
             CarMsg::Finish {
-                customer,
+                ending,
                 reservation,
                 reply,
-            } => answer!(reply, self.finish(customer, reservation, context).await),
+            } => answer!(reply, self.finish(ending, reservation, context).await),
             CarMsg::Deadline {
                 reservation,
                 at,

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use crate::billing::BillingError;
 use crate::commands::{CommandError, CommandOrigin, CommandStatus, LockAction};
 use crate::domain::Cents;
-use crate::ids::{CustomerId, ReservationId};
+use crate::ids::ReservationId;
 use crate::incident::{Incident, IncidentKind};
 
 use super::Requester;
@@ -23,7 +23,7 @@ use super::error::ReservationsError;
 use super::faults::FaultPoint;
 use super::model::{DeadlineKind, EndedBy, ReservationRecord, ReservationStatus};
 use super::pricing::{completion_total, no_show_total};
-use super::rules::{check_cancel, check_finish};
+use super::rules::check_cancel;
 use super::tables::Change;
 
 impl CarRentals {
@@ -72,41 +72,6 @@ impl CarRentals {
         .await?;
         self.adopt(next.clone());
         Ok(next)
-    }
-
-    /// The renter releases the car: it must lock (the unit acknowledging), then the rental is
-    /// settled and completed. A car that does not lock leaves the rental active for a retry.
-    pub(super) async fn finish(
-        &mut self,
-        customer: CustomerId,
-        id: ReservationId,
-        context: &CarContext,
-    ) -> Result<ReservationRecord, ReservationsError> {
-        self.reconcile(context).await?;
-        let record = self.any_record(id, context)?;
-        if !Requester::Customer(customer).may_access(&record) {
-            return Err(ReservationsError::NotFound);
-        }
-        if record.status == ReservationStatus::Completed {
-            return Ok(record);
-        }
-        check_finish(&record)?;
-        let locked = self
-            .run_command(
-                &record,
-                LockAction::Lock,
-                CommandOrigin::Renter,
-                true,
-                context,
-            )
-            .await?;
-        if let Some(error) = CommandError::from_settled(&locked) {
-            return Err(error.into());
-        }
-        context.faults.hit(FaultPoint::ReleaseLocked).await;
-        let released_at = context.clock.now();
-        self.end(record, released_at, EndedBy::Customer, None, context)
-            .await
     }
 
     /// A deadline fired at `at`. Its row is removed once it is handled; losing that removal
@@ -208,7 +173,7 @@ impl CarRentals {
     }
 
     /// Completes a rental released at `released_at`.
-    async fn end(
+    pub(super) async fn end(
         &mut self,
         record: ReservationRecord,
         released_at: DateTime<Utc>,

@@ -66,6 +66,25 @@ pub enum ReservationsError {
         /// Where the reservation is.
         status: ReservationStatus,
     },
+    /// The rental cannot end here: the car's latest position is outside the service area,
+    /// where the next renter would not look for it.
+    #[error(
+        "the car is {distance_m} m outside the service area; drive it back in and finish again"
+    )]
+    OutsideServiceArea {
+        /// How far the car is from the nearest edge of the area, in metres.
+        distance_m: u64,
+    },
+    /// The rental cannot end while the car is moving.
+    #[error("the car is moving; park it and finish again")]
+    CarMoving {
+        /// The speed of the latest fix, when the unit reported one.
+        speed_kmh: Option<f64>,
+    },
+    /// The doors could not be locked at the end of the rental (the unit refused or did not
+    /// acknowledge in time): the reservation stays active, so the renter can finish again.
+    #[error("the car could not be locked ({0}); the rental is still under way, finish again")]
+    LockFailed(#[source] CommandError),
     /// Unlock or lock refused.
     #[error(transparent)]
     Access(#[from] AccessDenied),
@@ -145,6 +164,9 @@ impl Kinded for ReservationsError {
             ReservationsError::CustomerBusy => ErrorKind::CustomerBusy,
             ReservationsError::PaymentDeclined { .. } => ErrorKind::PaymentDeclined,
             ReservationsError::InvalidState { .. } => ErrorKind::InvalidState,
+            ReservationsError::OutsideServiceArea { .. } => ErrorKind::OutsideServiceArea,
+            ReservationsError::CarMoving { .. } => ErrorKind::CarMoving,
+            ReservationsError::LockFailed(_) => ErrorKind::LockFailed,
             ReservationsError::Access(denied) => denied.kind(),
             ReservationsError::Command(error) => error.kind(),
             ReservationsError::OutstandingBalance { .. } => ErrorKind::OutstandingBalance,

@@ -16,6 +16,7 @@ mod car;
 mod car_booking;
 mod car_commands;
 mod car_endings;
+mod car_release;
 mod car_retirement;
 mod deadline_scheduler;
 mod deadlines;
@@ -28,6 +29,7 @@ mod pricing;
 mod queries;
 mod recovery;
 mod retention;
+mod return_rules;
 mod rules;
 mod tables;
 #[cfg(test)]
@@ -54,7 +56,7 @@ use crate::ports::CarCommands;
 use crate::vehicles::{VehicleStatus, VehiclesHandle};
 
 use calendar::{Booked, CustomerSchedule, ScheduleContext, ScheduleMsg};
-use car::{CarContext, CarMsg, CarRentals};
+use car::{CarContext, CarMsg, CarRentals, Ending};
 pub use erasure::ErasureError;
 pub use error::{AccessDenied, ReservationsError};
 pub use lookup::{AccessWindow, Occupancy, RentalWindow, ReservationsAudit};
@@ -142,6 +144,7 @@ pub async fn start(
         rules: rules.clone(),
         billing: deps.billing.clone(),
         customers: deps.customers.clone(),
+        location: deps.location.clone(),
         commands: deps.commands,
         deadlines: deadline_sender.clone(),
         faults: faults::Faults::new(),
@@ -317,11 +320,35 @@ impl ReservationsHandle {
         id: ReservationId,
     ) -> Result<(Reservation, ChargeSummary), ReservationsError> {
         let record = self.visible_record(Requester::Customer(customer_id), id)?;
+        self.end_rental(record.vehicle_id, id, Ending::Renter(customer_id))
+            .await
+    }
+
+    /// An operator ends a rental by force, for `reason` (required, kept in the audit): the
+    /// car's position and movement are not checked and a lock that fails does not stop it;
+    /// the rental is settled like any other and marked `ended_by: admin`.
+    pub async fn force_finish(
+        &self,
+        id: ReservationId,
+        reason: &str,
+    ) -> Result<(Reservation, ChargeSummary), ReservationsError> {
+        let reason = return_rules::force_reason(reason)?;
+        let record = self.visible_record(Requester::Admin, id)?;
+        self.end_rental(record.vehicle_id, id, Ending::Forced { reason })
+            .await
+    }
+
+    async fn end_rental(
+        &self,
+        vehicle: VehicleId,
+        id: ReservationId,
+        ending: Ending,
+    ) -> Result<(Reservation, ChargeSummary), ReservationsError> {
         let record = self
             .inner
             .cars
-            .call_or_create(record.vehicle_id, |reply| CarMsg::Finish {
-                customer: customer_id,
+            .call_or_create(vehicle, |reply| CarMsg::Finish {
+                ending: ending.clone(),
                 reservation: id,
                 reply,
             })

@@ -121,7 +121,7 @@ pub const fn problem_type(kind: ErrorKind) -> ProblemType {
         K::OutsideServiceArea => (
             StatusCode::UNPROCESSABLE_ENTITY,
             "Outside the service area",
-            "ev-rental operates in Florianópolis (the island and the continental districts).",
+            "ev-rental operates in Florianópolis (the island and the continental districts). A search around a point outside answers 422; finishing a rental with the car outside answers 409, with `distance_m` to the nearest edge of the area.",
         ),
         K::InvalidState => (
             StatusCode::CONFLICT,
@@ -177,6 +177,16 @@ pub const fn problem_type(kind: ErrorKind) -> ProblemType {
             StatusCode::BAD_GATEWAY,
             "The car could not do it",
             "The car answered that it could not carry out the command; `detail` says why.",
+        ),
+        K::CarMoving => (
+            StatusCode::CONFLICT,
+            "Car moving",
+            "A rental cannot end while the car is moving; park it and finish again.",
+        ),
+        K::LockFailed => (
+            StatusCode::CONFLICT,
+            "Lock failed",
+            "The car's unit refused to lock or did not acknowledge in time; the reservation stays `active`, so finish again (or call support).",
         ),
         K::PaymentDeclined => (
             StatusCode::PAYMENT_REQUIRED,

@@ -96,6 +96,12 @@ impl From<ReservationsError> for ApiError {
                      (POST /v1/customers/me/balance/pay) before booking"
                 ))
                 .with_extra(serde_json::json!({ "outstanding_cents": outstanding_cents })),
+            ReservationsError::OutsideServiceArea { distance_m } => answer
+                .with_status(axum::http::StatusCode::CONFLICT)
+                .with_extra(serde_json::json!({ "distance_m": distance_m })),
+            ReservationsError::CarMoving { speed_kmh } => {
+                answer.with_extra(serde_json::json!({ "speed_kmh": speed_kmh }))
+            }
             _ => answer,
         }
     }

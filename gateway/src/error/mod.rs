@@ -39,6 +39,9 @@ struct Parts {
     errors: Option<BTreeMap<String, String>>,
     retry_after_s: Option<u64>,
     extra: Option<serde_json::Value>,
+    /// A status other than the catalog's, for the one kind the contract answers two ways
+    /// (see [`ApiError::with_status`]).
+    status: Option<StatusCode>,
 }
 
 /// The body of an error answer.
@@ -73,6 +76,7 @@ impl ApiError {
             errors: None,
             retry_after_s,
             extra: None,
+            status: None,
         }))
     }
 
@@ -175,6 +179,14 @@ impl ApiError {
         self
     }
 
+    /// Answers with `status` instead of the catalog's. Only for a kind whose meaning (in the
+    /// catalog, and so in `x-problem-types`) names both statuses: `outside-service-area` is a
+    /// 422 for a point a client asked about and a 409 for a car that is where it is.
+    pub(crate) fn with_status(mut self, status: StatusCode) -> Self {
+        self.0.status = Some(status);
+        self
+    }
+
     /// The kind of this error.
     pub fn kind(&self) -> ErrorKind {
         self.0.kind
@@ -182,23 +194,26 @@ impl ApiError {
 
     /// The status this error answers with.
     pub fn status(&self) -> StatusCode {
-        problem_type(self.0.kind).status
+        self.0
+            .status
+            .unwrap_or_else(|| problem_type(self.0.kind).status)
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let status = self.status();
         let parts = *self.0;
         let described = problem_type(parts.kind);
         let body = Problem {
             kind: problem_type_uri(parts.kind),
             title: described.title.to_owned(),
-            status: described.status.as_u16(),
+            status: status.as_u16(),
             detail: parts.detail,
             errors: parts.errors,
             extra: parts.extra,
         };
-        let mut response = (described.status, axum::Json(body)).into_response();
+        let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         if let Some(seconds) = parts.retry_after_s {

@@ -35,14 +35,30 @@ pub struct AuditDto {
     /// What they owe together, in centavos.
     pub outstanding_cents: i64,
     /// Incidents by kind (`late_unlock_relocked`, `auto_end_not_locked`, `auto_end_moving`,
-    /// `charge_refused`, `payment_dispute`, `hold_cancelled_at_provider`): the system acting on
+    /// `charge_refused`, `admin_forced_end`, `returned_without_position`, `payment_dispute`, `hold_cancelled_at_provider`): the system acting on
     /// its own, or told by the payment provider, where something outside it went wrong.
     pub incidents: BTreeMap<String, u64>,
     /// Operator refunds and the payment provider's events applied to charges, by kind
     /// (`operator_refund`, `provider_refund`, `hold_cancelled_at_provider`, `payment_dispute`).
     pub payment_events: BTreeMap<String, u64>,
+    /// Rentals operators ended by force (`POST /v1/reservations/{id}/finish` with `force`),
+    /// oldest first, with their reasons.
+    pub forced_ends: Vec<ForcedEndDto>,
     /// Broken invariants, one sentence each.
     pub violations: Vec<String>,
+}
+
+/// A rental an operator ended by force.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ForcedEndDto {
+    /// The reservation.
+    pub reservation_id: uuid::Uuid,
+    /// The car.
+    pub vehicle_id: uuid::Uuid,
+    /// When it was ended.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// The operator's reason (and, when the car did not lock, why).
+    pub reason: String,
 }
 
 impl From<actors::audit::SystemAudit> for AuditDto {
@@ -56,6 +72,16 @@ impl From<actors::audit::SystemAudit> for AuditDto {
             outstanding_cents: audit.outstanding_cents,
             incidents: audit.incidents,
             payment_events: audit.payment_events,
+            forced_ends: audit
+                .forced_ends
+                .into_iter()
+                .map(|forced| ForcedEndDto {
+                    reservation_id: forced.reservation_id.as_uuid(),
+                    vehicle_id: forced.vehicle_id.as_uuid(),
+                    at: forced.at,
+                    reason: forced.reason,
+                })
+                .collect(),
             violations: audit.violations,
         }
     }

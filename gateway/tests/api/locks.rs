@@ -1,5 +1,6 @@
 //! Unlocking and locking over HTTP: only the renter inside the window, and only once the car's
-//! unit acknowledges (silent → 504, refusing → 502), including finishing a rental.
+//! unit acknowledges (silent → 504, refusing → 502); finishing a rental answers both as 409
+//! `lock-failed`.
 
 use crate::helpers::*;
 
@@ -267,7 +268,7 @@ async fn a_refusing_unit_is_502_with_its_reason() {
 }
 
 #[tokio::test]
-async fn finishing_with_a_silent_unit_is_504_and_can_be_retried() {
+async fn finishing_with_a_silent_unit_is_409_lock_failed_and_can_be_retried() {
     let app = TestApp::spawn().await;
     let (_, token) = app.customer(1, VISA).await;
     let (vehicle, _) = app.vehicle(1, RATE).await;
@@ -283,8 +284,8 @@ async fn finishing_with_a_silent_unit_is_504_and_can_be_retried() {
     let problem = app
         .post(&finish, &token, json!({}))
         .await
-        .expect_problem(504);
-    assert_eq!(problem["type"], "urn:ev-rental:problem:car-timeout");
+        .expect_problem(409);
+    assert_eq!(problem["type"], "urn:ev-rental:problem:lock-failed");
     assert_eq!(status_of(&app, &token, &reservation).await, "active");
     let charges = app
         .get(&format!("/v1/reservations/{reservation}/charges"), &token)
@@ -314,7 +315,7 @@ async fn finishing_with_a_silent_unit_is_504_and_can_be_retried() {
 }
 
 #[tokio::test]
-async fn finishing_with_a_refusing_unit_is_502_and_the_rental_goes_on() {
+async fn finishing_with_a_refusing_unit_is_409_lock_failed_and_the_rental_goes_on() {
     let app = TestApp::spawn().await;
     let (_, token) = app.customer(1, VISA).await;
     let (vehicle, _) = app.vehicle(1, RATE).await;
@@ -330,7 +331,7 @@ async fn finishing_with_a_refusing_unit_is_502_and_the_rental_goes_on() {
         json!({}),
     )
     .await
-    .expect_problem(502);
+    .expect_problem(409);
     assert_eq!(status_of(&app, &token, &reservation).await, "active");
 }
 

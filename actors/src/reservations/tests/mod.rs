@@ -5,6 +5,7 @@
 mod crash;
 mod customer_erasure;
 mod endings;
+mod finish_rules;
 mod outages;
 mod privacy;
 mod races;

@@ -5,6 +5,7 @@
 //! every rule (durations, overlaps, who may cancel when, the saga) lives in the service.
 
 mod dto;
+mod endings;
 
 use actors::billing::{BillingError, ChargeStatus, ChargeSummary, EntryKind, LedgerEntry};
 use actors::customers::{Principal, Role};
@@ -33,6 +34,7 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 128;
 
 pub use dto::*;
+pub use endings::*;
 
 // ---- handlers --------------------------------------------------------------------------------
 
@@ -220,40 +222,6 @@ pub async fn cancel_reservation(
         .cancel(requester(&principal), ReservationId(path.id))
         .await?;
     Ok(ApiJson(reservation.into()))
-}
-
-/// Release the car: it is locked (the unit must acknowledge), then the rental is captured.
-#[utoipa::path(
-    post,
-    path = "/v1/reservations/{id}/finish",
-    tag = "reservations",
-    operation_id = "finish_reservation",
-    params(("id" = Uuid, Path, description = "The reservation")),
-    responses(
-        (status = 200, description = "Locked, `completed` and captured", body = FinishedRentalDto),
-        (status = 400, description = "The id is not a UUID", body = Problem),
-        (status = 404, description = "No such reservation (or another customer's)", body = Problem),
-        (status = 409, description = "Not active (never unlocked, cancelled, …; `invalid-state`), the car is moving (`moving`), or another command is in progress (`command-in-progress`)", body = Problem),
-        (status = 502, description = "The car unit answered that it could not lock (`car-failed`), or the payment provider failed (`payment-provider`); the reservation stays `active`", body = Problem),
-        (status = 504, description = "The car did not confirm the lock in time (`car-timeout`); the reservation stays `active`, retry", body = Problem),
-    ),
-    security(("bearer" = [])),
-    extensions(("x-roles" = json!(["customer"])))
-)]
-pub async fn finish_reservation(
-    State(state): State<AppState>,
-    Customer(customer): Customer,
-    ApiPath(path): ApiPath<ReservationPath>,
-) -> Result<ApiJson<FinishedRentalDto>, ApiError> {
-    let (reservation, charge) = state
-        .services
-        .reservations
-        .finish(customer, ReservationId(path.id))
-        .await?;
-    Ok(ApiJson(FinishedRentalDto {
-        reservation: reservation.into(),
-        charge: charge.into(),
-    }))
 }
 
 /// The hold, capture, void and refund records of a reservation.

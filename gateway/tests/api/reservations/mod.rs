@@ -7,6 +7,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 mod endings;
+mod finish_rules;
 mod refusals;
 
 const RATE: i64 = 3_000;
@@ -210,10 +211,12 @@ async fn tokens_and_roles_are_checked() {
     app.call(Method::GET, &format!("{path}/charges"), None, None)
         .await
         .expect_problem(401);
-    // Finishing is the renter's own act: an admin token is refused.
-    app.post(&format!("{path}/finish"), &app.admin_token, json!({}))
+    // Finishing is the renter's own act: an operator only ends a rental by force, and says so.
+    let problem = app
+        .post(&format!("{path}/finish"), &app.admin_token, json!({}))
         .await
-        .expect_problem(403);
+        .expect_problem(422);
+    assert!(problem["errors"]["force"].is_string(), "{problem}");
 }
 
 #[tokio::test]
