@@ -109,7 +109,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in declaration order (for documents and tables that list them all).
-    pub const ALL: [ErrorKind; 35] = [
+    pub const ALL: [ErrorKind; 37] = [
         ErrorKind::BadRequest,
         ErrorKind::Invalid,
         ErrorKind::TooLarge,

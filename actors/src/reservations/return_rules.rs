@@ -119,6 +119,9 @@ mod tests {
             speed_kmh,
             heading_deg: None,
             battery_pct: None,
+            altitude_m: None,
+            accuracy_m: None,
+            charging: None,
             flagged: false,
             outside_service_area: false,
         }

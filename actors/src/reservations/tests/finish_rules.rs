@@ -36,6 +36,9 @@ async fn fix_at(fixture: &TestSystem, vehicle: VehicleId, (lat, lon): (f64, f64)
         speed_kmh: Some(speed),
         heading_deg: None,
         battery_pct: Some(80.0),
+        altitude_m: None,
+        accuracy_m: None,
+        charging: None,
     };
     let report = fixture
         .services()
