@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod login_limit;
 pub mod metrics;
+pub mod osmand;
 pub mod rate_limit;
 pub mod redact;
 pub mod routes;

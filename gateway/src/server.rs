@@ -1,8 +1,9 @@
 //! Start-up and shutdown of the whole process: stores, actors, HTTP.
 //!
-//! Shutdown order matters for durability: stop accepting connections, let requests in flight
-//! finish (up to `server.shutdown_grace_s`), then stop the actors, then close the stores, whose
-//! final flush makes even lazily written data durable.
+//! Shutdown order matters for durability: stop accepting connections (on the API and, when
+//! configured, the OsmAnd listener), let requests in flight finish (up to
+//! `server.shutdown_grace_s`), then stop the actors, then close the stores, whose final flush
+//! makes even lazily written data durable.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -56,6 +57,8 @@ pub enum ServerError {
 pub struct RunningServer {
     /// The address actually bound (useful with port 0).
     pub address: SocketAddr,
+    /// The OsmAnd listener's address actually bound, when `fleet.osmand_bind` is set.
+    pub osmand_address: Option<SocketAddr>,
     system: Arc<RentalSystem>,
     stop: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<Result<(), ServerError>>,
@@ -68,17 +71,28 @@ impl RunningServer {
         options: ServerOptions,
     ) -> Result<RunningServer, ServerError> {
         let (stop, stopped) = oneshot::channel::<()>();
-        let listener = bind(&config).await?;
-        let address = listener.local_addr()?;
+        let listeners = bind(&config).await?;
+        let address = listeners.api.local_addr()?;
+        let osmand_address = match &listeners.osmand {
+            Some(listener) => Some(listener.local_addr()?),
+            None => None,
+        };
         let (system, units) = options.start_system(&config).await?;
         // Built before returning, so that a server that cannot serve (say, an admin password
         // the rules refuse) fails here rather than resetting its first connections.
         let state = ready_state(&config, system.clone(), units).await?;
-        let task = tokio::spawn(serve(config, listener, system.clone(), state, async move {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(serve(
+            config,
+            listeners,
+            system.clone(),
+            state,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
         Ok(RunningServer {
             address,
+            osmand_address,
             system,
             stop,
             task,
@@ -106,10 +120,10 @@ pub async fn run(
     options: ServerOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let listener = bind(&config).await?;
+    let listeners = bind(&config).await?;
     let (system, units) = options.start_system(&config).await?;
     let state = ready_state(&config, system.clone(), units).await?;
-    serve(config, listener, system, state, shutdown).await
+    serve(config, listeners, system, state, shutdown).await
 }
 
 /// The handlers' state; on failure the system is stopped (its stores flushed) first.
@@ -222,20 +236,38 @@ impl ServerOptions {
     }
 }
 
-async fn bind(config: &Config) -> Result<TcpListener, ServerError> {
+/// The sockets the process serves: the API, and the OsmAnd listener when configured.
+struct Listeners {
+    api: TcpListener,
+    osmand: Option<TcpListener>,
+}
+
+/// Binds every configured address before anything starts, so a taken port fails at once.
+async fn bind(config: &Config) -> Result<Listeners, ServerError> {
     let address = config.server.bind;
-    TcpListener::bind(address)
+    let api = TcpListener::bind(address)
         .await
-        .map_err(|source| ServerError::Bind { address, source })
+        .map_err(|source| ServerError::Bind { address, source })?;
+    let osmand = crate::osmand::bind(config)
+        .await
+        .map_err(|source| ServerError::Bind {
+            address: config.fleet.osmand_address().unwrap_or(address),
+            source,
+        })?;
+    Ok(Listeners { api, osmand })
 }
 
 async fn serve(
     config: Config,
-    listener: TcpListener,
+    listeners: Listeners,
     system: Arc<RentalSystem>,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    let Listeners {
+        api: listener,
+        osmand,
+    } = listeners;
     let address = listener.local_addr()?;
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     tracing::info!(
@@ -243,6 +275,15 @@ async fn serve(
         data_dir = %config.storage.data_dir.display(),
         "ev-rental listening"
     );
+
+    // The OsmAnd listener stops accepting when the API does.
+    let (stop_osmand, osmand_stopping) = tokio::sync::watch::channel(false);
+    let osmand = osmand.map(|listener| {
+        let mut stopping = osmand_stopping;
+        tokio::spawn(crate::osmand::serve(listener, state.clone(), async move {
+            let _ = stopping.wait_for(|stop| *stop).await;
+        }))
+    });
 
     let (draining, drain_started) = oneshot::channel::<()>();
     let drain_delay = Duration::from_secs(config.server.drain_delay_s);
@@ -257,11 +298,22 @@ async fn serve(
             tokio::time::sleep(drain_delay).await;
         }
         tracing::info!("no new connections, draining requests in flight");
+        let _ = stop_osmand.send(true);
         let _ = draining.send(());
     };
     let server = axum::serve(listener, app).with_graceful_shutdown(graceful);
     let grace = Duration::from_secs(config.server.shutdown_grace_s);
-    let served = tokio::spawn(async move { server.await });
+    let served = tokio::spawn(async move {
+        let api = server.await;
+        if let Some(osmand) = osmand {
+            match osmand.await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::error!(%error, "the OsmAnd listener failed"),
+                Err(error) => tracing::error!(%error, "the OsmAnd listener's task failed"),
+            }
+        }
+        api
+    });
     let _ = drain_started.await;
     match tokio::time::timeout(grace, served).await {
         Ok(Ok(result)) => result?,

@@ -2,6 +2,7 @@
 //! rules that span keys.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use super::{Config, ENV_PREFIX};
@@ -282,6 +283,15 @@ impl Config {
                 "",
                 "must be positive",
                 "days, at least 1",
+            ));
+        }
+        let osmand = self.fleet.osmand_bind.trim();
+        if !osmand.is_empty() && osmand.parse::<SocketAddr>().is_err() {
+            return Err(value_error(
+                "fleet.osmand_bind",
+                "",
+                &format!("{osmand:?} is not an address and port"),
+                "empty (off), or an address and port such as 0.0.0.0:5055",
             ));
         }
         let area = &self.fleet.service_area;

@@ -235,6 +235,19 @@ pub struct FleetConfig {
     /// Days a car's position history is kept; older fixes are purged (the latest fix of each
     /// car stays). At least 1.
     pub position_retention_days: u32,
+    /// Address and port of the OsmAnd protocol listener (what Traccar Client sends; usually
+    /// port 5055), or empty for none. The protocol has no credential beyond the tracker id:
+    /// expose it through a TLS proxy with an allow-list, not bare on the internet.
+    pub osmand_bind: String,
+}
+
+impl FleetConfig {
+    /// The OsmAnd listener's address, or `None` when it is off. Validated at load, so an
+    /// address that does not parse here is treated as off.
+    pub fn osmand_address(&self) -> Option<SocketAddr> {
+        let text = self.osmand_bind.trim();
+        (!text.is_empty()).then(|| text.parse().ok()).flatten()
+    }
 }
 
 impl Default for FleetConfig {
@@ -247,6 +260,7 @@ impl Default for FleetConfig {
             max_plausible_speed_kmh: 250.0,
             service_area: florianopolis_service_area(),
             position_retention_days: 90,
+            osmand_bind: String::new(),
         }
     }
 }

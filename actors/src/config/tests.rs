@@ -238,3 +238,15 @@ fn a_real_payment_provider_needs_its_secrets_and_hides_them() {
     let shown = format!("{config:?}");
     assert!(!shown.contains("sk_test_123") && !shown.contains("whsec_456"));
 }
+
+#[test]
+fn the_osmand_listener_is_off_by_default_and_its_address_is_checked() {
+    assert_eq!(Config::default().fleet.osmand_address(), None);
+    let on = load("", &[("EVR_FLEET__OSMAND_BIND", "127.0.0.1:5055")]).unwrap();
+    assert_eq!(
+        on.fleet.osmand_address(),
+        Some("127.0.0.1:5055".parse().unwrap())
+    );
+    let error = load("[fleet]\nosmand_bind = \"port 5055\"\n", &[]).unwrap_err();
+    assert!(error.to_string().contains("fleet.osmand_bind"), "{error}");
+}

@@ -29,6 +29,9 @@ pub(crate) struct VehiclesContext {
     pub(crate) by_status: Table<StatusKey, ()>,
     /// Canonical plate → car. Retired cars keep their claim: the plate is their history.
     pub(crate) plates: UniqueIndex<String, VehicleId>,
+    /// OsmAnd tracker id → car, claimed and released in the same transaction as the car's
+    /// record changes; retiring a car releases its claim.
+    pub(crate) trackers: UniqueIndex<String, VehicleId>,
     pub(crate) location: LocationHandle,
     pub(crate) reservations: LateBound<dyn ReservationLookup>,
     pub(crate) clock: SharedClock,
@@ -135,6 +138,7 @@ impl VehicleEntity {
             created_at: now,
             updated_at: now,
             retired_at: None,
+            tracker_id: None,
         };
         let written = context.store.transaction::<(), Infallible>(
             &[&context.vehicles, &context.by_status, &context.plates],
@@ -211,26 +215,44 @@ impl VehicleEntity {
         self.record.as_ref().ok_or(VehiclesError::NotFound)
     }
 
-    /// Writes a changed record (moving it in the by-status table), adopts it, and waits until
-    /// it is durable.
+    /// Writes a changed record (moving it in the by-status table and its tracker id in the
+    /// trackers index), adopts it, and waits until it is durable. A tracker id held by another
+    /// car is a conflict and nothing is written.
     async fn store(
         &mut self,
         changed: VehicleRecord,
         context: &VehiclesContext,
     ) -> Result<(), VehiclesError> {
-        let previous = self.stored()?.status;
+        let current = self.stored()?;
+        let (previous, previous_tracker) = (current.status, current.tracker_id.clone());
         context
             .store
-            .transaction::<(), Infallible>(&[&context.vehicles, &context.by_status], |tx| {
-                tx.table(&context.vehicles)?.insert(&self.id, &changed)?;
-                if previous != changed.status {
-                    let by_status = tx.table(&context.by_status)?;
-                    by_status.remove(&(previous.code(), self.id))?;
-                    by_status.insert(&(changed.status.code(), self.id), &())?;
-                }
-                Ok(())
-            })
+            .transaction::<(), Infallible>(
+                &[&context.vehicles, &context.by_status, &context.trackers],
+                |tx| {
+                    if previous_tracker != changed.tracker_id {
+                        let trackers = tx.index(&context.trackers)?;
+                        if let Some(old) = &previous_tracker {
+                            trackers.release(old, &self.id)?;
+                        }
+                        if let Some(new) = &changed.tracker_id {
+                            trackers.claim(new, &self.id)?;
+                        }
+                    }
+                    tx.table(&context.vehicles)?.insert(&self.id, &changed)?;
+                    if previous != changed.status {
+                        let by_status = tx.table(&context.by_status)?;
+                        by_status.remove(&(previous.code(), self.id))?;
+                        by_status.insert(&(changed.status.code(), self.id), &())?;
+                    }
+                    Ok(())
+                },
+            )
             .map_err(|error| match error {
+                // The only claim made here is the tracker id's.
+                TxError::Storage(StorageError::Conflict { .. }) => VehiclesError::Conflict {
+                    field: "tracker_id",
+                },
                 TxError::Storage(error) => VehiclesError::Storage(error),
                 TxError::Aborted(never) => match never {},
             })?;

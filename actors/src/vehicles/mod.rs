@@ -7,6 +7,10 @@
 //! - **Listing**: a car is offered to customers while `available`. After every durable status
 //!   change this service tells location (`set_listed`), which persists the flag itself, so
 //!   nothing needs replaying at start.
+//! - **Tracker ids**: a car may also carry the id its OsmAnd tracker (Traccar Client and the
+//!   like) reports; a unique index maps it back to the car, and the OsmAnd listener resolves
+//!   every request through it. The id is the tracker's only credential (the protocol has no
+//!   other), hence the length rule, and only admins see it. Retiring a car frees its id.
 //! - **Device credential**: each car's unit gets a random 256-bit token at registration,
 //!   returned once; only its SHA-256 is stored, and it is checked in constant time on every
 //!   position request (a fast hash suffices for a full-entropy secret).
@@ -21,6 +25,7 @@ mod error;
 mod model;
 mod rules;
 mod token;
+mod upgrade;
 
 use std::collections::HashSet;
 use std::ops::Bound;
@@ -49,6 +54,9 @@ use model::VehicleRecord;
 /// Most cars one page or one search returns.
 pub const MAX_PAGE: usize = 200;
 
+/// Table name of the current stored layout of cars (see `upgrade` for the first one's).
+const VEHICLES: &str = "vehicles_v2";
+
 /// Cars asked of location per car wanted by a nearby search: room for the ones reservations
 /// then reports as booked.
 const NEARBY_OVERFETCH: usize = 3;
@@ -73,14 +81,16 @@ pub async fn start(
 ) -> Result<VehiclesHandle, ractor::SpawnErr> {
     let startup = |error: StorageError| ractor::SpawnErr::StartupFailed(error.into());
     let context = VehiclesContext {
-        vehicles: store.table("vehicles").map_err(startup)?,
+        vehicles: store.table(VEHICLES).map_err(startup)?,
         by_status: store.table("vehicles_by_status").map_err(startup)?,
         plates: store.unique_index("plates").map_err(startup)?,
+        trackers: store.unique_index("trackers").map_err(startup)?,
         store,
         location,
         reservations,
         clock,
     };
+    upgrade::move_vehicles(&context.store, &context.vehicles).map_err(startup)?;
     let entities = start_entities::<VehicleEntity>(
         context.clone(),
         SupervisorConfig::from_config(config),
@@ -180,7 +190,8 @@ impl VehiclesHandle {
         Ok(page(items, more))
     }
 
-    /// Changes a car (rate, model, colour, or status between available and maintenance).
+    /// Changes a car (rate, model, colour, tracker id, or status between available and
+    /// maintenance). A tracker id another car holds is a conflict on `tracker_id`.
     pub async fn update(
         &self,
         id: VehicleId,
@@ -219,6 +230,32 @@ impl VehiclesHandle {
             }
             None => false,
         })
+    }
+
+    /// The car whose OsmAnd tracker reports as `tracker_id`, if one in the fleet has it. Reads
+    /// the index and the record directly (every OsmAnd request lands here) and answers a car
+    /// only if its record still names this id and it is not retired: an id moved to another
+    /// car between the two reads resolves to nothing (the tracker's retry finds the new car),
+    /// never to the wrong car.
+    pub async fn resolve_tracker(
+        &self,
+        tracker_id: &str,
+    ) -> Result<Option<VehicleId>, VehiclesError> {
+        if !rules::is_tracker_id(tracker_id) {
+            return Ok(None);
+        }
+        let Some(id) = self.context.trackers.get(&tracker_id.to_owned())? else {
+            return Ok(None);
+        };
+        Ok(self
+            .context
+            .vehicles
+            .get(&id)?
+            .filter(|record| {
+                record.status != VehicleStatus::Retired
+                    && record.tracker_id.as_deref() == Some(tracker_id)
+            })
+            .map(|_| id))
     }
 
     /// Available cars near the point that are not booked for the next shortest rental, nearest

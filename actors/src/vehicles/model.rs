@@ -76,6 +76,9 @@ pub struct VehiclePatch {
     pub model: Option<String>,
     /// New colour; an empty string removes it.
     pub color: Option<String>,
+    /// The id the car's OsmAnd tracker reports, 20 to 64 characters of `[A-Za-z0-9._-]`;
+    /// `Some(None)` removes it, so that the tracker stops resolving to this car.
+    pub tracker_id: Option<Option<String>>,
 }
 
 /// Which cars a listing returns.
@@ -112,6 +115,9 @@ pub struct Vehicle {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+    /// The id its OsmAnd tracker reports. It is the tracker's only credential, so the gateway
+    /// shows it to admins only.
+    pub tracker_id: Option<String>,
 }
 
 /// A newly registered car and its unit's credential.
@@ -165,6 +171,8 @@ pub(crate) struct VehicleRecord {
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) updated_at: DateTime<Utc>,
     pub(crate) retired_at: Option<DateTime<Utc>>,
+    /// Claimed in the `trackers` index in the same transaction as the record is written.
+    pub(crate) tracker_id: Option<String>,
 }
 
 impl VehicleRecord {
@@ -183,6 +191,7 @@ impl VehicleRecord {
             status: self.status,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            tracker_id: self.tracker_id.clone(),
         }
     }
 }

@@ -13,6 +13,8 @@ const BATTERY_KWH: std::ops::RangeInclusive<f64> = 5.0..=250.0;
 const RANGE_KM: std::ops::RangeInclusive<f64> = 10.0..=1_500.0;
 const MODEL_CHARS: usize = 60;
 const COLOR_CHARS: usize = 30;
+/// Length of a tracker id, in characters (all ASCII: see [`is_tracker_id`]).
+pub(crate) const TRACKER_ID_CHARS: std::ops::RangeInclusive<usize> = 20..=64;
 
 /// A registration that passed validation.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +35,8 @@ pub(crate) struct ValidPatch {
     pub(crate) status: Option<VehicleStatus>,
     pub(crate) model: Option<String>,
     pub(crate) color: Option<Option<String>>,
+    /// `Some(None)` removes the tracker id.
+    pub(crate) tracker_id: Option<Option<String>>,
 }
 
 /// Checks every field of a registration against the clock's `now`; all failures are reported.
@@ -121,11 +125,29 @@ pub(crate) fn validate_patch(patch: &VehiclePatch) -> Result<ValidPatch, Vec<Inv
             Err(error) => errors.push(error),
         }
     }
+    match &patch.tracker_id {
+        Some(Some(id)) if !is_tracker_id(id) => errors.push(InvalidField::new(
+            "tracker_id",
+            "a tracker id is 20 to 64 characters of A-Z, a-z, 0-9, '.', '_' and '-'",
+        )),
+        tracker_id => valid.tracker_id = tracker_id.clone(),
+    }
     if errors.is_empty() {
         Ok(valid)
     } else {
         Err(errors)
     }
+}
+
+/// Whether `id` may name a car's OsmAnd tracker. The protocol carries no credential: the id
+/// alone makes a fix count as the car's, so it must be long enough not to be guessed (20
+/// random characters of this alphabet are ~119 bits), and its alphabet is what Traccar Client
+/// and URL query strings carry unescaped. It is compared exactly (case included).
+pub(crate) fn is_tracker_id(id: &str) -> bool {
+    TRACKER_ID_CHARS.contains(&id.len())
+        && id
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'-'))
 }
 
 /// Why a change to a stored car is refused.
@@ -157,6 +179,9 @@ pub(crate) fn apply_patch(
     if let Some(color) = &patch.color {
         changed.color = color.clone();
     }
+    if let Some(tracker_id) = &patch.tracker_id {
+        changed.tracker_id = tracker_id.clone();
+    }
     if changed != *record {
         changed.updated_at = now;
     }
@@ -164,12 +189,14 @@ pub(crate) fn apply_patch(
 }
 
 /// The car retired at `now`, or `None` if it already is (retiring is idempotent). The plate
-/// stays claimed: the record is the car's history.
+/// stays claimed: the record is the car's history. The tracker id is freed: a retired car
+/// sends no fixes, and its tracker may go into another car.
 pub(crate) fn retire(record: &VehicleRecord, now: DateTime<Utc>) -> Option<VehicleRecord> {
     (record.status != VehicleStatus::Retired).then(|| VehicleRecord {
         status: VehicleStatus::Retired,
         updated_at: now,
         retired_at: Some(now),
+        tracker_id: None,
         ..record.clone()
     })
 }
@@ -301,6 +328,7 @@ mod tests {
             hourly_rate_cents: Some(50),
             model: Some("\u{7}".into()),
             color: Some("blue".into()),
+            tracker_id: None,
         };
         assert_eq!(
             fields(validate_patch(&patch).unwrap_err()),
@@ -332,6 +360,7 @@ mod tests {
             created_at: now(),
             updated_at: now(),
             retired_at: None,
+            tracker_id: None,
         }
     }
 
@@ -362,5 +391,42 @@ mod tests {
         assert_eq!(apply_patch(&retired, &patch, later), Err(Refusal::Retired));
         assert!(is_listed(VehicleStatus::Available));
         assert!(!is_listed(VehicleStatus::Maintenance) && !is_listed(VehicleStatus::Retired));
+    }
+
+    #[test]
+    fn tracker_ids_are_long_plain_and_removable() {
+        let valid = |id: &str| {
+            validate_patch(&VehiclePatch {
+                tracker_id: Some(Some(id.to_owned())),
+                ..VehiclePatch::default()
+            })
+        };
+        let shortest = "a".repeat(19) + "Z";
+        assert_eq!(valid(&shortest).unwrap().tracker_id, Some(Some(shortest)));
+        assert!(valid(&"x.y_z-9".repeat(10)[..64]).is_ok());
+        for bad in [
+            "a".repeat(19),
+            "a".repeat(65),
+            "tracker id with spaces!".into(),
+            "ç".repeat(20),
+            "a%20".repeat(5),
+        ] {
+            assert_eq!(fields(valid(&bad).unwrap_err()), ["tracker_id"], "{bad}");
+        }
+        let cleared = validate_patch(&VehiclePatch {
+            tracker_id: Some(None),
+            ..VehiclePatch::default()
+        })
+        .unwrap();
+        assert_eq!(cleared.tracker_id, Some(None));
+
+        let with_tracker = VehicleRecord {
+            tracker_id: Some("t".repeat(24)),
+            ..record()
+        };
+        let removed = apply_patch(&with_tracker, &cleared, now()).unwrap();
+        assert_eq!(removed.tracker_id, None);
+        let retired = retire(&with_tracker, now()).unwrap();
+        assert_eq!(retired.tracker_id, None, "retiring frees the tracker");
     }
 }

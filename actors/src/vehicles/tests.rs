@@ -406,10 +406,17 @@ async fn updates_are_validated_and_change_the_listing_with_the_status() {
         status: Some(VehicleStatus::Retired),
         model: Some(String::new()),
         color: Some("c".repeat(31)),
+        tracker_id: Some(Some("too-short".into())),
     };
     assert_eq!(
         fields(service.vehicles.update(car.id, bad).await.unwrap_err()),
-        ["hourly_rate_cents", "status", "model", "color"]
+        [
+            "hourly_rate_cents",
+            "status",
+            "model",
+            "color",
+            "tracker_id"
+        ]
     );
     assert!(matches!(
         service
@@ -425,3 +432,4 @@ async fn updates_are_validated_and_change_the_listing_with_the_status() {
 }
 
 mod fleet;
+mod trackers;

@@ -14,6 +14,7 @@ use actors::vehicles::VehiclesError;
 use actors::{AskError, StorageError};
 
 use super::ApiError;
+use crate::osmand::OsmAndError;
 
 /// Errors whose answer is their kind and message, nothing more.
 macro_rules! plain {
@@ -103,6 +104,19 @@ impl From<ReservationsError> for ApiError {
                 answer.with_extra(serde_json::json!({ "speed_kmh": speed_kmh }))
             }
             _ => answer,
+        }
+    }
+}
+
+impl From<OsmAndError> for ApiError {
+    fn from(error: OsmAndError) -> Self {
+        match error {
+            OsmAndError::Vehicles(error) => error.into(),
+            OsmAndError::Location(error) => error.into(),
+            OsmAndError::RateLimited { retry_after_s } => {
+                ApiError::too_many_requests(retry_after_s)
+            }
+            other => ApiError::from_service(&other),
         }
     }
 }

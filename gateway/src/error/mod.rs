@@ -226,6 +226,22 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl ApiError {
+    /// The same answer as one line of `text/plain`: for the listeners of other protocols
+    /// (OsmAnd), whose clients read a status and at most a line, never a problem document.
+    pub fn into_plain_text(self) -> Response {
+        let parts = *self.0;
+        let status = problem_type(parts.kind).status;
+        let mut response = (status, parts.detail).into_response();
+        if let Some(seconds) = parts.retry_after_s {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
 // ---- axum's own rejections -------------------------------------------------------------------
 
 impl From<JsonRejection> for ApiError {

@@ -63,6 +63,7 @@ fn describe() {
         "Time to answer an HTTP request, by method and route template"
     );
     actors::metrics::describe();
+    crate::osmand::describe_metrics();
 }
 
 /// The route template of a request (`/v1/vehicles/{id}`), never its raw path: raw paths would

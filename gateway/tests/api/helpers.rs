@@ -24,6 +24,8 @@ pub(crate) const ADMIN_PASSWORD: &str = "admin-pass-2026";
 /// A running application, and a client with the admin's access token.
 pub(crate) struct TestApp {
     pub address: SocketAddr,
+    /// The OsmAnd listener's address, when the test configured `fleet.osmand_bind`.
+    pub osmand_address: Option<SocketAddr>,
     pub client: reqwest::Client,
     pub admin_token: String,
     data_dir: TempDir,
@@ -120,6 +122,7 @@ impl TestApp {
             .expect("app starts");
         let mut app = TestApp {
             address: server.address,
+            osmand_address: server.osmand_address,
             client: reqwest::Client::new(),
             admin_token: String::new(),
             data_dir,
@@ -143,6 +146,12 @@ impl TestApp {
                 .to_owned();
         }
         app
+    }
+
+    /// A URL on the OsmAnd listener (the test must have bound it).
+    pub(crate) fn osmand_url(&self, path_and_query: &str) -> String {
+        let address = self.osmand_address.expect("the OsmAnd listener is bound");
+        format!("http://{address}{path_and_query}")
     }
 
     pub(crate) fn url(&self, path: &str) -> String {

@@ -15,6 +15,7 @@ mod limits;
 mod locks;
 mod mercadopago;
 mod ops;
+mod osmand;
 mod positions;
 mod privacy;
 mod reconciliation;

@@ -19,7 +19,8 @@ impl<'de> Visitor<'de> for BodyVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<PositionsBody, A::Error> {
         let mut body = PositionsBody::default();
-        body.push(0, read_fix(map)?);
+        let slot = read_fix(map)?;
+        body.push(0, slot);
         Ok(body)
     }
 
@@ -36,7 +37,7 @@ impl<'de> Visitor<'de> for BodyVisitor {
                     "a batch holds at most {MAX_BATCH} fixes; this one has more"
                 )));
             }
-            body.push(index, slot.0);
+            body.push(index, slot);
             index += 1;
         }
         Ok(body)
@@ -44,7 +45,12 @@ impl<'de> Visitor<'de> for BodyVisitor {
 }
 
 impl PositionsBody {
-    fn push(&mut self, index: usize, fix: Result<FixInput, BTreeMap<String, String>>) {
+    fn push(&mut self, index: usize, Slot { fix, ignored }: Slot) {
+        for name in ignored {
+            if self.ignored.len() < MAX_IGNORED_FIELDS && !self.ignored.contains(&name) {
+                self.ignored.push(name);
+            }
+        }
         match fix {
             Ok(fix) => {
                 if let Some(origin) = &mut self.origin {
@@ -62,8 +68,15 @@ impl PositionsBody {
     }
 }
 
-/// One element of a batch: a fix, or what is wrong with it.
-struct Slot(Result<FixInput, BTreeMap<String, String>>);
+/// Most distinct unknown field names one answer lists (each cut to 64 characters): enough to
+/// spot a unit sending fields we do not read, bounded whatever a body holds.
+pub(super) const MAX_IGNORED_FIELDS: usize = 16;
+
+/// One element of a batch: a fix, or what is wrong with it, and the unknown fields it had.
+struct Slot {
+    fix: Result<FixInput, BTreeMap<String, String>>,
+    ignored: Vec<String>,
+}
 
 impl<'de> Deserialize<'de> for Slot {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -74,10 +87,13 @@ impl<'de> Deserialize<'de> for Slot {
 struct SlotVisitor;
 
 fn not_an_object() -> Slot {
-    Slot(Err(BTreeMap::from([(
-        "fix".to_owned(),
-        "a fix must be a JSON object".to_owned(),
-    )])))
+    Slot {
+        fix: Err(BTreeMap::from([(
+            "fix".to_owned(),
+            "a fix must be a JSON object".to_owned(),
+        )])),
+        ignored: Vec::new(),
+    }
 }
 
 impl<'de> Visitor<'de> for SlotVisitor {
@@ -88,7 +104,7 @@ impl<'de> Visitor<'de> for SlotVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Slot, A::Error> {
-        read_fix(map).map(Slot)
+        read_fix(map)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Slot, A::Error> {
@@ -129,6 +145,9 @@ enum Key {
     SpeedKmh,
     HeadingDeg,
     BatteryPct,
+    AltitudeM,
+    AccuracyM,
+    Charging,
     Unknown(String),
 }
 
@@ -150,6 +169,9 @@ impl<'de> Deserialize<'de> for Key {
                     "speed_kmh" => Key::SpeedKmh,
                     "heading_deg" => Key::HeadingDeg,
                     "battery_pct" => Key::BatteryPct,
+                    "altitude_m" => Key::AltitudeM,
+                    "accuracy_m" => Key::AccuracyM,
+                    "charging" => Key::Charging,
                     other => Key::Unknown(other.chars().take(64).collect()),
                 })
             }
@@ -164,6 +186,7 @@ struct Lenient<T>(Result<Option<T>, &'static str>);
 
 const NOT_A_NUMBER: &str = "must be a number";
 const NOT_A_TIME: &str = "must be an RFC 3339 time, e.g. 2026-03-01T12:00:00Z";
+const NOT_A_BOOLEAN: &str = "must be true or false";
 
 /// What a wrong-typed value answers; maps and arrays are skipped whole.
 macro_rules! refuse_other_types {
@@ -220,6 +243,54 @@ impl<'de> Deserialize<'de> for Lenient<f64> {
     }
 }
 
+impl<'de> Deserialize<'de> for Lenient<bool> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct BooleanVisitor;
+        impl<'de> Visitor<'de> for BooleanVisitor {
+            type Value = Lenient<bool>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("true or false")
+            }
+
+            fn visit_bool<E: de::Error>(self, value: bool) -> Result<Self::Value, E> {
+                Ok(Lenient(Ok(Some(value))))
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Lenient(Ok(None)))
+            }
+
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Lenient(Err(NOT_A_BOOLEAN)))
+            }
+
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Lenient(Err(NOT_A_BOOLEAN)))
+            }
+
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Lenient(Err(NOT_A_BOOLEAN)))
+            }
+
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Lenient(Err(NOT_A_BOOLEAN)))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Lenient(Err(NOT_A_BOOLEAN)))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Lenient(Err(NOT_A_BOOLEAN)))
+            }
+        }
+        deserializer.deserialize_any(BooleanVisitor)
+    }
+}
+
 impl<'de> Deserialize<'de> for Lenient<DateTime<Utc>> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct TimeVisitor;
@@ -257,13 +328,14 @@ impl<'de> Deserialize<'de> for Lenient<DateTime<Utc>> {
 }
 
 /// Reads one fix object; its problems are returned as field errors, never as a parse error
-/// (only broken JSON is).
-fn read_fix<'de, A: MapAccess<'de>>(
-    mut map: A,
-) -> Result<Result<FixInput, BTreeMap<String, String>>, A::Error> {
+/// (only broken JSON is). Unknown fields are skipped and named in the slot: a unit newer
+/// than the server (or one sending its own extras) keeps its fixes.
+fn read_fix<'de, A: MapAccess<'de>>(mut map: A) -> Result<Slot, A::Error> {
     let mut errors = BTreeMap::new();
     let (mut lat, mut lon, mut recorded_at) = (None, None, None);
     let (mut speed_kmh, mut heading_deg, mut battery_pct) = (None, None, None);
+    let (mut altitude_m, mut accuracy_m, mut charging) = (None, None, None);
+    let mut bad_charging = false;
     let mut keep = |slot: &mut Option<f64>, name: &str, value: Lenient<f64>| match value.0 {
         Ok(value) => *slot = value,
         Err(reason) => {
@@ -279,21 +351,29 @@ fn read_fix<'de, A: MapAccess<'de>>(
             Key::SpeedKmh => keep(&mut speed_kmh, "speed_kmh", map.next_value()?),
             Key::HeadingDeg => keep(&mut heading_deg, "heading_deg", map.next_value()?),
             Key::BatteryPct => keep(&mut battery_pct, "battery_pct", map.next_value()?),
+            Key::AltitudeM => keep(&mut altitude_m, "altitude_m", map.next_value()?),
+            Key::AccuracyM => keep(&mut accuracy_m, "accuracy_m", map.next_value()?),
+            Key::Charging => match map.next_value::<Lenient<bool>>()?.0 {
+                Ok(value) => charging = value,
+                Err(_) => bad_charging = true,
+            },
             Key::RecordedAt => match map.next_value::<Lenient<DateTime<Utc>>>()?.0 {
                 Ok(time) => recorded_at = time,
                 Err(_) => bad_time = true,
             },
             Key::Unknown(name) => {
                 map.next_value::<IgnoredAny>()?;
-                unknown.push(name);
+                if unknown.len() < MAX_IGNORED_FIELDS && !unknown.contains(&name) {
+                    unknown.push(name);
+                }
             }
         }
     }
     if bad_time {
         errors.insert("recorded_at".to_owned(), NOT_A_TIME.to_owned());
     }
-    for name in unknown {
-        errors.insert(name, "unknown field".to_owned());
+    if bad_charging {
+        errors.insert("charging".to_owned(), NOT_A_BOOLEAN.to_owned());
     }
     for (name, missing) in [
         ("lat", lat.is_none()),
@@ -306,7 +386,7 @@ fn read_fix<'de, A: MapAccess<'de>>(
                 .or_insert_with(|| "required".to_owned());
         }
     }
-    Ok(match (lat, lon, recorded_at) {
+    let fix = match (lat, lon, recorded_at) {
         (Some(lat), Some(lon), Some(recorded_at)) if errors.is_empty() => Ok(FixInput {
             lat,
             lon,
@@ -314,71 +394,18 @@ fn read_fix<'de, A: MapAccess<'de>>(
             speed_kmh,
             heading_deg,
             battery_pct,
-            altitude_m: None,
-            accuracy_m: None,
-            charging: None,
+            altitude_m,
+            accuracy_m,
+            charging,
         }),
         _ => Err(errors),
+    };
+    Ok(Slot {
+        fix,
+        ignored: unknown,
     })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(json: &str) -> PositionsBody {
-        serde_json::from_str(json).expect("parses")
-    }
-
-    #[test]
-    fn one_fix_or_an_array_and_bad_fixes_do_not_sink_the_batch() {
-        let one = parse(r#"{"lat": -27.59, "lon": -48.54, "recorded_at": "2026-03-01T12:00:00Z"}"#);
-        assert_eq!(one.fixes.len(), 1);
-        assert!(one.origin.is_none() && one.malformed.is_empty());
-
-        let batch = parse(
-            r#"[{"lat": -27.59, "lon": -48.54, "recorded_at": "2026-03-01T12:00:00Z", "speed_kmh": null},
-                {"lat": "north", "lon": -48.54, "recorded_at": "yesterday", "extra": {"a": [1]}},
-                7,
-                {"lat": -27.6, "lon": -48.5, "recorded_at": "2026-03-01T12:00:30-03:00", "battery_pct": 80}]"#,
-        );
-        assert_eq!(batch.fixes.len(), 2);
-        assert_eq!(batch.fixes[1].battery_pct, Some(80.0));
-        assert_eq!(
-            batch.fixes[1].recorded_at.to_rfc3339(),
-            "2026-03-01T15:00:30+00:00"
-        );
-        assert_eq!(batch.origin, Some(vec![0, 3]));
-        let rejected: Vec<_> = batch
-            .malformed
-            .iter()
-            .map(|r| (r.index, r.errors.keys().cloned().collect::<Vec<_>>()))
-            .collect();
-        assert_eq!(
-            rejected,
-            [
-                (
-                    1,
-                    vec!["extra".to_owned(), "lat".into(), "recorded_at".into()]
-                ),
-                (2, vec!["fix".into()])
-            ]
-        );
-
-        let missing = parse(r#"[{"lat": 1}]"#);
-        assert_eq!(missing.malformed[0].errors["lon"], "required");
-        assert_eq!(missing.malformed[0].errors["recorded_at"], "required");
-    }
-
-    #[test]
-    fn more_than_the_limit_and_broken_json_are_errors() {
-        let fix = r#"{"lat": 1, "lon": 1, "recorded_at": "2026-03-01T12:00:00Z"}"#;
-        let full = format!("[{}]", vec![fix; MAX_BATCH].join(","));
-        assert_eq!(parse(&full).fixes.len(), MAX_BATCH);
-        let over = format!("[{}]", vec![fix; MAX_BATCH + 1].join(","));
-        let error = serde_json::from_str::<PositionsBody>(&over).unwrap_err();
-        assert!(error.to_string().contains("at most 500"), "{error}");
-        assert!(serde_json::from_str::<PositionsBody>("[{\"lat\": 1,]").is_err());
-        assert!(serde_json::from_str::<PositionsBody>("\"fix\"").is_err());
-    }
-}
+#[path = "batch_tests.rs"]
+mod tests;

@@ -17,6 +17,12 @@ pub struct FixDto {
     pub heading_deg: Option<f64>,
     /// Reported traction battery charge, percent.
     pub battery_pct: Option<f64>,
+    /// Reported altitude, metres above the WGS 84 ellipsoid.
+    pub altitude_m: Option<f64>,
+    /// Reported horizontal accuracy radius, metres.
+    pub accuracy_m: Option<f64>,
+    /// Reported: the car is plugged in and charging.
+    pub charging: Option<bool>,
     /// Implied an implausible speed from its time neighbours: kept for the record, never the
     /// car's position.
     pub flagged: bool,
@@ -33,20 +39,22 @@ impl From<Fix> for FixDto {
             speed_kmh: fix.speed_kmh,
             heading_deg: fix.heading_deg,
             battery_pct: fix.battery_pct,
+            altitude_m: fix.altitude_m,
+            accuracy_m: fix.accuracy_m,
+            charging: fix.charging,
             flagged: fix.flagged,
             outside_service_area: fix.outside_service_area,
         }
     }
 }
 
-/// One fix as a car unit posts it (unknown fields are refused, per fix).
-// Deserialize only so that `deny_unknown_fields` reaches the schema (`additionalProperties`):
-// the body itself is read by `PositionsBody`, fix by fix.
-#[derive(ToSchema, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One fix as a car unit posts it. Unknown fields are ignored (the fix is kept) and named in
+/// the answer's `ignored_fields`, so a unit newer than the server keeps working.
+#[derive(ToSchema)]
 #[schema(example = json!({
     "lat": -27.5954, "lon": -48.548, "recorded_at": "2026-03-01T12:00:00Z",
-    "speed_kmh": 32.5, "heading_deg": 270, "battery_pct": 81
+    "speed_kmh": 32.5, "heading_deg": 270, "battery_pct": 81,
+    "altitude_m": 4.5, "accuracy_m": 6, "charging": false
 }))]
 #[allow(dead_code)] // documents the wire format; the body is parsed by `PositionsBody`
 pub struct PositionFix {
@@ -67,6 +75,14 @@ pub struct PositionFix {
     /// Traction battery charge, 0 to 100 percent.
     #[schema(minimum = 0, maximum = 100)]
     battery_pct: Option<f64>,
+    /// Altitude above the WGS 84 ellipsoid, -500 to 20000 metres.
+    #[schema(minimum = -500, maximum = 20_000)]
+    altitude_m: Option<f64>,
+    /// Horizontal accuracy radius, 0 to 100000 metres.
+    #[schema(minimum = 0, maximum = 100_000)]
+    accuracy_m: Option<f64>,
+    /// Whether the car is plugged in and charging.
+    charging: Option<bool>,
 }
 
 /// The body of `POST /v1/units/{vehicle_id}/positions`: one fix, or an array of up to 500.
@@ -82,6 +98,9 @@ pub struct PositionsBody {
     pub(super) origin: Option<Vec<usize>>,
     /// Fixes that could not be read, by body index.
     pub(super) malformed: Vec<RejectedFixDto>,
+    /// Unknown field names met in the body, first seen first, at most
+    /// [`batch::MAX_IGNORED_FIELDS`].
+    pub(super) ignored: Vec<String>,
 }
 
 impl PartialSchema for PositionsBody {
@@ -114,6 +133,11 @@ pub struct IngestDto {
     pub duplicates: u32,
     /// Among the accepted, those implying an implausible move (never the car's position).
     pub flagged: u32,
+    /// Fields of the body this server does not know, ignored (the fixes were kept); each
+    /// name once, at most 16, each cut to 64 characters. Absent when there were none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 16)]
+    pub ignored_fields: Vec<String>,
 }
 
 /// A refused fix of a batch.
@@ -137,6 +161,10 @@ pub struct RejectedBatchDto {
     pub flagged: u32,
     /// The refused fixes, by index.
     pub rejected: Vec<RejectedFixDto>,
+    /// Unknown fields ignored, as in the 202 answer.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 16)]
+    pub ignored_fields: Vec<String>,
 }
 
 /// A car's fixes over a span, oldest first.

@@ -6,9 +6,10 @@
 //! (no intermediate JSON tree, no copy), and the location service is asked once.
 //!
 //! A batch is parsed fix by fix: a fix that is not even well-typed (a string for a number, a
-//! missing `recorded_at`, an unknown field) does not sink the batch; it is listed with its
-//! index next to the fixes the service refused, and the well-formed ones are kept. A unit that
-//! re-sends an unacknowledged batch therefore never loops on one bad fix.
+//! missing `recorded_at`) does not sink the batch; it is listed with its index next to the
+//! fixes the service refused, and the well-formed ones are kept. A unit that re-sends an
+//! unacknowledged batch therefore never loops on one bad fix. An unknown field is not a fault
+//! of the fix: it is skipped and named in the answer's `ignored_fields`.
 
 mod batch;
 mod dto;
@@ -93,6 +94,7 @@ pub async fn record_positions(
         fixes,
         origin,
         mut malformed,
+        ignored,
     } = body;
     let report = state
         .services
@@ -104,6 +106,7 @@ pub async fn record_positions(
             accepted: report.accepted,
             duplicates: report.duplicates,
             flagged: report.flagged,
+            ignored_fields: ignored,
         };
         return Ok((StatusCode::ACCEPTED, ApiJson(accepted)));
     }
@@ -131,6 +134,7 @@ pub async fn record_positions(
         duplicates: report.duplicates,
         flagged: report.flagged,
         rejected: malformed,
+        ignored_fields: ignored,
     };
     Err(ApiError::bad_request(detail).with_extra(json!(extra)))
 }

@@ -130,6 +130,20 @@ pub struct VehicleChanges {
         pattern = r"^[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*([^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]([^\x00-\x1F\x7F-\x9F]{0,28}[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?)?[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
     )]
     pub color: Option<String>,
+    /// The id the car's OsmAnd tracker (Traccar Client, an OsmAnd-protocol GPS unit) reports:
+    /// 20 to 64 characters of `A-Z a-z 0-9 . _ -`, compared exactly, unique in the fleet
+    /// (409 if another car has it); `null` removes it. It is the tracker's only credential
+    /// (the protocol has no other), so make it random, e.g. `openssl rand -hex 16`.
+    #[schema(value_type = Option<String>, nullable, min_length = 20, max_length = 64, pattern = r"^[A-Za-z0-9._-]{20,64}$")]
+    #[serde(default, deserialize_with = "present")]
+    pub tracker_id: Option<Option<String>>,
+}
+
+/// A member that is present, `null` included: `null` clears, absence leaves as is.
+fn present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
 }
 
 impl From<VehicleChanges> for VehiclePatch {
@@ -139,6 +153,7 @@ impl From<VehicleChanges> for VehiclePatch {
             status: changes.status.map(VehicleStatus::from),
             model: changes.model,
             color: changes.color,
+            tracker_id: changes.tracker_id,
         }
     }
 }
@@ -173,8 +188,33 @@ pub struct VehicleDto {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+    /// The id the car's OsmAnd tracker reports, `null` when it has none. Admins only: it is
+    /// the tracker's credential, so customers never get this member.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub tracker_id: Option<Option<String>>,
 }
 
+impl VehicleDto {
+    /// The car as an admin sees it: with its tracker id.
+    pub fn for_admin(vehicle: Vehicle) -> Self {
+        let tracker_id = vehicle.tracker_id.clone();
+        VehicleDto {
+            tracker_id: Some(tracker_id),
+            ..VehicleDto::from(vehicle)
+        }
+    }
+
+    /// The car as `role` sees it.
+    pub fn for_role(vehicle: Vehicle, role: Role) -> Self {
+        match role {
+            Role::Admin => VehicleDto::for_admin(vehicle),
+            Role::Customer => VehicleDto::from(vehicle),
+        }
+    }
+}
+
+/// The customer's view: no tracker id.
 impl From<Vehicle> for VehicleDto {
     fn from(vehicle: Vehicle) -> Self {
         VehicleDto {
@@ -190,6 +230,7 @@ impl From<Vehicle> for VehicleDto {
             status: vehicle.status.into(),
             created_at: vehicle.created_at,
             updated_at: vehicle.updated_at,
+            tracker_id: None,
         }
     }
 }
@@ -208,7 +249,7 @@ pub struct RegisteredVehicleDto {
 impl From<Registered> for RegisteredVehicleDto {
     fn from(registered: Registered) -> Self {
         RegisteredVehicleDto {
-            vehicle: registered.vehicle.into(),
+            vehicle: VehicleDto::for_admin(registered.vehicle),
             device_token: registered.device_token,
         }
     }
@@ -225,10 +266,11 @@ pub struct NearbyVehicleDto {
     pub distance_m: f64,
 }
 
-impl From<NearbyVehicle> for NearbyVehicleDto {
-    fn from(found: NearbyVehicle) -> Self {
+impl NearbyVehicleDto {
+    /// The found car as `role` sees it.
+    pub fn for_role(found: NearbyVehicle, role: Role) -> Self {
         NearbyVehicleDto {
-            vehicle: found.vehicle.into(),
+            vehicle: VehicleDto::for_role(found.vehicle, role),
             position: found.position.into(),
             distance_m: found.distance_m,
         }

@@ -10,6 +10,7 @@
 
 mod dto;
 
+use actors::customers::Role;
 use actors::domain::InvalidField;
 use actors::ids::VehicleId;
 use actors::vehicles::{
@@ -107,7 +108,7 @@ pub async fn create(
 )]
 pub async fn list(
     State(state): State<AppState>,
-    Caller(_caller): Caller,
+    Caller(caller): Caller,
     ApiQuery(query): ApiQuery<VehicleListQuery>,
 ) -> Result<ApiJson<Page<VehicleDto>>, ApiError> {
     let paging = PageQuery {
@@ -138,7 +139,11 @@ pub async fn list(
         (Some(_), None) => return Err(window_half("available_to")),
         (None, Some(_)) => return Err(window_half("available_from")),
     };
-    let items = page.items.into_iter().map(VehicleDto::from).collect();
+    let items = page
+        .items
+        .into_iter()
+        .map(|vehicle| VehicleDto::for_role(vehicle, caller.role))
+        .collect();
     Ok(ApiJson(Page::new(items, page.next_cursor)))
 }
 
@@ -163,7 +168,7 @@ fn window_half(missing: &'static str) -> ApiError {
 )]
 pub async fn nearby(
     State(state): State<AppState>,
-    Caller(_caller): Caller,
+    Caller(caller): Caller,
     ApiQuery(query): ApiQuery<NearbyQuery>,
 ) -> Result<ApiJson<Vec<NearbyVehicleDto>>, ApiError> {
     let found = state
@@ -177,7 +182,10 @@ pub async fn nearby(
         )
         .await?;
     Ok(ApiJson(
-        found.into_iter().map(NearbyVehicleDto::from).collect(),
+        found
+            .into_iter()
+            .map(|car| NearbyVehicleDto::for_role(car, caller.role))
+            .collect(),
     ))
 }
 
@@ -195,13 +203,15 @@ pub async fn nearby(
 )]
 pub async fn read(
     State(state): State<AppState>,
-    Caller(_caller): Caller,
+    Caller(caller): Caller,
     ApiPath(id): ApiPath<VehicleId>,
 ) -> Result<ApiJson<VehicleDto>, ApiError> {
-    Ok(ApiJson(super::fleet::in_fleet(&state, id).await?.into()))
+    let vehicle = super::fleet::in_fleet(&state, id).await?;
+    Ok(ApiJson(VehicleDto::for_role(vehicle, caller.role)))
 }
 
-/// Change a car (admin): rate, model, colour, or status between `available` and `maintenance`.
+/// Change a car (admin): rate, model, colour, tracker id, or status between `available` and
+/// `maintenance`.
 #[utoipa::path(
     patch, path = "/v1/vehicles/{id}", tag = "vehicles", operation_id = "update_vehicle",
     params(("id" = Uuid, Path, description = "Vehicle id")),
@@ -216,7 +226,7 @@ pub async fn read(
         ),
         (status = 400, description = "Not an id, malformed body, or a field that cannot be changed", body = Problem),
         (status = 404, description = "No such vehicle", body = Problem),
-        (status = 409, description = "The car is retired (`retired`)", body = Problem),
+        (status = 409, description = "The car is retired (`retired`), or another car has the `tracker_id` (`already-registered`)", body = Problem),
         (status = 422, description = "Invalid fields (e.g. status `retired`), each listed in `errors`", body = Problem),
     ),
     security(("bearer" = [])),
@@ -228,14 +238,8 @@ pub async fn update(
     ApiPath(id): ApiPath<VehicleId>,
     ApiJson(changes): ApiJson<VehicleChanges>,
 ) -> Result<ApiJson<VehicleDto>, ApiError> {
-    Ok(ApiJson(
-        state
-            .services
-            .vehicles
-            .update(id, changes.into())
-            .await?
-            .into(),
-    ))
+    let changed = state.services.vehicles.update(id, changes.into()).await?;
+    Ok(ApiJson(VehicleDto::for_admin(changed)))
 }
 
 /// Retire a car for good (admin); answers the retired car (200). Refused while the car has
@@ -260,5 +264,7 @@ pub async fn retire(
     Admin(_admin): Admin,
     ApiPath(id): ApiPath<VehicleId>,
 ) -> Result<ApiJson<VehicleDto>, ApiError> {
-    Ok(ApiJson(state.services.vehicles.retire(id).await?.into()))
+    Ok(ApiJson(VehicleDto::for_admin(
+        state.services.vehicles.retire(id).await?,
+    )))
 }

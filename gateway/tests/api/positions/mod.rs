@@ -213,7 +213,7 @@ async fn malformed_fixes_are_listed_and_the_others_kept() {
     let batch = json!([
         fix(CENTRO, t0),
         // Not even well-typed: still only this fix is refused.
-        {"lat": "north", "lon": CENTRO.1, "recorded_at": "yesterday", "altitude_m": 12},
+        {"lat": "north", "lon": CENTRO.1, "recorded_at": "yesterday", "foo": 12},
         // Well-typed, refused by the service (index 1 of what reached it, 2 of the batch).
         {"lat": 95.0, "lon": CENTRO.1, "recorded_at": time(t0 + TimeDelta::seconds(10))},
         fix(north(100.0), t0 + TimeDelta::seconds(20)),
@@ -235,7 +235,16 @@ async fn malformed_fixes_are_listed_and_the_others_kept() {
     assert_eq!(indexes, [1, 2, 4], "{problem}");
     assert_eq!(rejected[0]["errors"]["lat"], "must be a number");
     assert!(rejected[0]["errors"]["recorded_at"].is_string());
-    assert_eq!(rejected[0]["errors"]["altitude_m"], "unknown field");
+    assert_eq!(
+        rejected[0]["errors"].as_object().unwrap().len(),
+        2,
+        "{problem}"
+    );
+    assert_eq!(
+        problem["ignored_fields"],
+        json!(["foo"]),
+        "named, not a fault"
+    );
     assert!(
         rejected[1]["errors"]["lat"]
             .as_str()
@@ -315,4 +324,35 @@ async fn malformed_fixes_are_listed_and_the_others_kept() {
         .await
         .expect("sent");
     assert_eq!(answer.status().as_u16(), 400);
+}
+
+#[tokio::test]
+async fn altitude_accuracy_and_charging_are_kept_and_unknown_fields_named() {
+    let app = TestApp::spawn().await;
+    let (vehicle, device) = app.vehicle(1, RATE).await;
+    let at = Utc::now() - TimeDelta::seconds(5);
+    let mut body = fix(CENTRO, at);
+    body["altitude_m"] = json!(4.5);
+    body["accuracy_m"] = json!(6.0);
+    body["charging"] = json!(true);
+    body["foo"] = json!({"nested": [1, 2]});
+    let answer = app
+        .post(&positions(&vehicle), &device, body)
+        .await
+        .expect(202);
+    assert_eq!(
+        answer,
+        json!({"accepted": 1, "duplicates": 0, "flagged": 0, "ignored_fields": ["foo"]})
+    );
+    let latest = app
+        .get(
+            &format!("/v1/vehicles/{vehicle}/position"),
+            &app.admin_token,
+        )
+        .await
+        .expect(200);
+    assert_eq!(latest["altitude_m"], 4.5);
+    assert_eq!(latest["accuracy_m"], 6.0);
+    assert_eq!(latest["charging"], true);
+    assert!(same_time(latest["recorded_at"].as_str().unwrap(), at));
 }

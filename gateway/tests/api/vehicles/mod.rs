@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 mod changes;
 mod listing;
+mod trackers;
 
 const RATE: i64 = 3_000;
 
