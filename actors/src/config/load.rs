@@ -284,6 +284,7 @@ impl Config {
                 "days, at least 1",
             ));
         }
+        self.fleet.validate_battery()?;
         let area = &self.fleet.service_area;
         let in_range = area
             .iter()

@@ -6,6 +6,7 @@
 //! fails with the key's name rather than as a confusing type error later. A file key the
 //! schema does not know is refused too (a typo must not silently fall back to a default).
 
+mod fleet_rules;
 mod load;
 mod network;
 mod secret_rules;
@@ -230,6 +231,18 @@ pub struct FleetConfig {
     /// Days a car's position history is kept; older fixes are purged (the latest fix of each
     /// car stays). At least 1.
     pub position_retention_days: u32,
+    /// Cars whose last reported charge is below this percentage are not offered and cannot
+    /// be booked (problem `battery-low`). 0 turns the rule off.
+    pub min_battery_pct: f64,
+    /// Minutes after which a car's last battery report no longer counts: its state is
+    /// `unknown` (offered, flagged) until the unit reports again.
+    pub battery_stale_min: u32,
+    /// Energy a car uses in city driving, kWh per 100 km, for the range of cars registered
+    /// with a battery capacity but no rated range.
+    pub consumption_kwh_per_100km: f64,
+    /// Average speed of a rental over its whole duration, km/h: a booking of `h` hours needs
+    /// `h ×` this many kilometres of range.
+    pub city_average_speed_kmh: f64,
 }
 
 impl Default for FleetConfig {
@@ -242,6 +255,10 @@ impl Default for FleetConfig {
             max_plausible_speed_kmh: 250.0,
             service_area: florianopolis_service_area(),
             position_retention_days: 90,
+            min_battery_pct: 25.0,
+            battery_stale_min: 60,
+            consumption_kwh_per_100km: 15.5,
+            city_average_speed_kmh: 25.0,
         }
     }
 }
