@@ -66,6 +66,8 @@ pub enum ErrorKind {
     VehicleBusy,
     /// The customer has a reservation overlapping the interval.
     CustomerBusy,
+    /// The car's charge is below the fleet's minimum, or its range would not last the booking.
+    BatteryLow,
 
     // ---- the car -----------------------------------------------------------------------------
     /// The caller holds no reservation of the car open at this instant.
@@ -99,7 +101,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in declaration order (for documents and tables that list them all).
-    pub const ALL: [ErrorKind; 33] = [
+    pub const ALL: [ErrorKind; 34] = [
         ErrorKind::BadRequest,
         ErrorKind::Invalid,
         ErrorKind::TooLarge,
@@ -122,6 +124,7 @@ impl ErrorKind {
         ErrorKind::CannotBook,
         ErrorKind::VehicleBusy,
         ErrorKind::CustomerBusy,
+        ErrorKind::BatteryLow,
         ErrorKind::NoAccess,
         ErrorKind::CarNotReturned,
         ErrorKind::Moving,
@@ -160,6 +163,7 @@ impl ErrorKind {
             ErrorKind::CannotBook => "cannot-book",
             ErrorKind::VehicleBusy => "vehicle-busy",
             ErrorKind::CustomerBusy => "customer-busy",
+            ErrorKind::BatteryLow => "battery-low",
             ErrorKind::NoAccess => "no-access",
             ErrorKind::CarNotReturned => "car-not-returned",
             ErrorKind::Moving => "moving",

@@ -424,4 +424,5 @@ async fn updates_are_validated_and_change_the_listing_with_the_status() {
     ));
 }
 
+mod charge;
 mod fleet;
