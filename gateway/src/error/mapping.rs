@@ -10,7 +10,7 @@ use actors::commands::CommandError;
 use actors::customers::CustomersError;
 use actors::location::LocationError;
 use actors::reservations::{ErasureError, ReservationsError};
-use actors::vehicles::VehiclesError;
+use actors::vehicles::{BatteryRefusal, VehiclesError};
 use actors::{AskError, StorageError};
 
 use super::ApiError;
@@ -96,8 +96,23 @@ impl From<ReservationsError> for ApiError {
                      (POST /v1/customers/me/balance/pay) before booking"
                 ))
                 .with_extra(serde_json::json!({ "outstanding_cents": outstanding_cents })),
+            ReservationsError::BatteryLow(refusal) => answer.with_extra(battery_figures(refusal)),
             _ => answer,
         }
+    }
+}
+
+/// The figures of a `battery-low` refusal, so that an app can say how much shorter to book.
+fn battery_figures(refusal: &BatteryRefusal) -> serde_json::Value {
+    match *refusal {
+        BatteryRefusal::BelowMinimum {
+            battery_pct,
+            min_battery_pct,
+        } => serde_json::json!({ "battery_pct": battery_pct, "min_battery_pct": min_battery_pct }),
+        BatteryRefusal::NotEnoughRange {
+            needed_km,
+            available_km,
+        } => serde_json::json!({ "needed_km": needed_km, "available_km": available_km }),
     }
 }
 

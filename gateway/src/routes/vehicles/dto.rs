@@ -163,7 +163,8 @@ pub struct VehicleDto {
     pub currency: &'static str,
     /// Usable battery capacity, kWh.
     pub battery_kwh: Option<f64>,
-    /// Rated range, km.
+    /// Rated range on a full charge, km, as registered (not the current range: see
+    /// `estimated_range_km`).
     pub range_km: Option<f64>,
     /// Body colour.
     pub color: Option<String>,
@@ -173,6 +174,18 @@ pub struct VehicleDto {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+    /// State of charge the car's unit last reported, percent (shown even when stale).
+    pub battery_pct: Option<f64>,
+    /// Whether the car was charging at that report.
+    pub charging: Option<bool>,
+    /// When the unit took that report.
+    pub battery_reported_at: Option<DateTime<Utc>>,
+    /// `ok`, `low` (below `fleet.min_battery_pct`) or `unknown` (no report, or a stale one).
+    pub battery_state: BatteryStateDto,
+    /// Estimated range on the current charge, km: the rated `range_km` scaled by the charge,
+    /// or else `battery_kwh` at the fleet's city consumption. Null when the state is `unknown`
+    /// or the car has neither figure.
+    pub estimated_range_km: Option<f64>,
 }
 
 impl From<Vehicle> for VehicleDto {
@@ -190,6 +203,11 @@ impl From<Vehicle> for VehicleDto {
             status: vehicle.status.into(),
             created_at: vehicle.created_at,
             updated_at: vehicle.updated_at,
+            battery_pct: None,
+            charging: None,
+            battery_reported_at: None,
+            battery_state: BatteryStateDto::Unknown,
+            estimated_range_km: None,
         }
     }
 }
@@ -228,7 +246,7 @@ pub struct NearbyVehicleDto {
 impl From<NearbyVehicle> for NearbyVehicleDto {
     fn from(found: NearbyVehicle) -> Self {
         NearbyVehicleDto {
-            vehicle: found.vehicle.into(),
+            vehicle: VehicleDto::with_battery(found.vehicle, &found.battery),
             position: found.position.into(),
             distance_m: found.distance_m,
         }
@@ -248,6 +266,11 @@ pub struct VehicleListQuery {
     pub available_from: Option<DateTime<Utc>>,
     /// With `available_from`: the end of the window (exclusive).
     pub available_to: Option<DateTime<Utc>>,
+    /// Admins only (a customer gets an empty page): `true` lists the cars, retired ones aside, whose
+    /// last battery report is below `fleet.min_battery_pct` and that were not charging at it,
+    /// stale reports included (a parked car does not charge itself); cars that never
+    /// reported are not listed. Combines with `status`, not with the window.
+    pub needs_charging: Option<bool>,
     /// Items per page, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<usize>,

@@ -1,0 +1,71 @@
+//! A car's charge in the vehicles answers: the car's record and location's newest battery
+//! report, judged by the fleet's rules (`actors::vehicles::BatteryPolicy`).
+
+use actors::vehicles::{BatteryAssessment, BatteryState, Vehicle};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::VehicleDto;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// How the car's charge is judged now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BatteryStateDto {
+    /// A fresh report at or above `fleet.min_battery_pct`.
+    Ok,
+    /// A fresh report below `fleet.min_battery_pct`: not offered, booking refused
+    /// (`battery-low`).
+    Low,
+    /// No report, or none for `fleet.battery_stale_min` minutes: offered, with no range
+    /// estimate.
+    Unknown,
+}
+
+impl From<BatteryState> for BatteryStateDto {
+    fn from(state: BatteryState) -> Self {
+        match state {
+            BatteryState::Ok => BatteryStateDto::Ok,
+            BatteryState::Low => BatteryStateDto::Low,
+            BatteryState::Unknown => BatteryStateDto::Unknown,
+        }
+    }
+}
+
+impl VehicleDto {
+    /// The car with its charge as judged in `battery`.
+    pub fn with_battery(vehicle: Vehicle, battery: &BatteryAssessment) -> Self {
+        VehicleDto {
+            battery_pct: battery.battery_pct,
+            charging: battery.charging,
+            battery_reported_at: battery.reported_at,
+            battery_state: battery.state.into(),
+            estimated_range_km: battery
+                .estimated_range_km
+                .map(|km| (km * 10.0).floor() / 10.0),
+            ..VehicleDto::from(vehicle)
+        }
+    }
+}
+
+/// `vehicle` as answered, with its charge judged now.
+pub(crate) async fn vehicle_dto(
+    state: &AppState,
+    vehicle: Vehicle,
+) -> Result<VehicleDto, ApiError> {
+    let battery = state.services.vehicles.battery_of(&vehicle).await?;
+    Ok(VehicleDto::with_battery(vehicle, &battery))
+}
+
+/// Every car of a page, as answered.
+pub(crate) async fn vehicle_dtos(
+    state: &AppState,
+    vehicles: Vec<Vehicle>,
+) -> Result<Vec<VehicleDto>, ApiError> {
+    let mut answered = Vec::with_capacity(vehicles.len());
+    for vehicle in vehicles {
+        answered.push(vehicle_dto(state, vehicle).await?);
+    }
+    Ok(answered)
+}
