@@ -71,6 +71,8 @@ pub enum ErrorKind {
     VehicleBusy,
     /// The customer has a reservation overlapping the interval.
     CustomerBusy,
+    /// The car's charge is below the fleet's minimum, or its range would not last the booking.
+    BatteryLow,
 
     // ---- the car -----------------------------------------------------------------------------
     /// The caller holds no reservation of the car open at this instant.
@@ -109,7 +111,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in declaration order (for documents and tables that list them all).
-    pub const ALL: [ErrorKind; 37] = [
+    pub const ALL: [ErrorKind; 38] = [
         ErrorKind::BadRequest,
         ErrorKind::Invalid,
         ErrorKind::TooLarge,
@@ -134,6 +136,7 @@ impl ErrorKind {
         ErrorKind::CannotBook,
         ErrorKind::VehicleBusy,
         ErrorKind::CustomerBusy,
+        ErrorKind::BatteryLow,
         ErrorKind::NoAccess,
         ErrorKind::CarNotReturned,
         ErrorKind::Moving,
@@ -176,6 +179,7 @@ impl ErrorKind {
             ErrorKind::CannotBook => "cannot-book",
             ErrorKind::VehicleBusy => "vehicle-busy",
             ErrorKind::CustomerBusy => "customer-busy",
+            ErrorKind::BatteryLow => "battery-low",
             ErrorKind::NoAccess => "no-access",
             ErrorKind::CarNotReturned => "car-not-returned",
             ErrorKind::Moving => "moving",

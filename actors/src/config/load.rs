@@ -294,6 +294,7 @@ impl Config {
                 "empty (off), or an address and port such as 0.0.0.0:5055",
             ));
         }
+        self.fleet.validate_battery()?;
         let area = &self.fleet.service_area;
         let in_range = area
             .iter()

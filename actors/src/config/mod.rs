@@ -6,6 +6,7 @@
 //! fails with the key's name rather than as a confusing type error later. A file key the
 //! schema does not know is refused too (a typo must not silently fall back to a default).
 
+mod fleet_rules;
 mod load;
 mod network;
 mod secret_rules;
@@ -239,6 +240,18 @@ pub struct FleetConfig {
     /// port 5055), or empty for none. The protocol has no credential beyond the tracker id:
     /// expose it through a TLS proxy with an allow-list, not bare on the internet.
     pub osmand_bind: String,
+    /// Cars whose last reported charge is below this percentage are not offered and cannot
+    /// be booked (problem `battery-low`). 0 turns the rule off.
+    pub min_battery_pct: f64,
+    /// Minutes after which a car's last battery report no longer counts: its state is
+    /// `unknown` (offered, flagged) until the unit reports again.
+    pub battery_stale_min: u32,
+    /// Energy a car uses in city driving, kWh per 100 km, for the range of cars registered
+    /// with a battery capacity but no rated range.
+    pub consumption_kwh_per_100km: f64,
+    /// Average speed of a rental over its whole duration, km/h: a booking of `h` hours needs
+    /// `h ×` this many kilometres of range.
+    pub city_average_speed_kmh: f64,
 }
 
 impl FleetConfig {
@@ -261,6 +274,10 @@ impl Default for FleetConfig {
             service_area: florianopolis_service_area(),
             position_retention_days: 90,
             osmand_bind: String::new(),
+            min_battery_pct: 25.0,
+            battery_stale_min: 60,
+            consumption_kwh_per_100km: 15.5,
+            city_average_speed_kmh: 25.0,
         }
     }
 }

@@ -250,3 +250,67 @@ fn the_osmand_listener_is_off_by_default_and_its_address_is_checked() {
     let error = load("[fleet]\nosmand_bind = \"port 5055\"\n", &[]).unwrap_err();
     assert!(error.to_string().contains("fleet.osmand_bind"), "{error}");
 }
+
+#[test]
+fn battery_keys_have_city_ev_defaults_and_refuse_values_no_fleet_can_have() {
+    let defaults = Config::default().fleet;
+    assert_eq!(defaults.min_battery_pct, 25.0);
+    assert_eq!(defaults.battery_stale_min, 60);
+    assert_eq!(defaults.consumption_kwh_per_100km, 15.5);
+    assert_eq!(defaults.city_average_speed_kmh, 25.0);
+    let refused = [
+        ("EVR_FLEET__MIN_BATTERY_PCT", "100", "fleet.min_battery_pct"),
+        ("EVR_FLEET__MIN_BATTERY_PCT", "-1", "fleet.min_battery_pct"),
+        (
+            "EVR_FLEET__BATTERY_STALE_MIN",
+            "0",
+            "fleet.battery_stale_min",
+        ),
+        (
+            "EVR_FLEET__BATTERY_STALE_MIN",
+            "10081",
+            "fleet.battery_stale_min",
+        ),
+        (
+            "EVR_FLEET__CONSUMPTION_KWH_PER_100KM",
+            "0.5",
+            "fleet.consumption_kwh_per_100km",
+        ),
+        (
+            "EVR_FLEET__CONSUMPTION_KWH_PER_100KM",
+            "nan",
+            "fleet.consumption_kwh_per_100km",
+        ),
+        (
+            "EVR_FLEET__CITY_AVERAGE_SPEED_KMH",
+            "0",
+            "fleet.city_average_speed_kmh",
+        ),
+        (
+            "EVR_FLEET__CITY_AVERAGE_SPEED_KMH",
+            "500",
+            "fleet.city_average_speed_kmh",
+        ),
+    ];
+    for (variable, value, key) in refused {
+        let error = load("", &[(variable, value)]).unwrap_err();
+        assert!(
+            error.to_string().starts_with(key),
+            "{variable}={value}: {error}"
+        );
+    }
+    let off = load(
+        "[fleet]\nmin_battery_pct = 0.0\nbattery_stale_min = 10080\n",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(off.fleet.min_battery_pct, 0.0);
+    assert_eq!(off.fleet.battery_stale_min, 10_080);
+    let error = load("[fleet]\ncity_average_speed_kmh = \"fast\"\n", &[]).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("fleet.city_average_speed_kmh"),
+        "{error}"
+    );
+}

@@ -15,6 +15,7 @@ use ractor::RpcReplyPort;
 use storage::{StorageError, Store, Table};
 
 use super::area::ServiceArea;
+use super::battery::{StoredBattery, newer_report};
 use super::error::LocationError;
 use super::fix::{Sample, is_plausible, validate};
 use super::grid::SharedGrid;
@@ -46,6 +47,8 @@ pub(crate) struct LocationContext {
     pub(crate) latest: Table<VehicleId, StoredFix>,
     /// Whether each car is offered to customers, as the vehicles service last said (durable).
     pub(crate) listed: Table<VehicleId, bool>,
+    /// The newest battery report of each car (lazy durability, like the fixes it comes from).
+    pub(crate) battery: Table<VehicleId, StoredBattery>,
     pub(crate) grid: SharedGrid,
     pub(crate) area: Arc<ServiceArea>,
     pub(crate) clock: SharedClock,
@@ -89,6 +92,8 @@ pub(crate) enum TrackerMsg {
 pub(crate) struct VehicleTracker {
     id: VehicleId,
     latest: Option<StoredFix>,
+    /// The newest battery report, the tracker being its only writer.
+    battery: Option<StoredBattery>,
     /// The newest stored fixes of the car, oldest first.
     window: VecDeque<StoredFix>,
     /// The window holds every stored fix of the car (it has fewer than [`WINDOW`]).
@@ -144,9 +149,11 @@ impl Entity for VehicleTracker {
             context.place(id, newest);
             latest = Some(newest.clone());
         }
+        let battery = context.battery.get(&id)?;
         Ok(Some(VehicleTracker {
             id,
             latest,
+            battery,
             window_is_all: window.len() < WINDOW,
             window,
         }))
@@ -210,12 +217,14 @@ impl VehicleTracker {
         // duplicates; among equal times the first in the batch is the one kept.
         valid.sort_by_key(|(index, fix)| (fix.recorded_at, *index));
         let mut latest_changed = false;
+        let mut stored_now = Vec::with_capacity(valid.len());
         for (_, fix) in valid {
             let at = fix.recorded_at;
             if self.is_stored(at, context)? {
                 report.duplicates += 1;
                 continue;
             }
+            stored_now.push(fix);
             let sample = Sample {
                 lat: fix.lat,
                 lon: fix.lon,
@@ -255,6 +264,10 @@ impl VehicleTracker {
         if let (true, Some(latest)) = (latest_changed, &self.latest) {
             context.latest.insert(&self.id, latest)?;
             context.place(self.id, latest);
+        }
+        if let Some(battery) = newer_report(self.battery.as_ref(), stored_now) {
+            context.battery.insert(&self.id, &battery)?;
+            self.battery = Some(battery);
         }
         if report.flagged > 0 || !report.rejected.is_empty() {
             tracing::debug!(

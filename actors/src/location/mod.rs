@@ -20,6 +20,7 @@
 //! nearby) go straight to the store and the grid.
 
 mod area;
+mod battery;
 mod entity;
 mod error;
 mod fix;
@@ -34,6 +35,7 @@ use chrono::{DateTime, Utc};
 use storage::Store;
 
 pub use area::ServiceArea;
+pub use battery::BatteryReport;
 pub use error::LocationError;
 pub use model::{Fix, FixInput, IngestReport, NearbyVehicle, RejectedFix};
 
@@ -58,6 +60,8 @@ pub const MAX_TRACK: usize = 10_000;
 /// Table names of the current stored layout (see `upgrade` for the first one's).
 const HISTORY: &str = "history_v2";
 const LATEST: &str = "latest_v2";
+/// Each car's newest battery report (see `battery`).
+const BATTERY: &str = "battery";
 
 /// The location service's API. Cheap to clone.
 #[derive(Clone)]
@@ -79,6 +83,7 @@ pub async fn start(
         history: store.table(HISTORY).map_err(startup)?,
         latest: store.table(LATEST).map_err(startup)?,
         listed: store.table("listed").map_err(startup)?,
+        battery: store.table(BATTERY).map_err(startup)?,
         store,
         grid: SharedGrid::default(),
         area: std::sync::Arc::new(ServiceArea::from_config(config)),
@@ -159,6 +164,19 @@ impl LocationHandle {
     /// The car's newest plausible position, if it ever sent one.
     pub async fn latest(&self, vehicle_id: VehicleId) -> Result<Option<Fix>, LocationError> {
         Ok(self.context.latest.get(&vehicle_id)?.map(|fix| fix.view()))
+    }
+
+    /// The car's newest battery report, if it ever sent one. A read of the store, no ask: the
+    /// listings and every booking call it once per car.
+    pub async fn battery(
+        &self,
+        vehicle_id: VehicleId,
+    ) -> Result<Option<BatteryReport>, LocationError> {
+        Ok(self
+            .context
+            .battery
+            .get(&vehicle_id)?
+            .map(|report| report.view()))
     }
 
     /// The car's fixes recorded in `[from, to)`, oldest first, at most `limit`; flagged fixes
@@ -323,6 +341,8 @@ fn validate_search(lat: f64, lon: f64, radius_m: f64, limit: usize) -> Result<()
     }
 }
 
+#[cfg(test)]
+mod battery_tests;
 #[cfg(test)]
 mod privacy_tests;
 #[cfg(test)]

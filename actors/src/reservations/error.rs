@@ -6,6 +6,7 @@ use crate::customers::CustomersError;
 use crate::domain::InvalidField;
 use crate::error_kind::{ErrorKind, Kinded};
 use crate::ids::ReservationId;
+use crate::vehicles::BatteryRefusal;
 use storage::StorageError;
 
 use super::model::ReservationStatus;
@@ -104,6 +105,10 @@ pub enum ReservationsError {
         /// What is owed.
         outstanding_cents: i64,
     },
+    /// The car's battery is below the fleet's minimum, or its range would not last the
+    /// booking.
+    #[error(transparent)]
+    BatteryLow(#[from] BatteryRefusal),
     /// Another service failed to answer.
     #[error("the {service} service failed")]
     Upstream {
@@ -170,6 +175,7 @@ impl Kinded for ReservationsError {
             ReservationsError::Access(denied) => denied.kind(),
             ReservationsError::Command(error) => error.kind(),
             ReservationsError::OutstandingBalance { .. } => ErrorKind::OutstandingBalance,
+            ReservationsError::BatteryLow(_) => ErrorKind::BatteryLow,
             ReservationsError::Upstream { .. } | ReservationsError::PaymentUnavailable => {
                 ErrorKind::Unavailable
             }

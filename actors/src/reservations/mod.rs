@@ -11,6 +11,7 @@
 //! and every deadline is durable, so a restart resumes exactly where the workflow stood.
 
 mod access;
+mod battery;
 mod calendar;
 mod car;
 mod car_booking;
@@ -242,6 +243,7 @@ impl ReservationsHandle {
         if vehicle.status != VehicleStatus::Available {
             return Err(ReservationsError::VehicleUnavailable);
         }
+        battery::check(&inner.vehicles, &vehicle, &request).await?;
         let record = ReservationRecord {
             id: ReservationId::new(),
             vehicle_id: request.vehicle_id,

@@ -20,6 +20,8 @@
 //!
 //! Changes go through one `VehicleEntity` actor per car; reads go straight to the store.
 
+mod battery;
+mod charge;
 mod entity;
 mod error;
 mod model;
@@ -34,6 +36,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use storage::{StorageError, Store};
 use uuid::Uuid;
 
+pub use battery::{BatteryAssessment, BatteryPolicy, BatteryRefusal, BatteryState};
 pub use error::VehiclesError;
 pub use model::{
     NearbyVehicle, NewVehicle, Page, Registered, Vehicle, VehicleFilter, VehiclePatch,
@@ -67,6 +70,7 @@ pub struct VehiclesHandle {
     entities: EntityRef<VehicleEntity>,
     context: VehiclesContext,
     min_rental: TimeDelta,
+    battery: BatteryPolicy,
 }
 
 /// Starts the vehicles service under `parent`. `reservations` is bound once the reservations
@@ -101,6 +105,7 @@ pub async fn start(
         entities,
         context,
         min_rental: TimeDelta::hours(i64::from(config.rental.min_hours)),
+        battery: BatteryPolicy::from_config(&config.fleet),
     })
 }
 
@@ -258,8 +263,8 @@ impl VehiclesHandle {
             .map(|_| id))
     }
 
-    /// Available cars near the point that are not booked for the next shortest rental, nearest
-    /// first, at most `limit` (1..=200).
+    /// Available cars near the point that are not booked for the next shortest rental and
+    /// whose battery is not low, nearest first, at most `limit` (1..=200).
     pub async fn nearby_available(
         &self,
         lat: f64,
@@ -291,11 +296,16 @@ impl VehiclesHandle {
             // The store has the last word on the status (the listing may lag a moment).
             match self.context.vehicles.get(&candidate.vehicle_id)? {
                 Some(record) if record.status == VehicleStatus::Available => {
-                    found.push(NearbyVehicle {
-                        vehicle: record.view(),
-                        position: candidate.fix,
-                        distance_m: candidate.distance_m,
-                    });
+                    let vehicle = record.view();
+                    let battery = self.battery_of(&vehicle).await?;
+                    if battery.is_offered() {
+                        found.push(NearbyVehicle {
+                            vehicle,
+                            position: candidate.fix,
+                            distance_m: candidate.distance_m,
+                            battery,
+                        });
+                    }
                 }
                 _ => {}
             }
@@ -303,7 +313,8 @@ impl VehiclesHandle {
         Ok(found)
     }
 
-    /// Available cars with no reservation overlapping `[from, to)`, in registration order,
+    /// Available cars with no reservation overlapping `[from, to)` and whose battery is not
+    /// low, in registration order,
     /// `limit` (1..=200) at a time after the cursor `after`.
     pub async fn list_available(
         &self,
@@ -343,7 +354,10 @@ impl VehiclesHandle {
                     continue;
                 }
                 if let Some(record) = self.context.vehicles.get(id)? {
-                    items.push(record.view());
+                    let vehicle = record.view();
+                    if self.battery_of(&vehicle).await?.is_offered() {
+                        items.push(vehicle);
+                    }
                 }
                 if items.len() == limit {
                     let more = position + 1 < chunk.len()

@@ -152,6 +152,8 @@ pub struct NearbyVehicle {
     pub position: Fix,
     /// Distance from the search point, metres.
     pub distance_m: f64,
+    /// Its charge, as judged when it was found.
+    pub battery: super::BatteryAssessment,
 }
 
 /// A car as the vehicles store keeps it.

@@ -148,6 +148,11 @@ pub const fn problem_type(kind: ErrorKind) -> ProblemType {
             "Customer busy",
             "The customer already has a reservation overlapping that time.",
         ),
+        K::BatteryLow => (
+            StatusCode::CONFLICT,
+            "Battery too low",
+            "The car's last reported charge is below the fleet's minimum (`battery_pct`, `min_battery_pct`), or its estimated range would not last the booking (`needed_km`, `available_km`); choose another car or a shorter time.",
+        ),
         K::NoAccess => (
             StatusCode::CONFLICT,
             "No access",

@@ -10,7 +10,7 @@ use actors::commands::CommandError;
 use actors::customers::CustomersError;
 use actors::location::LocationError;
 use actors::reservations::{ErasureError, ReservationsError};
-use actors::vehicles::VehiclesError;
+use actors::vehicles::{BatteryRefusal, VehiclesError};
 use actors::{AskError, StorageError};
 
 use super::ApiError;
@@ -103,6 +103,7 @@ impl From<ReservationsError> for ApiError {
             ReservationsError::CarMoving { speed_kmh } => {
                 answer.with_extra(serde_json::json!({ "speed_kmh": speed_kmh }))
             }
+            ReservationsError::BatteryLow(refusal) => answer.with_extra(battery_figures(refusal)),
             _ => answer,
         }
     }
@@ -118,6 +119,20 @@ impl From<OsmAndError> for ApiError {
             }
             other => ApiError::from_service(&other),
         }
+    }
+}
+
+/// The figures of a `battery-low` refusal, so that an app can say how much shorter to book.
+fn battery_figures(refusal: &BatteryRefusal) -> serde_json::Value {
+    match *refusal {
+        BatteryRefusal::BelowMinimum {
+            battery_pct,
+            min_battery_pct,
+        } => serde_json::json!({ "battery_pct": battery_pct, "min_battery_pct": min_battery_pct }),
+        BatteryRefusal::NotEnoughRange {
+            needed_km,
+            available_km,
+        } => serde_json::json!({ "needed_km": needed_km, "available_km": available_km }),
     }
 }
 

@@ -8,6 +8,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use actors::clock::{ManualClock, SharedClock};
 use actors::locks::{InProcessUnits, UnitLink};
 use actors::testing::{PASSWORD, samples};
 use actors::{Config, RentalSystem};
@@ -100,7 +101,25 @@ impl TestApp {
         TestApp::start(adjust, None).await
     }
 
+    /// [`TestApp::spawn`] on a services' clock that stands at the wall clock's now and moves
+    /// only when the test advances it (access tokens are checked against the wall clock, so
+    /// they stay valid).
+    pub(crate) async fn spawn_with_manual_clock() -> (TestApp, ManualClock) {
+        let clock = ManualClock::new(chrono::Utc::now());
+        let shared: SharedClock = Arc::new(clock.clone());
+        let app = TestApp::start_on(|_| {}, Some(InProcessUnits::new()), Some(shared)).await;
+        (app, clock)
+    }
+
     async fn start(adjust: impl FnOnce(&mut Config), units: Option<InProcessUnits>) -> TestApp {
+        TestApp::start_on(adjust, units, None).await
+    }
+
+    async fn start_on(
+        adjust: impl FnOnce(&mut Config),
+        units: Option<InProcessUnits>,
+        clock: Option<SharedClock>,
+    ) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config::default();
         config.server.bind = "127.0.0.1:0".parse().expect("address");
@@ -116,7 +135,10 @@ impl TestApp {
             Some(units) => UnitLink::InProcess(units.clone()),
             None => UnitLink::remote(),
         };
-        let options = ServerOptions::for_config(&config, link);
+        let mut options = ServerOptions::for_config(&config, link);
+        if let Some(clock) = clock {
+            options.clock = clock;
+        }
         let server = RunningServer::start(config, options)
             .await
             .expect("app starts");

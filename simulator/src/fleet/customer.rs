@@ -357,7 +357,9 @@ async fn drive_legs<B: Backend>(
 ) -> Option<Outcome> {
     let car = booking.car.id;
     let mut position = booking.car.position;
-    let mut battery = rng.random_range(60.0..95.0);
+    // Operators charge cars between rentals: a rental starts on 70–100 %, and the longest
+    // one (6 h plus lateness, 0.05 % a fix) ends well above the fleet's 25 % minimum.
+    let mut battery = rng.random_range(70.0..=100.0);
     for leg in 0..legs {
         let left = release - context.now();
         if left < TimeDelta::minutes(3) {

@@ -109,7 +109,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, BadIdempotency
         ),
         (status = 400, description = "Malformed body, unknown field or bad Idempotency-Key", body = Problem),
         (status = 402, description = "The card hold was declined (`payment-declined`; the problem carries `reservation_id`), or the customer has an unpaid balance (`outstanding-balance`)", body = Problem),
-        (status = 409, description = "Overlaps another reservation of the car (`vehicle-busy`) or of the customer (`customer-busy`), the car is not available (`vehicle-unavailable`), or the customer cannot book (`cannot-book`)", body = Problem),
+        (status = 409, description = "Overlaps another reservation of the car (`vehicle-busy`) or of the customer (`customer-busy`), the car is not available (`vehicle-unavailable`), the customer cannot book (`cannot-book`), or the car's battery is below `fleet.min_battery_pct` or its estimated range would not last the booking (`battery-low`, with `battery_pct` and `min_battery_pct`, or `needed_km` and `available_km`)", body = Problem),
         (status = 422, description = "Duration not within 2..=6 h, start in the past or too far ahead, unknown vehicle_id (`validation`), or Idempotency-Key reused with another body (`idempotency-mismatch`)", body = Problem),
     ),
     security(("bearer" = [])),

@@ -178,7 +178,8 @@ pub struct VehicleDto {
     pub currency: &'static str,
     /// Usable battery capacity, kWh.
     pub battery_kwh: Option<f64>,
-    /// Rated range, km.
+    /// Rated range on a full charge, km, as registered (not the current range: see
+    /// `estimated_range_km`).
     pub range_km: Option<f64>,
     /// Body colour.
     pub color: Option<String>,
@@ -193,6 +194,18 @@ pub struct VehicleDto {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, nullable)]
     pub tracker_id: Option<Option<String>>,
+    /// State of charge the car's unit last reported, percent (shown even when stale).
+    pub battery_pct: Option<f64>,
+    /// Whether the car was charging at that report.
+    pub charging: Option<bool>,
+    /// When the unit took that report.
+    pub battery_reported_at: Option<DateTime<Utc>>,
+    /// `ok`, `low` (below `fleet.min_battery_pct`) or `unknown` (no report, or a stale one).
+    pub battery_state: BatteryStateDto,
+    /// Estimated range on the current charge, km: the rated `range_km` scaled by the charge,
+    /// or else `battery_kwh` at the fleet's city consumption. Null when the state is `unknown`
+    /// or the car has neither figure.
+    pub estimated_range_km: Option<f64>,
 }
 
 impl VehicleDto {
@@ -231,6 +244,11 @@ impl From<Vehicle> for VehicleDto {
             created_at: vehicle.created_at,
             updated_at: vehicle.updated_at,
             tracker_id: None,
+            battery_pct: None,
+            charging: None,
+            battery_reported_at: None,
+            battery_state: BatteryStateDto::Unknown,
+            estimated_range_km: None,
         }
     }
 }
@@ -270,7 +288,7 @@ impl NearbyVehicleDto {
     /// The found car as `role` sees it.
     pub fn for_role(found: NearbyVehicle, role: Role) -> Self {
         NearbyVehicleDto {
-            vehicle: VehicleDto::for_role(found.vehicle, role),
+            vehicle: VehicleDto::with_battery(found.vehicle, &found.battery, role),
             position: found.position.into(),
             distance_m: found.distance_m,
         }
@@ -290,6 +308,11 @@ pub struct VehicleListQuery {
     pub available_from: Option<DateTime<Utc>>,
     /// With `available_from`: the end of the window (exclusive).
     pub available_to: Option<DateTime<Utc>>,
+    /// Admins only (a customer gets an empty page): `true` lists the cars, retired ones aside, whose
+    /// last battery report is below `fleet.min_battery_pct` and that were not charging at it,
+    /// stale reports included (a parked car does not charge itself); cars that never
+    /// reported are not listed. Combines with `status`, not with the window.
+    pub needs_charging: Option<bool>,
     /// Items per page, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<usize>,

@@ -8,6 +8,7 @@
 //! list, but the car itself is gone, so `GET /v1/vehicles/{id}` (and its position and track)
 //! answer 404 like any other car that is not there.
 
+mod battery;
 mod dto;
 
 use actors::customers::Role;
@@ -39,6 +40,8 @@ pub const DEFAULT_RADIUS_M: f64 = 2_000.0;
 /// Cars `GET /v1/vehicles/nearby` returns when no limit is given.
 pub const DEFAULT_NEARBY_LIMIT: usize = 20;
 
+pub use battery::BatteryStateDto;
+use battery::{vehicle_dto, vehicle_dtos};
 pub use dto::*;
 
 /// This resource's routes.
@@ -94,15 +97,17 @@ pub async fn create(
     Ok((StatusCode::CREATED, ApiJson(registered.into())))
 }
 
-/// The fleet, in registration order: every car, the cars in one `status`, or (with
-/// `available_from` and `available_to`) the available cars free for that whole window.
+/// The fleet, in registration order: every car, the cars in one `status`, (with
+/// `available_from` and `available_to`) the available cars free for that whole window whose
+/// battery is not `low`, or (admins, `needs_charging=true`) the cars to charge. Every car
+/// carries its charge (`battery_pct`, `charging`, `battery_state`, `estimated_range_km`).
 #[utoipa::path(
     get, path = "/v1/vehicles", tag = "vehicles", operation_id = "list_vehicles",
     params(VehicleListQuery),
     responses(
         (status = 200, body = Page<VehicleDto>),
         (status = 400, description = "Bad limit, cursor, status or time, or an unknown parameter", body = Problem),
-        (status = 422, description = "Only one end of the window, or an end not after the start", body = Problem),
+        (status = 422, description = "Only one end of the window, an end not after the start, or `needs_charging` with the window", body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -117,7 +122,25 @@ pub async fn list(
     };
     let (limit, after) = (paging.limit()?, paging.cursor::<VehicleId>()?);
     let vehicles = &state.services.vehicles;
+    let needs_charging = query.needs_charging == Some(true);
+    if needs_charging && caller.role != Role::Admin {
+        // As with an admin filter of reservations: a customer's answer holds nothing, and the
+        // operation is not refused (it is not reserved to a role).
+        return Ok(ApiJson(Page::new(Vec::new(), None::<VehicleId>)));
+    }
     let page = match (query.available_from, query.available_to) {
+        (None, None) if needs_charging => {
+            let filter = VehicleFilter {
+                status: query.status.map(VehicleStatus::from),
+            };
+            vehicles.needing_charge(filter, limit, after).await?
+        }
+        (Some(_), Some(_)) if needs_charging => {
+            return Err(ApiError::invalid(&[InvalidField {
+                field: "needs_charging",
+                reason: "cannot be combined with available_from and available_to".into(),
+            }]));
+        }
         (None, None) => {
             let filter = VehicleFilter {
                 status: query.status.map(VehicleStatus::from),
@@ -139,11 +162,7 @@ pub async fn list(
         (Some(_), None) => return Err(window_half("available_to")),
         (None, Some(_)) => return Err(window_half("available_from")),
     };
-    let items = page
-        .items
-        .into_iter()
-        .map(|vehicle| VehicleDto::for_role(vehicle, caller.role))
-        .collect();
+    let items = vehicle_dtos(&state, page.items, caller.role).await?;
     Ok(ApiJson(Page::new(items, page.next_cursor)))
 }
 
@@ -155,7 +174,8 @@ fn window_half(missing: &'static str) -> ApiError {
 }
 
 /// Available cars near a point, nearest first (`[{vehicle, position, distance_m}]`). Cars in
-/// maintenance, retired, or booked for the next shortest rental are left out.
+/// maintenance, retired, booked for the next shortest rental, or whose battery is `low` are
+/// left out; a car whose charge is `unknown` is offered and says so.
 #[utoipa::path(
     get, path = "/v1/vehicles/nearby", tag = "vehicles", operation_id = "list_nearby_vehicles",
     params(NearbyQuery),
@@ -207,7 +227,7 @@ pub async fn read(
     ApiPath(id): ApiPath<VehicleId>,
 ) -> Result<ApiJson<VehicleDto>, ApiError> {
     let vehicle = super::fleet::in_fleet(&state, id).await?;
-    Ok(ApiJson(VehicleDto::for_role(vehicle, caller.role)))
+    Ok(ApiJson(vehicle_dto(&state, vehicle, caller.role).await?))
 }
 
 /// Change a car (admin): rate, model, colour, tracker id, or status between `available` and
@@ -238,8 +258,8 @@ pub async fn update(
     ApiPath(id): ApiPath<VehicleId>,
     ApiJson(changes): ApiJson<VehicleChanges>,
 ) -> Result<ApiJson<VehicleDto>, ApiError> {
-    let changed = state.services.vehicles.update(id, changes.into()).await?;
-    Ok(ApiJson(VehicleDto::for_admin(changed)))
+    let vehicle = state.services.vehicles.update(id, changes.into()).await?;
+    Ok(ApiJson(vehicle_dto(&state, vehicle, Role::Admin).await?))
 }
 
 /// Retire a car for good (admin); answers the retired car (200). Refused while the car has

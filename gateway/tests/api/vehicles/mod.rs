@@ -7,6 +7,7 @@ use crate::helpers::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+mod battery;
 mod changes;
 mod listing;
 mod trackers;

@@ -86,10 +86,12 @@ impl OpError {
         self.kind == OpErrorKind::Service(kind)
     }
 
-    /// Someone else got the car (or this customer already holds that time): a race the
-    /// customer handles by trying another car.
+    /// Someone else got the car (or this customer already holds that time), or its battery
+    /// will not carry the booking: the customer tries another car.
     pub fn is_conflict(&self) -> bool {
-        self.is(ErrorKind::VehicleBusy) || self.is(ErrorKind::VehicleUnavailable)
+        self.is(ErrorKind::VehicleBusy)
+            || self.is(ErrorKind::VehicleUnavailable)
+            || self.is(ErrorKind::BatteryLow)
     }
 
     /// The card hold was refused.
