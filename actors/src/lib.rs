@@ -15,6 +15,7 @@ pub mod incident;
 pub mod location;
 pub mod locks;
 pub mod metrics;
+pub mod notifications;
 pub mod page;
 pub mod ports;
 pub mod reservations;

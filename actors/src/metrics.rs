@@ -23,6 +23,8 @@ pub const PAYMENT_CIRCUIT_OPEN: &str = "ev_rental_payment_provider_circuit_open"
 pub const FIXES: &str = "ev_rental_fixes_total";
 /// Records removed by the retention jobs, by kind.
 pub const PURGED: &str = "ev_rental_retention_purged_total";
+/// Attempts to send a notification, by channel and outcome.
+pub const NOTIFICATION_ATTEMPTS: &str = "ev_rental_notification_attempts_total";
 
 /// Registers the help text of every domain metric with the installed recorder (call once,
 /// after installing it).
@@ -56,6 +58,10 @@ pub fn describe() {
     metrics::describe_counter!(
         PURGED,
         "Records removed by the retention jobs, by kind: idempotency_keys, positions, sandbox_idempotency"
+    );
+    metrics::describe_counter!(
+        NOTIFICATION_ATTEMPTS,
+        "Attempts to send an e-mail or an operator webhook, by channel and outcome: delivered, retrying, gave_up"
     );
     metrics::describe_counter!(
         FIXES,
@@ -108,4 +114,10 @@ pub(crate) fn fixes(stored: u32, duplicates: u32, flagged: u32, rejected: usize)
             metrics::counter!(FIXES, "result" => result).increment(count);
         }
     }
+}
+
+/// Counts one notification attempt by its outcome.
+pub(crate) fn notification(channel: &'static str, outcome: &'static str) {
+    metrics::counter!(NOTIFICATION_ATTEMPTS, "channel" => channel, "outcome" => outcome)
+        .increment(1);
 }

@@ -1,4 +1,4 @@
-//! The actor system as one unit: the six service stores and the root supervisor.
+//! The actor system as one unit: the seven service stores and the root supervisor.
 //!
 //! Start-up opens every store before any actor runs, so a service never starts on a store it
 //! cannot read; shutdown stops the actors first (no more writes) and then closes every store,
@@ -17,18 +17,20 @@ use crate::config::Config;
 use crate::customers::{self, CustomersHandle};
 use crate::location::{self, LocationHandle};
 use crate::locks::{self, LocksHandle, UnitLink};
+use crate::notifications::{self, NotificationsHandle};
 use crate::ports::{LateBound, ReservationLookup};
 use crate::reservations::{self, ReservationsDeps, ReservationsHandle};
 use crate::vehicles::{self, VehiclesHandle};
 
-/// Names of the six services; each has a store of the same name under the data directory.
-pub const SERVICES: [&str; 6] = [
+/// Names of the seven services; each has a store of the same name under the data directory.
+pub const SERVICES: [&str; 7] = [
     "customers",
     "vehicles",
     "location",
     "reservations",
     "locks",
     "billing",
+    "notifications",
 ];
 
 pub use crate::ask::ASK_TIMEOUT;
@@ -63,7 +65,7 @@ pub enum SystemError {
     },
 }
 
-/// The six service stores.
+/// The seven service stores.
 #[derive(Debug, Clone)]
 pub struct Stores {
     stores: Vec<Store>,
@@ -167,7 +169,7 @@ impl Actor for Root {
     }
 }
 
-/// The six services' handles: the whole API of the system.
+/// The seven services' handles: the whole API of the system.
 #[derive(Clone)]
 pub struct Services {
     /// Customers and their profiles.
@@ -182,6 +184,8 @@ pub struct Services {
     pub locks: LocksHandle,
     /// Holds and captures.
     pub billing: BillingHandle,
+    /// E-mail and operator webhooks, queued durably and sent at least once.
+    pub notifications: NotificationsHandle,
 }
 
 /// What a system runs with besides its configuration. Neither has a default: the clock decides
@@ -247,6 +251,14 @@ impl RentalSystem {
             })
         };
 
+        let notifications = notifications::start(
+            store("notifications")?,
+            clock.clone(),
+            config,
+            parent.clone(),
+        )
+        .await
+        .map_err(spawn_error("notifications"))?;
         let reservation_lookup: LateBound<dyn ReservationLookup> = LateBound::new("reservations");
         let units = options.units;
 
@@ -336,6 +348,7 @@ impl RentalSystem {
                 reservations,
                 locks,
                 billing,
+                notifications,
             },
             clock,
             _bound: (bound_lookup, bound_locks),
@@ -378,6 +391,7 @@ impl RentalSystem {
             services.reservations.ping(),
             services.locks.ping(),
             services.billing.ping(),
+            services.notifications.ping(),
         ];
         for check in checks {
             check.map_err(|error| SystemError::Unavailable {

@@ -59,7 +59,7 @@ impl Limits {
 }
 
 /// Shared by every handler. axum clones the state for every request, so it is one reference
-/// count behind an `Arc`: cloning the fields themselves (six service handles, each several
+/// count behind an `Arc`: cloning the fields themselves (seven service handles, each several
 /// `Arc`s) showed up as a sixth of the CPU of position ingest.
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);

@@ -308,6 +308,7 @@ impl Config {
             ));
         }
         self.billing.validate()?;
+        self.notify.validate()?;
         if self.simulator.speedup == 0 {
             return Err(value_error(
                 "simulator.speedup",

@@ -9,6 +9,7 @@
 mod fleet_rules;
 mod load;
 mod network;
+mod notify;
 mod secret_rules;
 #[cfg(test)]
 mod tests;
@@ -17,6 +18,7 @@ use std::net::SocketAddr;
 
 pub use load::ConfigError;
 pub use network::IpNetwork;
+pub use notify::NotifyConfig;
 use serde::{Deserialize, Serialize};
 pub use storage::StorageConfig;
 
@@ -39,6 +41,8 @@ pub struct Config {
     pub fleet: FleetConfig,
     /// The payment provider.
     pub billing: BillingConfig,
+    /// E-mail and operator webhooks.
+    pub notify: NotifyConfig,
     /// The fleet simulator's defaults.
     pub simulator: SimulatorConfig,
 }

@@ -314,3 +314,83 @@ fn battery_keys_have_city_ev_defaults_and_refuse_values_no_fleet_can_have() {
         "{error}"
     );
 }
+
+#[test]
+fn notify_defaults_log_emails_and_send_no_webhooks() {
+    let config = load("", &[]).unwrap();
+    assert_eq!(config.notify.email, "log");
+    assert!(config.notify.webhook_url.is_empty());
+    assert_eq!(config.notify.max_attempts, 8);
+}
+
+#[test]
+fn notify_rules_name_the_key_at_fault() {
+    let refused = |pairs: &[(&str, &str)]| match load("", pairs) {
+        Err(ConfigError::Value { key, .. }) => key,
+        other => panic!("{pairs:?}: {other:?}"),
+    };
+    assert_eq!(
+        refused(&[("EVR_NOTIFY__EMAIL", "sendmail")]),
+        "notify.email"
+    );
+    assert_eq!(refused(&[("EVR_NOTIFY__EMAIL", "smtp")]), "notify.smtp_url");
+    assert_eq!(
+        refused(&[
+            ("EVR_NOTIFY__EMAIL", "smtp"),
+            ("EVR_NOTIFY__SMTP_URL", "mail.example.com:587")
+        ]),
+        "notify.smtp_url"
+    );
+    assert_eq!(refused(&[("EVR_NOTIFY__FROM", "nobody")]), "notify.from");
+    assert_eq!(
+        refused(&[("EVR_NOTIFY__PUBLIC_BASE_URL", "app.example.com")]),
+        "notify.public_base_url"
+    );
+    assert_eq!(
+        refused(&[("EVR_NOTIFY__WEBHOOK_URL", "https://ops.example.com/hooks")]),
+        "notify.webhook_secret"
+    );
+    assert_eq!(
+        refused(&[
+            ("EVR_NOTIFY__WEBHOOK_URL", "https://ops.example.com/hooks"),
+            ("EVR_NOTIFY__WEBHOOK_SECRET", "whsec_c2hvcnQ=")
+        ]),
+        "notify.webhook_secret"
+    );
+    assert_eq!(
+        refused(&[("EVR_NOTIFY__MAX_ATTEMPTS", "0")]),
+        "notify.max_attempts"
+    );
+    assert_eq!(
+        refused(&[("EVR_NOTIFY__BACKOFF_CAP_S", "5")]),
+        "notify.backoff_cap_s"
+    );
+    assert_eq!(
+        refused(&[("EVR_NOTIFY__SEND_TIMEOUT_S", "0")]),
+        "notify.send_timeout_s"
+    );
+}
+
+#[test]
+fn notify_secrets_are_accepted_in_form_and_hidden_from_debug_prints() {
+    let config = load(
+        "",
+        &[
+            ("EVR_NOTIFY__EMAIL", "smtp"),
+            (
+                "EVR_NOTIFY__SMTP_URL",
+                "smtps://mailer:hunter2@smtp.example.com:465",
+            ),
+            ("EVR_NOTIFY__WEBHOOK_URL", "https://ops.example.com/hooks"),
+            (
+                "EVR_NOTIFY__WEBHOOK_SECRET",
+                "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
+            ),
+        ],
+    )
+    .unwrap();
+    let shown = format!("{config:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(!shown.contains("C2FVsBQ"), "{shown}");
+    assert!(shown.contains("ops.example.com"), "{shown}");
+}

@@ -24,7 +24,7 @@ pub fn t0() -> DateTime<Utc> {
     DateTime::from_timestamp(1_795_428_000, 0).unwrap_or_default()
 }
 
-/// The six services started on a temporary directory, with the time and the car units in the
+/// The seven services started on a temporary directory, with the time and the car units in the
 /// test's hands: the clock moves only when told to, and each unit obeys, refuses, stays silent
 /// or offline as scripted.
 pub struct TestSystem {
