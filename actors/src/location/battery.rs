@@ -8,7 +8,7 @@
 //! overwrites a newer report, and a fix without `battery_pct` leaves the record as it is: its
 //! `charging` flag alone, with no charge, would describe a state nobody measured.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::model::FixInput;
@@ -66,11 +66,55 @@ pub(crate) fn newer_report<'a>(
     }
 }
 
+/// How long the store may keep showing an unchanged reading's older time: at most 5 minutes,
+/// and at most a quarter of the staleness limit, so a car that keeps reporting is never judged
+/// stale because of it.
+pub(crate) fn refresh_interval(stale_min: u32) -> TimeDelta {
+    let quarter = TimeDelta::seconds(i64::from(stale_min) * 60 / 4);
+    quarter
+        .min(TimeDelta::minutes(5))
+        .max(TimeDelta::seconds(1))
+}
+
+/// Whether `next` must reach the store, given what the store holds. A new charge or charging
+/// flag always does. The same reading again does only once the stored one is `refresh` older:
+/// a parked car repeats its charge in every fix, and writing it each time would add a third
+/// store write to every fix on the busiest path for nothing but a fresher time.
+pub(crate) fn worth_storing(
+    stored: Option<&StoredBattery>,
+    next: &StoredBattery,
+    refresh: TimeDelta,
+) -> bool {
+    match stored {
+        None => true,
+        Some(stored) => {
+            stored.battery_pct != next.battery_pct
+                || stored.charging != next.charging
+                || next.recorded_at - stored.recorded_at >= refresh
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use chrono::TimeDelta;
-
     use super::*;
+
+    #[test]
+    fn an_unchanged_reading_is_stored_again_only_after_the_refresh_interval() {
+        let refresh = refresh_interval(60);
+        assert_eq!(refresh, TimeDelta::minutes(5));
+        assert_eq!(refresh_interval(8), TimeDelta::minutes(2));
+        let before = stored(0, 70.0);
+        assert!(worth_storing(None, &before, refresh));
+        assert!(!worth_storing(Some(&before), &stored(4, 70.0), refresh));
+        assert!(worth_storing(Some(&before), &stored(5, 70.0), refresh));
+        assert!(worth_storing(Some(&before), &stored(1, 69.0), refresh));
+        let charging = StoredBattery {
+            charging: Some(true),
+            ..stored(1, 70.0)
+        };
+        assert!(worth_storing(Some(&before), &charging, refresh));
+    }
 
     fn at(minutes: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000, 0).unwrap() + TimeDelta::minutes(minutes)

@@ -15,7 +15,7 @@ use ractor::RpcReplyPort;
 use storage::{StorageError, Store, Table};
 
 use super::area::ServiceArea;
-use super::battery::{StoredBattery, newer_report};
+use super::battery::{StoredBattery, newer_report, worth_storing};
 use super::error::LocationError;
 use super::fix::{Sample, is_plausible, validate};
 use super::grid::SharedGrid;
@@ -49,6 +49,8 @@ pub(crate) struct LocationContext {
     pub(crate) listed: Table<VehicleId, bool>,
     /// The newest battery report of each car (lazy durability, like the fixes it comes from).
     pub(crate) battery: Table<VehicleId, StoredBattery>,
+    /// How stale the stored time of an unchanged battery reading may get.
+    pub(crate) battery_refresh: chrono::TimeDelta,
     pub(crate) grid: SharedGrid,
     pub(crate) area: Arc<ServiceArea>,
     pub(crate) clock: SharedClock,
@@ -92,8 +94,10 @@ pub(crate) enum TrackerMsg {
 pub(crate) struct VehicleTracker {
     id: VehicleId,
     latest: Option<StoredFix>,
-    /// The newest battery report, the tracker being its only writer.
+    /// The newest battery report seen, the tracker being its only writer.
     battery: Option<StoredBattery>,
+    /// The report the store holds (see `battery::worth_storing`).
+    battery_stored: Option<StoredBattery>,
     /// The newest stored fixes of the car, oldest first.
     window: VecDeque<StoredFix>,
     /// The window holds every stored fix of the car (it has fewer than [`WINDOW`]).
@@ -153,6 +157,7 @@ impl Entity for VehicleTracker {
         Ok(Some(VehicleTracker {
             id,
             latest,
+            battery_stored: battery.clone(),
             battery,
             window_is_all: window.len() < WINDOW,
             window,
@@ -266,7 +271,14 @@ impl VehicleTracker {
             context.place(self.id, latest);
         }
         if let Some(battery) = newer_report(self.battery.as_ref(), stored_now) {
-            context.battery.insert(&self.id, &battery)?;
+            if worth_storing(
+                self.battery_stored.as_ref(),
+                &battery,
+                context.battery_refresh,
+            ) {
+                context.battery.insert(&self.id, &battery)?;
+                self.battery_stored = Some(battery.clone());
+            }
             self.battery = Some(battery);
         }
         if report.flagged > 0 || !report.rejected.is_empty() {

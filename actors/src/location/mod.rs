@@ -89,6 +89,7 @@ pub async fn start(
         area: std::sync::Arc::new(ServiceArea::from_config(config)),
         clock,
         max_speed_kmh: config.fleet.max_plausible_speed_kmh,
+        battery_refresh: battery::refresh_interval(config.fleet.battery_stale_min),
     };
     upgrade::move_table(&context.store, upgrade::HISTORY_V1, &context.history).map_err(startup)?;
     upgrade::move_table(&context.store, upgrade::LATEST_V1, &context.latest).map_err(startup)?;
