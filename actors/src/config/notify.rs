@@ -38,6 +38,9 @@ pub struct NotifyConfig {
     /// How often the delivery loop looks for messages that are due, in milliseconds (real
     /// time: it paces the work; the services' clock decides what is due).
     pub poll_interval_ms: u64,
+    /// Days a delivered or given-up message is kept (for operators and for deduplication)
+    /// before it is deleted: messages hold addresses and texts about people.
+    pub retention_days: u32,
 }
 
 impl Default for NotifyConfig {
@@ -54,6 +57,7 @@ impl Default for NotifyConfig {
             backoff_cap_s: 3_600,
             send_timeout_s: 30,
             poll_interval_ms: 1_000,
+            retention_days: 14,
         }
     }
 }
@@ -75,6 +79,7 @@ impl std::fmt::Debug for NotifyConfig {
             .field("backoff_cap_s", &self.backoff_cap_s)
             .field("send_timeout_s", &self.send_timeout_s)
             .field("poll_interval_ms", &self.poll_interval_ms)
+            .field("retention_days", &self.retention_days)
             .finish()
     }
 }
@@ -163,6 +168,14 @@ impl NotifyConfig {
                 "",
                 "the base must be positive and the cap at least the base",
                 "seconds, backoff_base_s ≥ 1 and backoff_cap_s ≥ backoff_base_s",
+            ));
+        }
+        if self.retention_days == 0 {
+            return Err(value_error(
+                "notify.retention_days",
+                "",
+                "a finished message must be kept at least a day (its key deduplicates late repeats)",
+                "a whole number of days, at least 1",
             ));
         }
         if self.send_timeout_s == 0 || self.send_timeout_s > 300 {

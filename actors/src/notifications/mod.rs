@@ -23,6 +23,7 @@ mod error;
 mod mailer;
 mod model;
 mod queue;
+mod retention;
 pub mod retry;
 mod signing;
 mod smtp;
@@ -104,6 +105,8 @@ struct Inner {
     webhooks_enabled: bool,
     public_base_url: String,
     run_timeout: Duration,
+    /// How long finished messages are kept (`notify.retention_days`).
+    retention: chrono::TimeDelta,
 }
 
 /// Starts the service on its store with the mailer `notify.email` names.
@@ -129,6 +132,12 @@ pub async fn start_with(
 ) -> Result<NotificationsHandle, ractor::SpawnErr> {
     let startup = |error: NotificationsError| ractor::SpawnErr::StartupFailed(Box::new(error));
     let queue = Queue::open(store).map_err(|error| startup(error.into()))?;
+    let retention = chrono::TimeDelta::days(i64::from(config.retention_days));
+    let purge = retention::MessagePurge {
+        queue: queue.clone(),
+        keep: retention,
+    };
+    crate::retention::start(purge, clock.clone(), parent.clone()).await?;
     let send_timeout = Duration::from_secs(config.send_timeout_s);
     let webhooks = if config.webhook_url.is_empty() {
         None
@@ -165,6 +174,7 @@ pub async fn start_with(
             delivery,
             webhooks_enabled,
             public_base_url: config.public_base_url.trim_end_matches('/').to_owned(),
+            retention,
             // A run waits for its attempts (each bounded by the send timeout), and an ask may
             // queue behind a tick's run.
             run_timeout: send_timeout * 2 + ASK_TIMEOUT,

@@ -32,9 +32,9 @@ pub struct Enqueued {
 /// The queue's tables.
 #[derive(Clone)]
 pub(crate) struct Queue {
-    store: Store,
-    messages: Table<Uuid, Message>,
-    keys: UniqueIndex<String, Uuid>,
+    pub(super) store: Store,
+    pub(super) messages: Table<Uuid, Message>,
+    pub(super) keys: UniqueIndex<String, Uuid>,
     due: Table<(DateTime<Utc>, Uuid), ()>,
 }
 

@@ -295,3 +295,42 @@ async fn the_log_backend_delivers_without_a_relay_in_a_whole_system() {
     assert!(notifications.pending().unwrap().is_empty());
     system.system().ready().await.unwrap();
 }
+
+#[tokio::test]
+async fn finished_messages_are_deleted_after_the_retention_and_pending_ones_never() {
+    let harness = Harness::start(NotifyConfig {
+        retention_days: 14,
+        ..notify_config()
+    })
+    .await;
+    enqueue(&harness, "event-sent", "Sent").await;
+    harness.handle.deliver_due().await.unwrap();
+    assert_eq!(
+        harness
+            .handle
+            .status(Channel::Email, "event-sent")
+            .unwrap()
+            .map(|message| message.state),
+        Some(MessageState::Delivered)
+    );
+    // Queued after the run, and no run comes: it stays pending however old it gets.
+    enqueue(&harness, "event-waiting", "Waiting").await;
+
+    harness.clock.advance(TimeDelta::days(13));
+    assert_eq!(harness.handle.purge_finished().await.unwrap(), 0);
+    harness.clock.advance(TimeDelta::days(1));
+    assert_eq!(harness.handle.purge_finished().await.unwrap(), 1);
+    assert!(
+        harness
+            .handle
+            .status(Channel::Email, "event-sent")
+            .unwrap()
+            .is_none()
+    );
+    let waiting = harness
+        .handle
+        .status(Channel::Email, "event-waiting")
+        .unwrap()
+        .expect("a pending message is kept");
+    assert_eq!(waiting.state, MessageState::Pending);
+}
