@@ -105,7 +105,7 @@ impl FakeProcessor {
         let result = match step {
             Step::Authorize { amount_cents, .. } if !self.decline_holds => {
                 self.held += amount_cents;
-                Ok(Some("hold".to_owned()))
+                Ok(Some(format!("hold:{key}")))
             }
             Step::Authorize { .. } => Err(PaymentError::InsufficientFunds),
             Step::Capture { amount_cents, .. } => {
@@ -168,6 +168,8 @@ fn drive(
 #[derive(Debug, Clone)]
 enum Op {
     Hold(i64),
+    /// An extra hold (a reservation extended).
+    HoldMore(i64),
     Settle(i64),
     Void,
     Refund(i64),
@@ -178,6 +180,7 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         3 => (-10i64..=30_000).prop_map(Op::Hold),
+        2 => (-10i64..=10_000).prop_map(Op::HoldMore),
         3 => prop_oneof![Just(0i64), -10i64..=40_000].prop_map(Op::Settle),
         1 => Just(Op::Void),
         2 => (-10i64..=20_000).prop_map(Op::Refund),
@@ -222,10 +225,11 @@ proptest! {
                     }
                 },
                 (Op::Hold(_), Some(existing)) => {
-                    // A second hold never places a second one: it only completes the first.
+                    // A second hold request never places a second one: it only completes the
+                    // first (and the extra holds asked for).
                     let _ = drive(existing, &mut processor, &mut crash_at);
                     let holds = existing.entries.iter().filter(|entry| entry.kind == EntryKind::Hold).count();
-                    prop_assert!(holds <= 1);
+                    prop_assert!(holds <= 1 + existing.header.extra_holds.len());
                 }
                 (_, None) => {}
                 (op, Some(existing)) => {
@@ -234,6 +238,9 @@ proptest! {
                         let requested = match op {
                             Op::Settle(total) => settlement::request_settle(existing, total).map(|_| ()),
                             Op::Void => settlement::request_void(existing).map(|_| ()),
+                            Op::HoldMore(amount) => {
+                                settlement::request_hold_more(existing, "tok".into(), amount).map(|_| ())
+                            }
                             Op::Refund(amount) => settlement::request_refund(
                                 existing,
                                 &super::model::RefundOrder {
@@ -281,7 +288,7 @@ proptest! {
             (Some(0), resolution) => prop_assert_eq!(resolution, Some(Resolution::Voided)),
             (Some(total), Some(Resolution::Captured)) if record.header.extra_charge_refused.is_none() => {
                 prop_assert_eq!(totals.captured + totals.charged, total);
-                prop_assert_eq!(totals.captured + totals.released, totals.held);
+                prop_assert_eq!(totals.captured + totals.released + totals.voided, totals.held);
             }
             (Some(total), Some(Resolution::Captured)) => {
                 prop_assert_eq!(totals.captured, totals.held);
