@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use super::error::BillingError;
 use super::events::ProviderNotice;
+use super::holds;
 use super::model::{
     AddedHold, ChargeRecord, ChargeStatus, ChargeSummary, HoldRequest, RefundOrder,
 };
@@ -203,11 +204,11 @@ impl Charge {
     ) -> Result<AddedHold, BillingError> {
         self.resume(context).await?;
         let mut next = self.record()?.clone();
-        let number = settlement::request_hold_more(&mut next, card_token, amount_cents)?;
+        let number = holds::request_hold_more(&mut next, card_token, amount_cents)?;
         context.tables.persist(&next, next.entries.len()).await?;
         self.record = Some(next);
         self.resume(context).await?;
-        settlement::hold_more_answer(self.record()?, number)
+        holds::hold_more_answer(self.record()?, number)
     }
 
     async fn settle(

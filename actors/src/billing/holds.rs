@@ -13,8 +13,9 @@
 
 use chrono::{DateTime, Utc};
 
+use super::error::BillingError;
 use super::ledger::{self, HoldState, LedgerError, entry, positive};
-use super::model::{EntryKind, LedgerEntry};
+use super::model::{AddedHold, ChargeRecord, EntryKind, ExtraHold, LedgerEntry};
 
 /// Whether more holds may be added: the first was placed and nothing was captured, charged or
 /// refunded yet.
@@ -74,6 +75,50 @@ pub(crate) fn record_extra_decline(
     let declined = entry(entries, 0, EntryKind::HoldDeclined, amount, at, None, note);
     entries.push(declined);
     Ok(())
+}
+
+/// Records an extra hold of `amount_cents` on `card_token` (the customer's card now, which
+/// later steps use too); returns its number. Refused once a settlement or a void was asked
+/// for, or when the charge holds nothing.
+pub(crate) fn request_hold_more(
+    record: &mut ChargeRecord,
+    card_token: String,
+    amount_cents: i64,
+) -> Result<u32, BillingError> {
+    if amount_cents <= 0 {
+        return Err(BillingError::InvalidAmount);
+    }
+    let totals = ledger::totals(&record.entries);
+    if totals.declined || totals.hold_ref.is_none() {
+        return Err(BillingError::NoHold);
+    }
+    if record.header.settle_total_cents.is_some() || totals.resolution.is_some() {
+        return Err(BillingError::AlreadyResolved);
+    }
+    record.header.extra_holds.push(ExtraHold {
+        amount_cents,
+        decline: None,
+    });
+    record.header.card_token = card_token;
+    Ok(record.header.extra_holds.len() as u32 + 1)
+}
+
+/// The answer to extra hold `number`: the charge with it, or the refusal recorded for it.
+pub(crate) fn hold_more_answer(
+    record: &ChargeRecord,
+    number: u32,
+) -> Result<AddedHold, BillingError> {
+    let extra = number
+        .checked_sub(2)
+        .and_then(|index| record.header.extra_holds.get(index as usize))
+        .ok_or(BillingError::NoHold)?;
+    match &extra.decline {
+        Some(decline) => Err(super::settlement::decline_error(decline)),
+        None => Ok(AddedHold {
+            number,
+            summary: super::settlement::summary(record),
+        }),
+    }
 }
 
 /// The next step of a settlement of `total` over the holds: the first hold still open is

@@ -14,8 +14,8 @@ use super::events::{ChargeEvent, ChargeEventKind};
 use super::holds::{HoldStep, next_hold_step, record_extra_decline, record_extra_hold};
 use super::ledger::{self, LedgerError, Resolution};
 use super::model::{
-    AddedHold, CURRENCY, ChargeHeader, ChargeRecord, ChargeStatus, ChargeSummary, Decline,
-    ExtraHold, HoldRequest, RefundOrder, RefundRequest,
+    CURRENCY, ChargeHeader, ChargeRecord, ChargeStatus, ChargeSummary, Decline, HoldRequest,
+    RefundOrder, RefundRequest,
 };
 use super::provider::PaymentError;
 
@@ -185,51 +185,7 @@ pub(crate) fn request_void(record: &mut ChargeRecord) -> Result<bool, BillingErr
     }
 }
 
-/// Records an extra hold of `amount_cents` on `card_token` (the customer's card now, which
-/// later steps use too); returns its number. Refused once a settlement or a void was asked
-/// for, or when the charge holds nothing.
-pub(crate) fn request_hold_more(
-    record: &mut ChargeRecord,
-    card_token: String,
-    amount_cents: i64,
-) -> Result<u32, BillingError> {
-    if amount_cents <= 0 {
-        return Err(BillingError::InvalidAmount);
-    }
-    let totals = ledger::totals(&record.entries);
-    if totals.declined || totals.hold_ref.is_none() {
-        return Err(BillingError::NoHold);
-    }
-    if record.header.settle_total_cents.is_some() || totals.resolution.is_some() {
-        return Err(BillingError::AlreadyResolved);
-    }
-    record.header.extra_holds.push(ExtraHold {
-        amount_cents,
-        decline: None,
-    });
-    record.header.card_token = card_token;
-    Ok(record.header.extra_holds.len() as u32 + 1)
-}
-
-/// The answer to extra hold `number`: the charge with it, or the refusal recorded for it.
-pub(crate) fn hold_more_answer(
-    record: &ChargeRecord,
-    number: u32,
-) -> Result<AddedHold, BillingError> {
-    let extra = number
-        .checked_sub(2)
-        .and_then(|index| record.header.extra_holds.get(index as usize))
-        .ok_or(BillingError::NoHold)?;
-    match &extra.decline {
-        Some(decline) => Err(decline_error(decline)),
-        None => Ok(AddedHold {
-            number,
-            summary: summary(record),
-        }),
-    }
-}
-
-fn decline_error(decline: &Decline) -> BillingError {
+pub(crate) fn decline_error(decline: &Decline) -> BillingError {
     match decline {
         Decline::Declined(reason) => BillingError::Declined {
             reason: reason.clone(),

@@ -25,6 +25,7 @@ use crate::ids::{CustomerId, ReservationId};
 use super::car::{CarContext, CarRentals, auto_end_deadline, no_show_deadline};
 use super::error::ReservationsError;
 use super::extension::{Extension, check_extension};
+use super::faults::FaultPoint;
 use super::model::{DeadlineKind, ReservationRecord, ReservationStatus};
 use super::rules::first_overlap;
 use super::tables::Change;
@@ -74,6 +75,7 @@ impl CarRentals {
         let held = self
             .hold_more(&record, request.card_token, extra, context)
             .await?;
+        context.faults.hit(FaultPoint::ExtensionHeld).await;
         let mut next = record.clone();
         next.end_at = end_at;
         next.hold_cents = held;

@@ -120,6 +120,28 @@ async fn a_free_car_is_extended_with_a_second_hold_and_a_no_show_voids_what_is_u
         [(new_end, DeadlineKind::NoShow)],
         "the no-show moved with the end"
     );
+    // The added time is taken on the car's and on the customer's calendars.
+    let inside = booked.end_at + TimeDelta::minutes(30);
+    let second_car = fixture.vehicle(1, RATE).await;
+    let other = fixture.customer(1, VISA).await;
+    for (who, car, refusal) in [(customer, second_car, "customer"), (other, vehicle, "car")] {
+        let request = NewReservation {
+            vehicle_id: car,
+            start_at: inside,
+            end_at: inside + TimeDelta::hours(2),
+        };
+        let refused = fixture
+            .services()
+            .reservations
+            .create(who, request, None)
+            .await;
+        let busy = match refused {
+            Err(ReservationsError::CustomerBusy) => "customer",
+            Err(ReservationsError::VehicleBusy) => "car",
+            other => panic!("expected busy, got {other:?}"),
+        };
+        assert_eq!(busy, refusal);
+    }
     // The same extension again answers it as it stands, without a third hold.
     let again = extend(&fixture, customer, &booked, new_end).await.unwrap();
     assert_eq!(again, extended);
@@ -372,5 +394,36 @@ async fn a_refused_extra_hold_is_payment_declined_and_changes_nothing() {
     .await
     .unwrap();
     assert_eq!(extended.hold.amount_cents, 3 * RATE);
+    assert_audit_clean(&fixture).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_extension_survives_a_restart() {
+    let (fixture, customer, vehicle) = one_customer_one_car().await;
+    let booked = book(&fixture, customer, vehicle, 60, 2).await;
+    let new_end = booked.end_at + TimeDelta::hours(1);
+    extend(&fixture, customer, &booked, new_end).await.unwrap();
+    let fixture = fixture.restart().await;
+    assert_eq!(stored(&fixture, &booked).end_at, new_end);
+    assert_eq!(
+        deadlines(&fixture, booked.id),
+        [(new_end, DeadlineKind::NoShow)]
+    );
+    let other = fixture.customer(1, VISA).await;
+    let inside = booked.end_at + TimeDelta::minutes(30);
+    let request = NewReservation {
+        vehicle_id: vehicle,
+        start_at: inside,
+        end_at: inside + TimeDelta::hours(2),
+    };
+    let refused = fixture
+        .services()
+        .reservations
+        .create(other, request, None)
+        .await;
+    assert!(
+        matches!(refused, Err(ReservationsError::VehicleBusy)),
+        "{refused:?}"
+    );
     assert_audit_clean(&fixture).await;
 }
