@@ -22,7 +22,8 @@ pub struct ExtendReservationRequest {
 /// (409 `vehicle-busy`, `customer-busy`), the new end is not later than the current one, the
 /// reservation would last more than `rental.max_hours`, or it has reached its end (422
 /// `validation` on `end_at`), or the card refuses the extra hold (402 `payment-declined`). A
-/// reservation that has reached its end is in overtime, billed by the overtime rules.
+/// reservation that has reached its end is in overtime, billed by the overtime rules. When the
+/// payment provider is unavailable the answer is 503 `unavailable` and nothing changed.
 #[utoipa::path(
     post,
     path = "/v1/reservations/{id}/extend",
@@ -37,7 +38,6 @@ pub struct ExtendReservationRequest {
         (status = 404, description = "No such reservation (or another customer's)", body = Problem),
         (status = 409, description = "The car (`vehicle-busy`) or the customer (`customer-busy`) has another reservation in the added time, or the reservation is neither confirmed nor active (`invalid-state`)", body = Problem),
         (status = 422, description = "`end_at` not later than the current end, beyond `rental.max_hours` from the start, or the reservation has reached its end (`validation`)", body = Problem),
-        (status = 503, description = "The payment provider is unavailable (`unavailable`); nothing changed", body = Problem),
     ),
     security(("bearer" = [])),
     extensions(("x-roles" = json!(["customer"])))
