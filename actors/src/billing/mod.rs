@@ -207,7 +207,8 @@ impl BillingHandle {
     }
 
     /// Settles a completed rental or a no-show: captures `min(total, held)` from the holds in
-    /// the order they were placed (the rest of each is released, an unused one voided) and charges any excess directly on the card; a total of 0 voids.
+    /// the order they were placed (the rest of each is released, an unused one voided) and
+    /// charges any excess directly on the card; a total of 0 voids every hold.
     /// Settling a settled charge returns it unchanged.
     pub async fn settle(
         &self,
