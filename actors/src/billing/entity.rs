@@ -15,7 +15,10 @@ use std::sync::Arc;
 
 use super::error::BillingError;
 use super::events::ProviderNotice;
-use super::model::{ChargeRecord, ChargeStatus, ChargeSummary, HoldRequest, RefundOrder};
+use super::holds;
+use super::model::{
+    AddedHold, ChargeRecord, ChargeStatus, ChargeSummary, HoldRequest, RefundOrder,
+};
 use super::provider::{PaymentError, PaymentProvider, ProviderRef};
 use super::settlement::{self, Step};
 use super::tables::Tables;
@@ -31,6 +34,12 @@ pub(crate) enum ChargeMsg {
     Hold {
         request: HoldRequest,
         reply: Reply,
+    },
+    /// Hold more for the same reservation (it was extended), on the customer's card now.
+    HoldMore {
+        card_token: String,
+        amount_cents: i64,
+        reply: RpcReplyPort<Result<AddedHold, BillingError>>,
     },
     Settle {
         total_cents: i64,
@@ -111,6 +120,19 @@ impl Entity for Charge {
             ChargeMsg::Collect { card_token, reply } => {
                 (self.collect(card_token, context).await, reply)
             }
+            ChargeMsg::HoldMore {
+                card_token,
+                amount_cents,
+                reply,
+            } => {
+                let result = self.hold_more(card_token, amount_cents, context).await;
+                let store_failed = matches!(result, Err(BillingError::Storage(_)));
+                let _ = reply.send(result);
+                if store_failed {
+                    return Err(format!("billing store failed for charge {}", self.id).into());
+                }
+                return Ok(());
+            }
             ChargeMsg::ProviderEvent { notice, reply } => {
                 let result = self.provider_event(&notice, context).await;
                 let store_failed = matches!(result, Err(BillingError::Storage(_)));
@@ -170,6 +192,23 @@ impl Charge {
         }
         self.resume(context).await?;
         settlement::hold_answer(self.record()?)
+    }
+
+    /// Places one more hold (see `holds.rs`): its intent is stored first, then authorized
+    /// with its own key. A refusal is recorded and answered; the holds already placed stand.
+    async fn hold_more(
+        &mut self,
+        card_token: String,
+        amount_cents: i64,
+        context: &BillingContext,
+    ) -> Result<AddedHold, BillingError> {
+        self.resume(context).await?;
+        let mut next = self.record()?.clone();
+        let number = holds::request_hold_more(&mut next, card_token, amount_cents)?;
+        context.tables.persist(&next, next.entries.len()).await?;
+        self.record = Some(next);
+        self.resume(context).await?;
+        holds::hold_more_answer(self.record()?, number)
     }
 
     async fn settle(
@@ -348,6 +387,7 @@ async fn call_provider(
             Step::Authorize {
                 token,
                 amount_cents,
+                ..
             } => provider
                 .authorize_hold(token, *amount_cents, key)
                 .await
@@ -355,11 +395,12 @@ async fn call_provider(
             Step::Capture {
                 hold_ref,
                 amount_cents,
+                ..
             } => provider
                 .capture(&ProviderRef(hold_ref.clone()), *amount_cents, key)
                 .await
                 .map(|()| None),
-            Step::Void { hold_ref } => provider
+            Step::Void { hold_ref, .. } => provider
                 .void(&ProviderRef(hold_ref.clone()), key)
                 .await
                 .map(|()| None),

@@ -108,6 +108,7 @@ mod tests {
             }],
             events: Vec::new(),
             created_at: crate::testing::t0(),
+            extra_holds: Vec::new(),
         };
         assert!(!format!("{header:?}").contains("tok_1"), "no token in logs");
         let changed = pseudonymised(&header, customer, pseudonym).unwrap();

@@ -195,21 +195,25 @@ pub(crate) fn apply(
     let totals = ledger::totals(&record.entries);
     match &notice.event {
         ProviderEvent::HoldCancelled { hold, reason } => {
-            if totals.hold_ref.as_deref() != Some(hold.0.as_str()) || totals.resolution.is_some() {
+            let Some(open) = totals
+                .holds
+                .iter()
+                .find(|open| open.provider_ref == hold.0 && open.resolution.is_none())
+            else {
                 return Ok(false);
-            }
+            };
             let detail = match reason {
                 Some(reason) => format!("cancelled at the provider: {reason}"),
                 None => "cancelled at the provider".to_owned(),
             };
-            ledger::record_void(&mut record.entries, at)?;
+            ledger::record_void_of(&mut record.entries, Some(&hold.0), at)?;
             if let Some(entry) = record.entries.last_mut() {
                 entry.note = Some(detail.clone());
             }
             record.header.events.push(ChargeEvent {
                 kind: ChargeEventKind::HoldCancelledAtProvider,
                 at,
-                amount_cents: totals.held,
+                amount_cents: open.amount,
                 reference: Some(notice.event_id.clone()),
                 detail,
             });
@@ -270,7 +274,10 @@ pub(crate) fn apply(
                 .payments
                 .iter()
                 .any(|paid| paid.provider_ref == payment.0)
-                || totals.hold_ref.as_deref() == Some(payment.0.as_str());
+                || totals
+                    .holds
+                    .iter()
+                    .any(|held| held.provider_ref == payment.0);
             if known || !ours {
                 return Ok(false);
             }

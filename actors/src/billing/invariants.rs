@@ -7,13 +7,13 @@ use super::model::{EntryKind, LedgerEntry};
 /// Checks every invariant of a ledger; returns one sentence per violation.
 pub(crate) fn check(entries: &[LedgerEntry]) -> Vec<String> {
     let mut problems = Vec::new();
-    let mut held: Option<i64> = None;
+    // Each hold placed, by reference: its amount and whether it was resolved.
+    let mut holds: Vec<(Option<&str>, i64, bool)> = Vec::new();
     let mut declined = false;
-    let mut resolutions = 0;
-    let mut captured = 0;
+    let mut settling = false;
     let mut paid_total = 0;
     let mut refunded_total = 0;
-    let mut previous: Option<EntryKind> = None;
+    let mut previous: Option<&LedgerEntry> = None;
     for (index, entry) in entries.iter().enumerate() {
         let seq = entry.seq;
         if seq as usize != index + 1 {
@@ -26,23 +26,28 @@ pub(crate) fn check(entries: &[LedgerEntry]) -> Vec<String> {
             problems.push(format!("entry {seq} follows a declined hold"));
         }
         let amount = entry.amount_cents;
+        let reference = entry.provider_ref.as_deref();
         match entry.kind {
-            EntryKind::Hold | EntryKind::HoldDeclined if index != 0 => {
+            EntryKind::Hold | EntryKind::HoldDeclined if index != 0 && holds.is_empty() => {
                 problems.push(format!("entry {seq} is a second authorization"));
             }
-            EntryKind::Hold => held = Some(amount),
-            EntryKind::HoldDeclined => declined = true,
+            EntryKind::Hold | EntryKind::HoldDeclined if settling => {
+                problems.push(format!("entry {seq} authorizes after the settlement began"));
+            }
+            EntryKind::Hold => holds.push((reference, amount, false)),
+            EntryKind::HoldDeclined => declined = holds.is_empty(),
             EntryKind::Capture | EntryKind::Void => {
-                resolutions += 1;
-                if resolutions > 1 {
-                    problems.push(format!("entry {seq} resolves the hold a second time"));
-                }
-                let Some(held) = held else {
+                settling |= entry.kind == EntryKind::Capture;
+                let Some(hold) = holds.iter_mut().find(|hold| hold.0 == reference) else {
                     problems.push(format!("entry {seq} resolves a hold that does not exist"));
                     continue;
                 };
+                if hold.2 {
+                    problems.push(format!("entry {seq} resolves the hold a second time"));
+                }
+                hold.2 = true;
+                let held = hold.1;
                 if entry.kind == EntryKind::Capture {
-                    captured = amount;
                     paid_total += amount;
                     if amount > held {
                         problems.push(format!("entry {seq} captures more than the hold"));
@@ -51,7 +56,7 @@ pub(crate) fn check(entries: &[LedgerEntry]) -> Vec<String> {
                         .get(index + 1)
                         .filter(|next| next.kind == EntryKind::Release);
                     let released = release.map_or(0, |release| release.amount_cents);
-                    if captured + released != held {
+                    if amount + released != held {
                         problems.push(format!(
                             "entry {seq}: the remainder of the hold is not released"
                         ));
@@ -61,31 +66,33 @@ pub(crate) fn check(entries: &[LedgerEntry]) -> Vec<String> {
                 }
             }
             EntryKind::Release => {
-                if previous != Some(EntryKind::Capture) {
+                settling = true;
+                let after_capture = previous.is_some_and(|previous| {
+                    previous.kind == EntryKind::Capture
+                        && previous.provider_ref == entry.provider_ref
+                });
+                if !after_capture {
                     problems.push(format!(
                         "entry {seq} releases without a capture just before"
                     ));
                 }
             }
             EntryKind::Charge => {
-                if resolutions == 0 {
+                settling = true;
+                if holds.is_empty() || holds.iter().any(|hold| !hold.2) {
                     problems.push(format!("entry {seq} charges before the hold is resolved"));
                 }
                 paid_total += amount;
             }
             EntryKind::Refund => {
+                settling = true;
                 refunded_total += amount;
                 if refunded_total > paid_total {
                     problems.push(format!("entry {seq}: refunds exceed captured + charged"));
                 }
             }
         }
-        previous = Some(entry.kind);
-    }
-    if let Some(held) = held
-        && captured > held
-    {
-        problems.push("captured exceeds held".to_owned());
+        previous = Some(entry);
     }
     problems
 }

@@ -7,11 +7,13 @@
 //! - every amount is positive;
 //! - a ledger starts with one `Hold` or one `HoldDeclined`, and a declined ledger has nothing
 //!   else;
-//! - the hold is resolved exactly once, by a `Capture` of at most the held amount (followed at
+//! - an extended reservation adds holds (`Hold`, or `HoldDeclined` for a refused one, which
+//!   moves no money) after the first and before any capture (see `holds.rs`), each with its own
+//!   provider reference;
+//! - each hold is resolved exactly once, by a `Capture` of at most its amount (followed at
 //!   once by the `Release` of the remainder, since processors release it on partial capture) or
-//!   by a `Void` of the whole hold;
-//! - after the resolution only extra `Charge`s and `Refund`s may follow, and no `Charge` comes
-//!   before it;
+//!   by a `Void` of the whole hold; the entries name the hold by its reference;
+//! - only once every hold is resolved may extra `Charge`s follow, and `Refund`s;
 //! - each refund refers to a payment (the captured hold or a charge) and never exceeds what that
 //!   payment has left, so refunds never exceed captured + charged.
 
@@ -34,13 +36,30 @@ pub(crate) struct Payment {
     pub(crate) refunded: i64,
 }
 
+/// One hold of a charge and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct HoldState {
+    pub(crate) provider_ref: String,
+    pub(crate) amount: i64,
+    pub(crate) captured: i64,
+    pub(crate) resolution: Option<Resolution>,
+}
+
 /// Figures derived from a ledger.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Totals {
+    /// Every hold placed, added up.
     pub(crate) held: i64,
+    /// The first hold's reference.
     pub(crate) hold_ref: Option<String>,
+    /// Whether the first authorization was refused (the charge holds nothing).
     pub(crate) declined: bool,
+    /// Set once every hold is resolved: captured if any was.
     pub(crate) resolution: Option<Resolution>,
+    /// The holds in ledger order.
+    pub(crate) holds: Vec<HoldState>,
+    /// Authorizations with an outcome (holds placed and refused).
+    pub(crate) authorizations: usize,
     pub(crate) captured: i64,
     pub(crate) released: i64,
     pub(crate) voided: i64,
@@ -83,6 +102,13 @@ pub(crate) enum LedgerError {
     ExceedsRefundable { left: i64 },
 }
 
+/// The hold with reference `reference`.
+fn hold_of<'a>(holds: &'a mut [HoldState], reference: Option<&str>) -> Option<&'a mut HoldState> {
+    holds
+        .iter_mut()
+        .find(|hold| Some(hold.provider_ref.as_str()) == reference)
+}
+
 /// Derives the figures of a ledger.
 pub(crate) fn totals(entries: &[LedgerEntry]) -> Totals {
     let mut totals = Totals::default();
@@ -90,13 +116,30 @@ pub(crate) fn totals(entries: &[LedgerEntry]) -> Totals {
         let amount = entry.amount_cents;
         match entry.kind {
             EntryKind::Hold => {
+                totals.authorizations += 1;
                 totals.held += amount;
-                totals.hold_ref = entry.provider_ref.clone();
+                let reference = entry.provider_ref.clone().unwrap_or_default();
+                if totals.hold_ref.is_none() {
+                    totals.hold_ref = Some(reference.clone());
+                }
+                totals.holds.push(HoldState {
+                    provider_ref: reference,
+                    amount,
+                    captured: 0,
+                    resolution: None,
+                });
             }
-            EntryKind::HoldDeclined => totals.declined = true,
+            EntryKind::HoldDeclined => {
+                totals.authorizations += 1;
+                // A refused extension leaves the holds already placed as they were.
+                totals.declined |= totals.holds.is_empty();
+            }
             EntryKind::Capture => {
                 totals.captured += amount;
-                totals.resolution = Some(Resolution::Captured);
+                if let Some(hold) = hold_of(&mut totals.holds, entry.provider_ref.as_deref()) {
+                    hold.captured += amount;
+                    hold.resolution = Some(Resolution::Captured);
+                }
                 totals.payments.push(Payment {
                     provider_ref: entry.provider_ref.clone().unwrap_or_default(),
                     paid: amount,
@@ -106,7 +149,9 @@ pub(crate) fn totals(entries: &[LedgerEntry]) -> Totals {
             EntryKind::Release => totals.released += amount,
             EntryKind::Void => {
                 totals.voided += amount;
-                totals.resolution = Some(Resolution::Voided);
+                if let Some(hold) = hold_of(&mut totals.holds, entry.provider_ref.as_deref()) {
+                    hold.resolution = Some(Resolution::Voided);
+                }
             }
             EntryKind::Charge => {
                 totals.charged += amount;
@@ -128,10 +173,22 @@ pub(crate) fn totals(entries: &[LedgerEntry]) -> Totals {
             }
         }
     }
+    let resolved = |hold: &HoldState| hold.resolution.is_some();
+    if !totals.holds.is_empty() && totals.holds.iter().all(resolved) {
+        let captured = totals
+            .holds
+            .iter()
+            .any(|hold| hold.resolution == Some(Resolution::Captured));
+        totals.resolution = Some(if captured {
+            Resolution::Captured
+        } else {
+            Resolution::Voided
+        });
+    }
     totals
 }
 
-fn entry(
+pub(super) fn entry(
     entries: &[LedgerEntry],
     offset: u32,
     kind: EntryKind,
@@ -150,7 +207,7 @@ fn entry(
     }
 }
 
-fn positive(amount: i64) -> Result<(), LedgerError> {
+pub(super) fn positive(amount: i64) -> Result<(), LedgerError> {
     if amount > 0 {
         Ok(())
     } else {
@@ -166,14 +223,17 @@ fn empty(entries: &[LedgerEntry]) -> Result<(), LedgerError> {
     }
 }
 
-fn open_hold(totals: &Totals) -> Result<String, LedgerError> {
+/// The open hold `hold_ref`, or the first open one when `None`.
+fn open_hold<'a>(totals: &'a Totals, hold_ref: Option<&str>) -> Result<&'a HoldState, LedgerError> {
     if totals.declined {
         return Err(LedgerError::Declined);
     }
-    match (&totals.hold_ref, totals.resolution) {
-        (Some(hold_ref), None) => Ok(hold_ref.clone()),
-        _ => Err(LedgerError::NoOpenHold),
-    }
+    totals
+        .holds
+        .iter()
+        .filter(|hold| hold.resolution.is_none())
+        .find(|hold| hold_ref.is_none_or(|wanted| wanted == hold.provider_ref))
+        .ok_or(LedgerError::NoOpenHold)
 }
 
 /// Records the hold placed by the processor.
@@ -213,17 +273,30 @@ pub(crate) fn record_decline(
     Ok(())
 }
 
-/// Records the capture of `amount` from the open hold and, in the same append, the release of
-/// the remainder.
+/// Records the capture of `amount` from the first open hold and, in the same append, the
+/// release of the remainder.
+#[cfg(test)]
 pub(crate) fn record_capture(
     entries: &mut Vec<LedgerEntry>,
     amount: i64,
     at: DateTime<Utc>,
 ) -> Result<(), LedgerError> {
+    record_capture_from(entries, None, amount, at)
+}
+
+/// Records the capture of `amount` from the open hold `hold_ref` (the first open one when
+/// `None`) and, in the same append, the release of that hold's remainder.
+pub(crate) fn record_capture_from(
+    entries: &mut Vec<LedgerEntry>,
+    hold_ref: Option<&str>,
+    amount: i64,
+    at: DateTime<Utc>,
+) -> Result<(), LedgerError> {
     positive(amount)?;
     let totals = totals(entries);
-    let hold_ref = open_hold(&totals)?;
-    if amount > totals.held {
+    let hold = open_hold(&totals, hold_ref)?;
+    let (hold_ref, held) = (hold.provider_ref.clone(), hold.amount);
+    if amount > held {
         return Err(LedgerError::ExceedsHold);
     }
     let capture = entry(
@@ -235,7 +308,7 @@ pub(crate) fn record_capture(
         Some(&hold_ref),
         None,
     );
-    let remainder = totals.held - amount;
+    let remainder = held - amount;
     let release = (remainder > 0).then(|| {
         entry(
             entries,
@@ -252,22 +325,25 @@ pub(crate) fn record_capture(
     Ok(())
 }
 
-/// Records that the whole open hold was given back.
+/// Records that the first open hold was given back whole.
+#[cfg(test)]
 pub(crate) fn record_void(
     entries: &mut Vec<LedgerEntry>,
     at: DateTime<Utc>,
 ) -> Result<(), LedgerError> {
+    record_void_of(entries, None, at)
+}
+
+/// Records that the open hold `hold_ref` (the first open one when `None`) was given back whole.
+pub(crate) fn record_void_of(
+    entries: &mut Vec<LedgerEntry>,
+    hold_ref: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<(), LedgerError> {
     let totals = totals(entries);
-    let hold_ref = open_hold(&totals)?;
-    let void = entry(
-        entries,
-        0,
-        EntryKind::Void,
-        totals.held,
-        at,
-        Some(&hold_ref),
-        None,
-    );
+    let hold = open_hold(&totals, hold_ref)?;
+    let (hold_ref, held) = (hold.provider_ref.clone(), hold.amount);
+    let void = entry(entries, 0, EntryKind::Void, held, at, Some(&hold_ref), None);
     entries.push(void);
     Ok(())
 }
@@ -341,96 +417,4 @@ pub(crate) fn record_refund_noted(
     );
     entries.push(refund);
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::billing::invariants::check;
-
-    fn at() -> DateTime<Utc> {
-        DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default()
-    }
-
-    #[test]
-    fn a_partial_capture_releases_the_rest_and_resolves_the_hold() {
-        let mut entries = Vec::new();
-        record_hold(&mut entries, 10_000, at(), "hold_1").unwrap();
-        record_capture(&mut entries, 4_000, at()).unwrap();
-        let kinds: Vec<_> = entries.iter().map(|entry| entry.kind).collect();
-        assert_eq!(
-            kinds,
-            [EntryKind::Hold, EntryKind::Capture, EntryKind::Release]
-        );
-        assert_eq!(entries[2].amount_cents, 6_000);
-        let totals = totals(&entries);
-        assert_eq!((totals.captured, totals.released), (4_000, 6_000));
-        assert_eq!(totals.resolution, Some(Resolution::Captured));
-        assert_eq!(
-            record_void(&mut entries, at()),
-            Err(LedgerError::NoOpenHold)
-        );
-        assert_eq!(
-            record_capture(&mut entries, 1, at()),
-            Err(LedgerError::NoOpenHold)
-        );
-        assert!(check(&entries).is_empty());
-    }
-
-    #[test]
-    fn captures_above_the_hold_and_charges_before_resolution_are_refused() {
-        let mut entries = Vec::new();
-        record_hold(&mut entries, 10_000, at(), "hold_1").unwrap();
-        let before = entries.clone();
-        assert_eq!(
-            record_capture(&mut entries, 10_001, at()),
-            Err(LedgerError::ExceedsHold)
-        );
-        assert_eq!(
-            record_charge(&mut entries, 5, at(), "sale"),
-            Err(LedgerError::HoldNotResolved)
-        );
-        assert_eq!(
-            record_hold(&mut entries, 5, at(), "hold_2"),
-            Err(LedgerError::HoldExists)
-        );
-        assert_eq!(
-            record_capture(&mut entries, 0, at()),
-            Err(LedgerError::InvalidAmount)
-        );
-        assert_eq!(entries, before);
-    }
-
-    #[test]
-    fn refunds_come_from_payments_and_never_exceed_them() {
-        let mut entries = Vec::new();
-        record_hold(&mut entries, 10_000, at(), "hold_1").unwrap();
-        record_capture(&mut entries, 10_000, at()).unwrap();
-        record_charge(&mut entries, 2_500, at(), "sale_1").unwrap();
-        assert_eq!(
-            record_refund(&mut entries, 2_501, at(), "sale_1"),
-            Err(LedgerError::ExceedsRefundable { left: 2_500 })
-        );
-        assert_eq!(
-            record_refund(&mut entries, 1, at(), "nope"),
-            Err(LedgerError::UnknownPayment)
-        );
-        record_refund(&mut entries, 10_000, at(), "hold_1").unwrap();
-        record_refund(&mut entries, 2_500, at(), "sale_1").unwrap();
-        assert_eq!(totals(&entries).refundable(), 0);
-        assert!(check(&entries).is_empty());
-    }
-
-    #[test]
-    fn a_declined_ledger_accepts_nothing_more() {
-        let mut entries = Vec::new();
-        record_decline(&mut entries, 10_000, at(), "card declined").unwrap();
-        assert_eq!(record_void(&mut entries, at()), Err(LedgerError::Declined));
-        assert_eq!(
-            record_charge(&mut entries, 1, at(), "x"),
-            Err(LedgerError::Declined)
-        );
-        assert_eq!(entries.len(), 1);
-        assert!(check(&entries).is_empty());
-    }
 }

@@ -105,7 +105,7 @@ impl FakeProcessor {
         let result = match step {
             Step::Authorize { amount_cents, .. } if !self.decline_holds => {
                 self.held += amount_cents;
-                Ok(Some("hold".to_owned()))
+                Ok(Some(format!("hold:{key}")))
             }
             Step::Authorize { .. } => Err(PaymentError::InsufficientFunds),
             Step::Capture { amount_cents, .. } => {
@@ -168,6 +168,8 @@ fn drive(
 #[derive(Debug, Clone)]
 enum Op {
     Hold(i64),
+    /// An extra hold (a reservation extended).
+    HoldMore(i64),
     Settle(i64),
     Void,
     Refund(i64),
@@ -178,6 +180,7 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         3 => (-10i64..=30_000).prop_map(Op::Hold),
+        2 => (-10i64..=10_000).prop_map(Op::HoldMore),
         3 => prop_oneof![Just(0i64), -10i64..=40_000].prop_map(Op::Settle),
         1 => Just(Op::Void),
         2 => (-10i64..=20_000).prop_map(Op::Refund),
@@ -222,10 +225,11 @@ proptest! {
                     }
                 },
                 (Op::Hold(_), Some(existing)) => {
-                    // A second hold never places a second one: it only completes the first.
+                    // A second hold request never places a second one: it only completes the
+                    // first (and the extra holds asked for).
                     let _ = drive(existing, &mut processor, &mut crash_at);
                     let holds = existing.entries.iter().filter(|entry| entry.kind == EntryKind::Hold).count();
-                    prop_assert!(holds <= 1);
+                    prop_assert!(holds <= 1 + existing.header.extra_holds.len());
                 }
                 (_, None) => {}
                 (op, Some(existing)) => {
@@ -234,6 +238,9 @@ proptest! {
                         let requested = match op {
                             Op::Settle(total) => settlement::request_settle(existing, total).map(|_| ()),
                             Op::Void => settlement::request_void(existing).map(|_| ()),
+                            Op::HoldMore(amount) => {
+                                super::holds::request_hold_more(existing, "tok".into(), amount).map(|_| ())
+                            }
                             Op::Refund(amount) => settlement::request_refund(
                                 existing,
                                 &super::model::RefundOrder {
@@ -281,7 +288,7 @@ proptest! {
             (Some(0), resolution) => prop_assert_eq!(resolution, Some(Resolution::Voided)),
             (Some(total), Some(Resolution::Captured)) if record.header.extra_charge_refused.is_none() => {
                 prop_assert_eq!(totals.captured + totals.charged, total);
-                prop_assert_eq!(totals.captured + totals.released, totals.held);
+                prop_assert_eq!(totals.captured + totals.released + totals.voided, totals.held);
             }
             (Some(total), Some(Resolution::Captured)) => {
                 prop_assert_eq!(totals.captured, totals.held);
@@ -290,5 +297,100 @@ proptest! {
             (Some(_), other) => prop_assert!(totals.declined, "settled but {:?}", other),
             (None, resolution) => prop_assert_eq!(resolution, None),
         }
+    }
+}
+
+/// The append rules one by one.
+mod appends {
+    use chrono::{DateTime, Utc};
+
+    use crate::billing::invariants::check;
+    use crate::billing::ledger::*;
+    use crate::billing::model::EntryKind;
+
+    fn at() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_partial_capture_releases_the_rest_and_resolves_the_hold() {
+        let mut entries = Vec::new();
+        record_hold(&mut entries, 10_000, at(), "hold_1").unwrap();
+        record_capture(&mut entries, 4_000, at()).unwrap();
+        let kinds: Vec<_> = entries.iter().map(|entry| entry.kind).collect();
+        assert_eq!(
+            kinds,
+            [EntryKind::Hold, EntryKind::Capture, EntryKind::Release]
+        );
+        assert_eq!(entries[2].amount_cents, 6_000);
+        let totals = totals(&entries);
+        assert_eq!((totals.captured, totals.released), (4_000, 6_000));
+        assert_eq!(totals.resolution, Some(Resolution::Captured));
+        assert_eq!(
+            record_void(&mut entries, at()),
+            Err(LedgerError::NoOpenHold)
+        );
+        assert_eq!(
+            record_capture(&mut entries, 1, at()),
+            Err(LedgerError::NoOpenHold)
+        );
+        assert!(check(&entries).is_empty());
+    }
+
+    #[test]
+    fn captures_above_the_hold_and_charges_before_resolution_are_refused() {
+        let mut entries = Vec::new();
+        record_hold(&mut entries, 10_000, at(), "hold_1").unwrap();
+        let before = entries.clone();
+        assert_eq!(
+            record_capture(&mut entries, 10_001, at()),
+            Err(LedgerError::ExceedsHold)
+        );
+        assert_eq!(
+            record_charge(&mut entries, 5, at(), "sale"),
+            Err(LedgerError::HoldNotResolved)
+        );
+        assert_eq!(
+            record_hold(&mut entries, 5, at(), "hold_2"),
+            Err(LedgerError::HoldExists)
+        );
+        assert_eq!(
+            record_capture(&mut entries, 0, at()),
+            Err(LedgerError::InvalidAmount)
+        );
+        assert_eq!(entries, before);
+    }
+
+    #[test]
+    fn refunds_come_from_payments_and_never_exceed_them() {
+        let mut entries = Vec::new();
+        record_hold(&mut entries, 10_000, at(), "hold_1").unwrap();
+        record_capture(&mut entries, 10_000, at()).unwrap();
+        record_charge(&mut entries, 2_500, at(), "sale_1").unwrap();
+        assert_eq!(
+            record_refund(&mut entries, 2_501, at(), "sale_1"),
+            Err(LedgerError::ExceedsRefundable { left: 2_500 })
+        );
+        assert_eq!(
+            record_refund(&mut entries, 1, at(), "nope"),
+            Err(LedgerError::UnknownPayment)
+        );
+        record_refund(&mut entries, 10_000, at(), "hold_1").unwrap();
+        record_refund(&mut entries, 2_500, at(), "sale_1").unwrap();
+        assert_eq!(totals(&entries).refundable(), 0);
+        assert!(check(&entries).is_empty());
+    }
+
+    #[test]
+    fn a_declined_ledger_accepts_nothing_more() {
+        let mut entries = Vec::new();
+        record_decline(&mut entries, 10_000, at(), "card declined").unwrap();
+        assert_eq!(record_void(&mut entries, at()), Err(LedgerError::Declined));
+        assert_eq!(
+            record_charge(&mut entries, 1, at(), "x"),
+            Err(LedgerError::Declined)
+        );
+        assert_eq!(entries.len(), 1);
+        assert!(check(&entries).is_empty());
     }
 }

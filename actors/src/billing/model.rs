@@ -162,6 +162,26 @@ pub(crate) struct ChargeHeader {
     /// events), for the audit.
     pub(crate) events: Vec<super::events::ChargeEvent>,
     pub(crate) created_at: DateTime<Utc>,
+    /// The holds asked for after the first (a reservation extended), in order; hold `N` is
+    /// `extra_holds[N - 2]`. Written before the provider is called, like every intent.
+    pub(crate) extra_holds: Vec<ExtraHold>,
+}
+
+/// A hold asked for after the first one (see `holds.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ExtraHold {
+    pub(crate) amount_cents: i64,
+    /// Why the processor refused it, once it did.
+    pub(crate) decline: Option<Decline>,
+}
+
+/// An extra hold placed on a charge: its number (the first hold is 1) and the charge after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddedHold {
+    /// The hold's number on the charge, from 2.
+    pub number: u32,
+    /// The charge with the hold: `held_cents` is every hold added up.
+    pub summary: ChargeSummary,
 }
 
 /// Never prints the card token (it would end up in logs).
@@ -179,6 +199,7 @@ impl std::fmt::Debug for ChargeHeader {
             .field("refund_requests", &self.refund_requests)
             .field("events", &self.events)
             .field("created_at", &self.created_at)
+            .field("extra_holds", &self.extra_holds)
             .finish()
     }
 }

@@ -313,4 +313,44 @@ mod tests {
         let next = compare(date.succ_opt().unwrap_or(date), &expected, &[]);
         assert_eq!((next.matched, next.differences.len()), (0, 0));
     }
+
+    #[test]
+    fn each_hold_of_an_extended_reservation_is_compared_on_its_own() {
+        let rental = ReservationId::new();
+        let mut expected = BTreeMap::new();
+        expect(
+            rental,
+            &[
+                entry(1, EntryKind::Hold, 6_000, "hold_1", 9),
+                entry(2, EntryKind::Hold, 3_000, "hold_2", 10),
+                entry(3, EntryKind::Capture, 6_000, "hold_1", 12),
+                entry(4, EntryKind::Capture, 1_000, "hold_2", 12),
+                entry(5, EntryKind::Release, 2_000, "hold_2", 12),
+            ],
+            &mut expected,
+        );
+        let amounts = |authorized, captured| Amounts {
+            authorized_cents: authorized,
+            captured_cents: captured,
+            refunded_cents: 0,
+            voided: false,
+        };
+        let agreeing = [
+            payment("hold_1", 9, amounts(6_000, 6_000)),
+            payment("hold_2", 10, amounts(3_000, 1_000)),
+        ];
+        let date = at(0).date_naive();
+        let day = compare(date, &expected, &agreeing);
+        assert_eq!((day.matched, day.differences.len()), (2, 0), "{day:?}");
+        // The processor captured the second hold whole: that hold, and only it, differs.
+        let differing = [
+            payment("hold_1", 9, amounts(6_000, 6_000)),
+            payment("hold_2", 10, amounts(3_000, 3_000)),
+        ];
+        let day = compare(date, &expected, &differing);
+        assert_eq!(day.matched, 1);
+        assert_eq!(day.differences.len(), 1);
+        assert_eq!(day.differences[0].reference, "hold_2");
+        assert_eq!(day.differences[0].kind, DifferenceKind::AmountsDiffer);
+    }
 }

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 
 use super::error::BillingError;
 use super::events::{ChargeEvent, ChargeEventKind};
+use super::holds::{HoldStep, next_hold_step, record_extra_decline, record_extra_hold};
 use super::ledger::{self, LedgerError, Resolution};
 use super::model::{
     CURRENCY, ChargeHeader, ChargeRecord, ChargeStatus, ChargeSummary, Decline, HoldRequest,
@@ -21,15 +22,19 @@ use super::provider::PaymentError;
 /// One call to the processor. Its `Debug` does not show card tokens.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) enum Step {
+    /// Authorize hold `number` (from 1).
     Authorize {
+        number: u32,
         token: String,
         amount_cents: i64,
     },
     Capture {
+        number: u32,
         hold_ref: String,
         amount_cents: i64,
     },
     Void {
+        number: u32,
         hold_ref: String,
     },
     Charge {
@@ -45,20 +50,31 @@ pub(crate) enum Step {
 impl std::fmt::Debug for Step {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Step::Authorize { amount_cents, .. } => f
+            Step::Authorize {
+                number,
+                amount_cents,
+                ..
+            } => f
                 .debug_struct("Authorize")
+                .field("number", number)
                 .field("token", &"<redacted>")
                 .field("amount_cents", amount_cents)
                 .finish(),
             Step::Capture {
+                number,
                 hold_ref,
                 amount_cents,
             } => f
                 .debug_struct("Capture")
+                .field("number", number)
                 .field("hold_ref", hold_ref)
                 .field("amount_cents", amount_cents)
                 .finish(),
-            Step::Void { hold_ref } => f.debug_struct("Void").field("hold_ref", hold_ref).finish(),
+            Step::Void { number, hold_ref } => f
+                .debug_struct("Void")
+                .field("number", number)
+                .field("hold_ref", hold_ref)
+                .finish(),
             Step::Charge { amount_cents, .. } => f
                 .debug_struct("Charge")
                 .field("token", &"<redacted>")
@@ -77,14 +93,19 @@ impl std::fmt::Debug for Step {
 }
 
 impl Step {
-    /// `"{reservation_id}:{operation}"`; a refund adds the ledger position it will take, so
-    /// each refund has its own key and a retried one the same key.
+    /// `"{reservation_id}:{operation}"`, with `:N` for the holds after the first (see
+    /// `holds.rs`); a refund adds the ledger position it will take, so each refund has its own
+    /// key and a retried one the same key.
     pub(crate) fn idempotency_key(&self, record: &ChargeRecord) -> String {
         let id = record.header.reservation_id;
+        let numbered = |operation: &str, number: u32| match number {
+            0 | 1 => format!("{id}:{operation}"),
+            number => format!("{id}:{operation}:{number}"),
+        };
         match self {
-            Step::Authorize { .. } => format!("{id}:hold"),
-            Step::Capture { .. } => format!("{id}:capture"),
-            Step::Void { .. } => format!("{id}:void"),
+            Step::Authorize { number, .. } => numbered("hold", *number),
+            Step::Capture { number, .. } => numbered("capture", *number),
+            Step::Void { number, .. } => numbered("void", *number),
             Step::Charge { .. } => match record.header.extra_charge_retries {
                 0 => format!("{id}:charge"),
                 retry => format!("{id}:charge:{retry}"),
@@ -115,6 +136,7 @@ pub(crate) fn new_charge(
             refund_requests: Vec::new(),
             events: Vec::new(),
             created_at: now,
+            extra_holds: Vec::new(),
         },
         entries: Vec::new(),
     })
@@ -160,6 +182,16 @@ pub(crate) fn request_void(record: &mut ChargeRecord) -> Result<bool, BillingErr
             record.header.settle_total_cents = Some(0);
             Ok(true)
         }
+    }
+}
+
+pub(crate) fn decline_error(decline: &Decline) -> BillingError {
+    match decline {
+        Decline::Declined(reason) => BillingError::Declined {
+            reason: reason.clone(),
+        },
+        Decline::InsufficientFunds => BillingError::InsufficientFunds,
+        Decline::UnknownCard => BillingError::UnknownCard,
     }
 }
 
@@ -277,18 +309,39 @@ pub(crate) fn next_step(record: &ChargeRecord) -> Option<Step> {
     let totals = ledger::totals(&record.entries);
     if !totals.authorized_or_declined() {
         return Some(Step::Authorize {
+            number: 1,
             token: header.card_token.clone(),
             amount_cents: header.hold_cents,
         });
     }
-    let hold_ref = totals.hold_ref.clone()?;
+    totals.hold_ref.as_ref()?;
+    // An extra hold asked for and without an outcome comes first, even before a settlement:
+    // it may have been placed (a timeout after the provider acted), and only its own key
+    // finds out, so that the settlement then resolves it with the others.
+    if let Some(extra) = header
+        .extra_holds
+        .get(totals.authorizations.saturating_sub(1))
+    {
+        return Some(Step::Authorize {
+            number: totals.authorizations as u32 + 1,
+            token: header.card_token.clone(),
+            amount_cents: extra.amount_cents,
+        });
+    }
     if let Some(total) = header.settle_total_cents {
         match totals.resolution {
-            None if total == 0 => return Some(Step::Void { hold_ref }),
             None => {
-                return Some(Step::Capture {
-                    hold_ref,
-                    amount_cents: total.min(totals.held),
+                return next_hold_step(total, &totals.holds).map(|step| match step {
+                    HoldStep::Capture {
+                        number,
+                        hold_ref,
+                        amount,
+                    } => Step::Capture {
+                        number,
+                        hold_ref,
+                        amount_cents: amount,
+                    },
+                    HoldStep::Void { number, hold_ref } => Step::Void { number, hold_ref },
                 });
             }
             Some(Resolution::Captured) => {
@@ -325,11 +378,20 @@ pub(crate) fn apply_success(
 ) -> Result<(), LedgerError> {
     let entries = &mut record.entries;
     match step {
+        Step::Authorize {
+            number: 1,
+            amount_cents,
+            ..
+        } => ledger::record_hold(entries, *amount_cents, at, reference.unwrap_or_default()),
         Step::Authorize { amount_cents, .. } => {
-            ledger::record_hold(entries, *amount_cents, at, reference.unwrap_or_default())
+            record_extra_hold(entries, *amount_cents, at, reference.unwrap_or_default())
         }
-        Step::Capture { amount_cents, .. } => ledger::record_capture(entries, *amount_cents, at),
-        Step::Void { .. } => ledger::record_void(entries, at),
+        Step::Capture {
+            hold_ref,
+            amount_cents,
+            ..
+        } => ledger::record_capture_from(entries, Some(hold_ref), *amount_cents, at),
+        Step::Void { hold_ref, .. } => ledger::record_void_of(entries, Some(hold_ref), at),
         Step::Charge { amount_cents, .. } => {
             ledger::record_charge(entries, *amount_cents, at, reference.unwrap_or_default())
         }
@@ -359,9 +421,24 @@ pub(crate) fn apply_refusal(
         _ => return Ok(false),
     };
     match step {
-        Step::Authorize { amount_cents, .. } => {
+        Step::Authorize {
+            number: 1,
+            amount_cents,
+            ..
+        } => {
             ledger::record_decline(&mut record.entries, *amount_cents, at, &error.to_string())?;
             record.header.decline = Some(decline);
+            Ok(true)
+        }
+        Step::Authorize {
+            number,
+            amount_cents,
+            ..
+        } => {
+            record_extra_decline(&mut record.entries, *amount_cents, at, &error.to_string())?;
+            if let Some(extra) = record.header.extra_holds.get_mut(*number as usize - 2) {
+                extra.decline = Some(decline);
+            }
             Ok(true)
         }
         Step::Charge { .. } => {
@@ -403,11 +480,7 @@ pub(crate) fn summary(record: &ChargeRecord) -> ChargeSummary {
 /// The answer to a hold: the summary, or the refusal recorded for it.
 pub(crate) fn hold_answer(record: &ChargeRecord) -> Result<ChargeSummary, BillingError> {
     match &record.header.decline {
-        Some(Decline::Declined(reason)) => Err(BillingError::Declined {
-            reason: reason.clone(),
-        }),
-        Some(Decline::InsufficientFunds) => Err(BillingError::InsufficientFunds),
-        Some(Decline::UnknownCard) => Err(BillingError::UnknownCard),
+        Some(decline) => Err(decline_error(decline)),
         None => Ok(summary(record)),
     }
 }

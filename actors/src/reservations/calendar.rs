@@ -38,6 +38,12 @@ pub(crate) enum ScheduleMsg {
         idempotency: Option<(String, IdempotencyRecord)>,
         reply: RpcReplyPort<Result<Booked, ReservationsError>>,
     },
+    /// Extend one of the customer's reservations to `end_at` (see `car_extension`).
+    Extend {
+        reservation: ReservationId,
+        end_at: chrono::DateTime<chrono::Utc>,
+        reply: RpcReplyPort<Result<ReservationRecord, ReservationsError>>,
+    },
     /// Erase the customer everywhere (`erasure.rs`).
     Erase {
         reply: RpcReplyPort<Result<crate::customers::Customer, super::erasure::ErasureError>>,
@@ -89,6 +95,13 @@ impl Entity for CustomerSchedule {
             } => {
                 let result = self.book(*record, idempotency, context).await;
                 let _ = reply.send(result);
+            }
+            ScheduleMsg::Extend {
+                reservation,
+                end_at,
+                reply,
+            } => {
+                let _ = reply.send(self.extend(reservation, end_at, context).await);
             }
             ScheduleMsg::Erase { reply } => {
                 let _ = reply.send(self.erase(context).await);
@@ -170,6 +183,48 @@ impl CustomerSchedule {
             }
         }
         Ok(Booked::New(booked?))
+    }
+}
+
+impl CustomerSchedule {
+    /// Checks the time an extension adds against the customer's other reservations, in the
+    /// customer's turn (so no booking of theirs can take it meanwhile), then asks the car,
+    /// which checks its own calendar, holds and writes.
+    async fn extend(
+        &self,
+        reservation: ReservationId,
+        end_at: chrono::DateTime<chrono::Utc>,
+        context: &ScheduleContext,
+    ) -> Result<ReservationRecord, ReservationsError> {
+        let record = context
+            .tables
+            .reservations
+            .get(&reservation)?
+            .filter(|record| record.customer_id == self.customer)
+            .ok_or(ReservationsError::NotFound)?;
+        let others: Vec<_> = context
+            .tables
+            .customer_entries(self.customer)?
+            .into_iter()
+            .filter(|entry| entry.reservation_id != reservation)
+            .collect();
+        if end_at > record.end_at && first_overlap(&others, record.end_at, end_at).is_some() {
+            return Err(ReservationsError::CustomerBusy);
+        }
+        let card_token = payment_token(&context.customers, self.customer).await?;
+        let request = super::car_extension::ExtensionRequest {
+            customer: self.customer,
+            reservation,
+            end_at,
+            card_token,
+        };
+        context
+            .cars
+            .call_or_create(record.vehicle_id, |reply| CarMsg::Extend {
+                request: Box::new(request.clone()),
+                reply,
+            })
+            .await?
     }
 }
 

@@ -68,6 +68,11 @@ pub(crate) enum CarMsg {
         booking: Box<Booking>,
         reply: Reply<ReservationRecord>,
     },
+    /// Move the end of a reservation later, holding the added time (see `car_extension`).
+    Extend {
+        request: Box<super::car_extension::ExtensionRequest>,
+        reply: Reply<ReservationRecord>,
+    },
     /// The renter unlocks or locks the car.
     Command {
         customer: CustomerId,
@@ -229,6 +234,9 @@ impl Entity for CarRentals {
         }
         let store_failed = match message {
             CarMsg::Book { booking, reply } => answer!(reply, self.book(*booking, context).await),
+            CarMsg::Extend { request, reply } => {
+                answer!(reply, self.extend(*request, context).await)
+            }
             CarMsg::Command {
                 customer,
                 action,

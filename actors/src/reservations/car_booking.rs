@@ -8,16 +8,44 @@
 //! booking can take the interval meanwhile. A crash between the hold and the write leaves a
 //! hold for a reservation that does not exist; the start-up sweep (`recovery.rs`) voids it.
 
+use chrono::{DateTime, Utc};
+
 use crate::billing::{BillingError, ChargeStatus, HoldRequest, PaymentError};
+use crate::ids::ReservationId;
 
 use super::car::{CarContext, CarRentals, no_show_deadline};
 use super::error::ReservationsError;
 use super::faults::FaultPoint;
-use super::model::{ReservationRecord, ReservationStatus};
-use super::rules::first_overlap;
+use super::model::{CalendarEntry, ReservationRecord, ReservationStatus};
+use super::rules::{RentalRules, first_overlap};
 use super::tables::tx_storage;
 
 impl CarRentals {
+    /// The car's time taken by its open reservations other than `except`, at `now`. A rental
+    /// running past its end holds the car until it is released, at the latest until its
+    /// automatic end: nothing may start before then.
+    pub(super) fn taken_by_others(
+        &self,
+        except: ReservationId,
+        now: DateTime<Utc>,
+        rules: &RentalRules,
+    ) -> Vec<CalendarEntry> {
+        self.open
+            .iter()
+            .filter(|open| open.id != except)
+            .map(|open| CalendarEntry {
+                reservation_id: open.id,
+                counterpart: open.customer_id.as_uuid(),
+                start_at: open.start_at,
+                end_at: if open.status == ReservationStatus::Active && now >= open.end_at {
+                    open.end_at + rules.auto_end_after
+                } else {
+                    open.end_at
+                },
+            })
+            .collect()
+    }
+
     pub(super) async fn book(
         &mut self,
         booking: super::car::Booking,
@@ -30,20 +58,8 @@ impl CarRentals {
         if self.retired {
             return Err(ReservationsError::VehicleUnavailable);
         }
-        // A rental running past its end holds the car until it is released, at the latest
-        // until its automatic end: no booking may start before then.
-        let now = context.clock.now();
-        let taken = self.open.iter().map(|open| super::model::CalendarEntry {
-            reservation_id: open.id,
-            counterpart: open.customer_id.as_uuid(),
-            start_at: open.start_at,
-            end_at: if open.status == ReservationStatus::Active && now >= open.end_at {
-                open.end_at + context.rules.auto_end_after
-            } else {
-                open.end_at
-            },
-        });
-        if first_overlap(&taken.collect::<Vec<_>>(), record.start_at, record.end_at).is_some() {
+        let taken = self.taken_by_others(record.id, context.clock.now(), &context.rules);
+        if first_overlap(&taken, record.start_at, record.end_at).is_some() {
             return Err(ReservationsError::VehicleBusy);
         }
         let request = HoldRequest {

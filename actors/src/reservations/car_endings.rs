@@ -84,6 +84,11 @@ impl CarRentals {
         context: &CarContext,
     ) -> Result<DeadlineOutcome, ReservationsError> {
         self.reconcile(context).await?;
+        // An extension moves the deadlines keyed on the end: the row of the old one is gone,
+        // though the scheduler still had it in memory.
+        if !context.tables.deadlines.contains(&(at, id, kind.code()))? {
+            return Ok(None);
+        }
         let record = self.any_record(id, context)?;
         let now = context.clock.now();
         let applies = match kind {

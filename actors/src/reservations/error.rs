@@ -58,6 +58,13 @@ pub enum ReservationsError {
         /// The processor's reason.
         reason: String,
     },
+    /// The card refused the hold for the time an extension adds: nothing changed, the
+    /// reservation keeps its end.
+    #[error("the card hold for the extension was declined: {reason}")]
+    ExtensionDeclined {
+        /// The processor's reason.
+        reason: String,
+    },
     /// The action does not fit the reservation's state (cancel after start, finish before
     /// unlocking, …).
     #[error("cannot {action} a reservation that is {}", status.as_str())]
@@ -167,7 +174,8 @@ impl Kinded for ReservationsError {
             ReservationsError::CustomerCannotBook(_) => ErrorKind::CannotBook,
             ReservationsError::VehicleBusy => ErrorKind::VehicleBusy,
             ReservationsError::CustomerBusy => ErrorKind::CustomerBusy,
-            ReservationsError::PaymentDeclined { .. } => ErrorKind::PaymentDeclined,
+            ReservationsError::PaymentDeclined { .. }
+            | ReservationsError::ExtensionDeclined { .. } => ErrorKind::PaymentDeclined,
             ReservationsError::InvalidState { .. } => ErrorKind::InvalidState,
             ReservationsError::OutsideServiceArea { .. } => ErrorKind::OutsideServiceArea,
             ReservationsError::CarMoving { .. } => ErrorKind::CarMoving,

@@ -12,6 +12,8 @@
 pub(crate) enum FaultPoint {
     /// A booking's hold is placed; the reservation is not written.
     HoldPlaced,
+    /// An extension's extra hold is placed; the new end is not written.
+    ExtensionHeld,
     /// A command is marked in flight; it has not left.
     CommandMarked,
     /// The unit answered a command; the answer is not recorded here.

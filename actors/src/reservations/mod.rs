@@ -17,12 +17,14 @@ mod car;
 mod car_booking;
 mod car_commands;
 mod car_endings;
+mod car_extension;
 mod car_release;
 mod car_retirement;
 mod deadline_scheduler;
 mod deadlines;
 mod erasure;
 mod error;
+mod extension;
 mod faults;
 mod lookup;
 mod model;
@@ -308,6 +310,29 @@ impl ReservationsHandle {
             .call_or_create(record.vehicle_id, |reply| CarMsg::Cancel {
                 requester,
                 reservation: id,
+                reply,
+            })
+            .await??;
+        Ok(Reservation::from(&record))
+    }
+
+    /// Moves the end of the customer's confirmed or active reservation later, holding the
+    /// price of the added time on their card; nothing changes if the car or the customer is
+    /// taken then, the new end breaks the rules or the card refuses. Asking for the end the
+    /// reservation already has answers it unchanged, so a retried extension is harmless.
+    pub async fn extend(
+        &self,
+        customer_id: CustomerId,
+        id: ReservationId,
+        end_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Reservation, ReservationsError> {
+        self.visible_record(Requester::Customer(customer_id), id)?;
+        let record = self
+            .inner
+            .schedules
+            .call_or_create(customer_id, |reply| ScheduleMsg::Extend {
+                reservation: id,
+                end_at,
                 reply,
             })
             .await??;

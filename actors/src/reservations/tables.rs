@@ -63,6 +63,8 @@ pub(crate) struct Change<'a> {
     /// The car's fence and in-flight command (`None` inside: cleared).
     pub(crate) access: Option<(VehicleId, u64, Option<&'a InFlight>)>,
     pub(crate) incident: Option<&'a Incident>,
+    /// Rewrite the open record's calendar entries: its end moved (an extension).
+    pub(crate) calendar: bool,
 }
 
 impl Tables {
@@ -164,10 +166,16 @@ impl Tables {
             |tx| {
                 if let Some(record) = change.record {
                     tx.table(&self.reservations)?.insert(&record.id, record)?;
+                    let (car_slot, customer_slot) = slots(record);
                     if !record.status.is_open() {
-                        let (car_slot, customer_slot) = slots(record);
                         tx.table(&self.car_calendar)?.remove(&car_slot)?;
                         tx.table(&self.customer_calendar)?.remove(&customer_slot)?;
+                    } else if change.calendar {
+                        let (car_entry, customer_entry) = entries(record);
+                        tx.table(&self.car_calendar)?
+                            .insert(&car_slot, &car_entry)?;
+                        tx.table(&self.customer_calendar)?
+                            .insert(&customer_slot, &customer_entry)?;
                     }
                     let deadline_table = tx.table(&self.deadlines)?;
                     for (at, kind) in change.remove_deadlines {

@@ -229,6 +229,7 @@ async fn debug_output_never_shows_a_card_token() {
         amount_cents: 1_000,
     };
     let step = super::super::settlement::Step::Authorize {
+        number: 1,
         token: token.token.clone(),
         amount_cents: 1_000,
     };

@@ -200,3 +200,41 @@ async fn a_pending_command_is_offered_to_a_reconnecting_unit_and_expires_after_a
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].status, CommandStatus::Expired);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_after_an_extra_hold_keeps_the_old_end_and_the_cancel_voids_that_hold_too() {
+    let (fixture, customer, vehicle) = one_customer_one_car().await;
+    let booked = book(&fixture, customer, vehicle, 60, 2).await;
+    let reservations = fixture.services().reservations.clone();
+    let new_end = booked.end_at + TimeDelta::hours(1);
+    let fixture = crash_at(fixture, FaultPoint::ExtensionHeld, async move {
+        reservations.extend(customer, booked.id, new_end).await
+    })
+    .await;
+    let services = fixture.services().clone();
+    let after = services
+        .reservations
+        .get(Requester::Admin, booked.id)
+        .unwrap();
+    assert_eq!((after.end_at, &after.hold), (booked.end_at, &booked.hold));
+    let charge = services.billing.summary(booked.id).await.unwrap().unwrap();
+    assert_eq!(
+        charge.held_cents,
+        3 * RATE,
+        "the extra hold is in the ledger"
+    );
+    assert_audit_clean(&fixture).await;
+    // The settlement takes from the holds in order: a cancel voids both, nothing is paid.
+    services
+        .reservations
+        .cancel(Requester::Customer(customer), booked.id)
+        .await
+        .unwrap();
+    let charge = services.billing.summary(booked.id).await.unwrap().unwrap();
+    assert_eq!(
+        (charge.status, charge.captured_cents),
+        (ChargeStatus::Voided, 0)
+    );
+    assert!(services.billing.unresolved().unwrap().is_empty());
+    assert_audit_clean(&fixture).await;
+}

@@ -5,6 +5,7 @@
 mod crash;
 mod customer_erasure;
 mod endings;
+mod extension;
 mod finish_rules;
 mod outages;
 mod privacy;

@@ -6,6 +6,7 @@
 
 mod dto;
 mod endings;
+mod extension;
 
 use actors::billing::{BillingError, ChargeStatus, ChargeSummary, EntryKind, LedgerEntry};
 use actors::customers::{Principal, Role};
@@ -35,6 +36,7 @@ pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 128;
 
 pub use dto::*;
 pub use endings::*;
+pub use extension::*;
 
 // ---- handlers --------------------------------------------------------------------------------
 
@@ -314,6 +316,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_reservation))
         .routes(routes!(cancel_reservation))
         .routes(routes!(finish_reservation))
+        .routes(routes!(extend_reservation))
         .routes(routes!(list_charges))
         .routes(routes!(refund_reservation))
 }

@@ -7,6 +7,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 mod endings;
+mod extend;
 mod finish_rules;
 mod refusals;
 
