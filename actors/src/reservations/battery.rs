@@ -29,3 +29,27 @@ pub(super) async fn check(
         .check_booking(&battery, request.start_at, request.end_at)?;
     Ok(())
 }
+
+/// Refuses to extend a reservation of `vehicle` to `end_at` if the car's charge cannot carry
+/// what is left of it from `from` (the later of now and the start): a car already below the
+/// minimum goes back to charge rather than out for longer, and the range must cover the
+/// remaining time at the city's average speed, as for a booking.
+pub(super) async fn check_extension(
+    vehicles: &VehiclesHandle,
+    vehicle: crate::ids::VehicleId,
+    from: chrono::DateTime<chrono::Utc>,
+    end_at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ReservationsError> {
+    let vehicle = vehicles
+        .get(vehicle)
+        .await
+        .map_err(|error| ReservationsError::upstream("vehicles", error))?;
+    let battery = vehicles
+        .battery_of(&vehicle)
+        .await
+        .map_err(|error| ReservationsError::upstream("location", error))?;
+    vehicles
+        .battery_policy()
+        .check_booking(&battery, from, end_at.max(from))?;
+    Ok(())
+}

@@ -326,7 +326,12 @@ impl ReservationsHandle {
         id: ReservationId,
         end_at: chrono::DateTime<chrono::Utc>,
     ) -> Result<Reservation, ReservationsError> {
-        self.visible_record(Requester::Customer(customer_id), id)?;
+        let current = self.visible_record(Requester::Customer(customer_id), id)?;
+        if end_at > current.end_at {
+            let from = current.start_at.max(self.inner.clock.now());
+            battery::check_extension(&self.inner.vehicles, current.vehicle_id, from, end_at)
+                .await?;
+        }
         let record = self
             .inner
             .schedules

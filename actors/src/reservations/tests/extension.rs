@@ -8,6 +8,7 @@ use super::*;
 use crate::billing::{ChargeStatus, EntryKind, LedgerEntry};
 use crate::customers::{CardInput, CustomerPatch};
 use crate::ids::ReservationId;
+use crate::location::FixInput;
 use crate::reservations::car::CarMsg;
 use crate::reservations::model::DeadlineKind;
 use crate::reservations::{EndedBy, Requester, ReservationStatus, ReservationsError};
@@ -426,4 +427,46 @@ async fn an_extension_survives_a_restart() {
         "{refused:?}"
     );
     assert_audit_clean(&fixture).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_car_that_drained_below_the_minimum_is_not_kept_out_longer() {
+    let (fixture, customer, vehicle) = one_customer_one_car().await;
+    let booked = book(&fixture, customer, vehicle, 60, 2).await;
+    // The car reports 20 % (below the default 25 %) before the renter asks for more time.
+    fixture.advance(TimeDelta::seconds(1));
+    let low = FixInput {
+        lat: -27.5954,
+        lon: -48.5480,
+        recorded_at: fixture.now(),
+        speed_kmh: Some(0.0),
+        heading_deg: None,
+        battery_pct: Some(20.0),
+        altitude_m: None,
+        accuracy_m: None,
+        charging: None,
+    };
+    fixture
+        .services()
+        .location
+        .record_positions(vehicle, vec![low])
+        .await
+        .expect("the fix is recorded");
+    let refused = extend(
+        &fixture,
+        customer,
+        &booked,
+        booked.end_at + TimeDelta::hours(1),
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(ReservationsError::BatteryLow(_))),
+        "{refused:?}"
+    );
+    unchanged(&fixture, &booked, 1).await;
+    // Asking for the end it already has is still answered, whatever the charge.
+    let same = extend(&fixture, customer, &booked, booked.end_at)
+        .await
+        .unwrap();
+    assert_eq!(same.end_at, booked.end_at);
 }
