@@ -54,6 +54,7 @@ impl From<TotpSetup> for TotpSetupDto {
 #[serde(deny_unknown_fields)]
 pub struct TotpCode {
     /// Six digits.
+    #[schema(pattern = "^[0-9]{6}$", example = "492039")]
     pub code: String,
 }
 
@@ -91,6 +92,7 @@ pub async fn setup(
     request_body = TotpCode,
     responses(
         (status = 204, description = "Two-factor authentication is on"),
+        (status = 400, description = "Malformed body", body = Problem),
         (status = 409, description = "No setup to confirm, or already on (`invalid-state`)", body = Problem),
         (status = 422, description = "The code does not match", body = Problem),
     ),

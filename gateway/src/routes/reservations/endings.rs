@@ -30,14 +30,16 @@ enum Finisher {
     Operator(String),
 }
 
-/// Reads the body (none is `{}`) and decides who is finishing. A customer asking for force is
+/// Reads the body (none, or JSON `null`, is `{}`) and decides who is finishing. A customer asking for force is
 /// refused with 403 (the role may not, whatever the reservation), and an operator must ask for
 /// it: an operator is never the renter, so without `force` there is nothing they could finish.
 fn finisher(principal: &Principal, body: &[u8]) -> Result<Finisher, ApiError> {
     let request = if body.iter().all(u8::is_ascii_whitespace) {
         FinishRequest::default()
     } else {
-        axum::Json::<FinishRequest>::from_bytes(body)?.0
+        axum::Json::<Option<FinishRequest>>::from_bytes(body)?
+            .0
+            .unwrap_or_default()
     };
     match (principal.role, request.force) {
         (Role::Customer, false) => Ok(Finisher::Renter(CustomerId(principal.subject))),
@@ -117,6 +119,7 @@ mod tests {
         assert_eq!(finisher(&customer, b"").unwrap(), renter);
         assert_eq!(finisher(&customer, b"{}").unwrap(), renter);
         assert_eq!(finisher(&customer, br#"{"force":false}"#).unwrap(), renter);
+        assert_eq!(finisher(&customer, b"null").unwrap(), renter);
         let forced = br#"{"force":true,"reason":"towed"}"#;
         assert_eq!(
             finisher(&customer, forced).unwrap_err().status(),
