@@ -48,16 +48,7 @@ pub(crate) fn record_extra_hold(
 ) -> Result<(), LedgerError> {
     positive(amount)?;
     open_for_holds(entries)?;
-    let hold = entry(
-        entries,
-        0,
-        EntryKind::Hold,
-        amount,
-        at,
-        Some(hold_ref),
-        None,
-    );
-    entries.push(hold);
+    ledger::push_hold(entries, amount, at, hold_ref);
     Ok(())
 }
 

@@ -245,6 +245,18 @@ pub(crate) fn record_hold(
 ) -> Result<(), LedgerError> {
     positive(amount)?;
     empty(entries)?;
+    push_hold(entries, amount, at, hold_ref);
+    Ok(())
+}
+
+/// Appends a hold of `amount` under the processor's reference, once the caller has checked
+/// the amount and that the ledger may take one.
+pub(super) fn push_hold(
+    entries: &mut Vec<LedgerEntry>,
+    amount: i64,
+    at: DateTime<Utc>,
+    hold_ref: &str,
+) {
     let hold = entry(
         entries,
         0,
@@ -255,7 +267,6 @@ pub(crate) fn record_hold(
         None,
     );
     entries.push(hold);
-    Ok(())
 }
 
 /// Records that the processor refused the hold.

@@ -19,6 +19,13 @@ pub(crate) fn bearer(parts: &Parts) -> Option<&str> {
         .filter(|token| !token.is_empty())
 }
 
+/// The bearer token of a request, or 401 saying how to send one.
+fn required_bearer(parts: &Parts) -> Result<&str, ApiError> {
+    bearer(parts).ok_or_else(|| {
+        ApiError::unauthorized("send an access token: Authorization: Bearer <token>")
+    })
+}
+
 /// Any authenticated customer or admin.
 #[derive(Debug, Clone, Copy)]
 pub struct Caller(pub Principal);
@@ -30,9 +37,7 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts).ok_or_else(|| {
-            ApiError::unauthorized("send an access token: Authorization: Bearer <token>")
-        })?;
+        let token = required_bearer(parts)?;
         state.auth.verify(token).map(Caller)
     }
 }
@@ -54,9 +59,7 @@ impl FromRequestParts<AppState> for CustomerSession {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts).ok_or_else(|| {
-            ApiError::unauthorized("send an access token: Authorization: Bearer <token>")
-        })?;
+        let token = required_bearer(parts)?;
         let (principal, session) = state.auth.verify_session(token)?;
         match principal.role {
             Role::Customer => Ok(CustomerSession {
@@ -99,9 +102,7 @@ impl FromRequestParts<AppState> for AdminSettingUp {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts).ok_or_else(|| {
-            ApiError::unauthorized("send an access token: Authorization: Bearer <token>")
-        })?;
+        let token = required_bearer(parts)?;
         let principal = state.auth.verify_for_setup(token)?;
         match principal.role {
             Role::Admin => Ok(AdminSettingUp(principal)),
