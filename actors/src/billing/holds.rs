@@ -13,9 +13,11 @@
 
 use chrono::{DateTime, Utc};
 
+use super::entity::ChargeMsg;
 use super::error::BillingError;
 use super::ledger::{self, HoldState, LedgerError, entry, positive};
 use super::model::{AddedHold, ChargeRecord, EntryKind, ExtraHold, LedgerEntry};
+use crate::ids::ReservationId;
 
 /// Whether more holds may be added: the first was placed and nothing was captured, charged or
 /// refunded yet.
@@ -147,6 +149,29 @@ pub(crate) fn next_hold_step(total: i64, holds: &[HoldState]) -> Option<HoldStep
     } else {
         HoldStep::Void { number, hold_ref }
     })
+}
+
+impl super::BillingHandle {
+    /// Holds `amount_cents` more for a reservation that was extended, on `card_token` (the
+    /// customer's card now), with a hold of its own and its own idempotency key (see
+    /// `holds.rs`). Each call is a new hold: a caller that does not record the answer leaves a
+    /// hold that the settlement voids (it takes from the holds in order). A refusal is recorded
+    /// and answered with `Declined`, `InsufficientFunds` or `UnknownCard`, and the holds already
+    /// placed stand; a charge already being settled or voided is `AlreadyResolved`.
+    pub async fn hold_more(
+        &self,
+        reservation_id: ReservationId,
+        card_token: String,
+        amount_cents: i64,
+    ) -> Result<AddedHold, BillingError> {
+        self.charges
+            .call(reservation_id, |reply| ChargeMsg::HoldMore {
+                card_token: card_token.clone(),
+                amount_cents,
+                reply,
+            })
+            .await?
+    }
 }
 
 #[cfg(test)]

@@ -185,27 +185,6 @@ impl BillingHandle {
             .await?
     }
 
-    /// Holds `amount_cents` more for a reservation that was extended, on `card_token` (the
-    /// customer's card now), with a hold of its own and its own idempotency key (see
-    /// `holds.rs`). Each call is a new hold: a caller that does not record the answer leaves a
-    /// hold that the settlement voids (it takes from the holds in order). A refusal is recorded
-    /// and answered with `Declined`, `InsufficientFunds` or `UnknownCard`, and the holds already
-    /// placed stand; a charge already being settled or voided is `AlreadyResolved`.
-    pub async fn hold_more(
-        &self,
-        reservation_id: ReservationId,
-        card_token: String,
-        amount_cents: i64,
-    ) -> Result<AddedHold, BillingError> {
-        self.charges
-            .call(reservation_id, |reply| ChargeMsg::HoldMore {
-                card_token: card_token.clone(),
-                amount_cents,
-                reply,
-            })
-            .await?
-    }
-
     /// Settles a completed rental or a no-show: captures `min(total, held)` from the holds in
     /// the order they were placed (the rest of each is released, an unused one voided) and
     /// charges any excess directly on the card; a total of 0 voids every hold.
