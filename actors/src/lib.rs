@@ -10,6 +10,7 @@ pub mod customers;
 pub mod domain;
 pub mod entity;
 pub mod error_kind;
+pub mod events;
 pub mod ids;
 pub mod incident;
 pub mod location;

@@ -25,6 +25,10 @@ pub const FIXES: &str = "ev_rental_fixes_total";
 pub const PURGED: &str = "ev_rental_retention_purged_total";
 /// Attempts to send a notification, by channel and outcome.
 pub const NOTIFICATION_ATTEMPTS: &str = "ev_rental_notification_attempts_total";
+/// Domain events moved from the stores' outboxes to every subscriber, by source store.
+pub const EVENTS_RELAYED: &str = "ev_rental_events_relayed_total";
+/// Batches of events a subscriber did not take (they are offered again), by subscriber.
+pub const EVENT_DELIVERY_FAILURES: &str = "ev_rental_event_delivery_failures_total";
 
 /// Registers the help text of every domain metric with the installed recorder (call once,
 /// after installing it).
@@ -62,6 +66,14 @@ pub fn describe() {
     metrics::describe_counter!(
         NOTIFICATION_ATTEMPTS,
         "Attempts to send an e-mail or an operator webhook, by channel and outcome: delivered, retrying, gave_up"
+    );
+    metrics::describe_counter!(
+        EVENTS_RELAYED,
+        "Domain events delivered from a store's outbox to every subscriber, by source store"
+    );
+    metrics::describe_counter!(
+        EVENT_DELIVERY_FAILURES,
+        "Batches of domain events a subscriber did not take (they are offered again), by subscriber"
     );
     metrics::describe_counter!(
         FIXES,
@@ -120,4 +132,14 @@ pub(crate) fn fixes(stored: u32, duplicates: u32, flagged: u32, rejected: usize)
 pub(crate) fn notification(channel: &'static str, outcome: &'static str) {
     metrics::counter!(NOTIFICATION_ATTEMPTS, "channel" => channel, "outcome" => outcome)
         .increment(1);
+}
+
+/// Counts events relayed from one store.
+pub(crate) fn events_relayed(store: &str, count: usize) {
+    metrics::counter!(EVENTS_RELAYED, "source" => store.to_owned()).increment(count as u64);
+}
+
+/// Counts a batch a subscriber did not take.
+pub(crate) fn event_delivery_failed(subscriber: &'static str) {
+    metrics::counter!(EVENT_DELIVERY_FAILURES, "subscriber" => subscriber).increment(1);
 }

@@ -116,3 +116,28 @@ impl<T: ?Sized> LateBound<T> {
             })
     }
 }
+
+/// Where to write to a customer, and in which language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    /// The address (for the confirmation of a changed address, the new one).
+    pub email: String,
+    /// The customer's name, to greet them.
+    pub name: String,
+    /// Their language.
+    pub locale: crate::domain::Locale,
+}
+
+/// What the notifications service asks the customers service before it writes to someone: it
+/// keeps no copy of addresses beyond the messages it queues, so an erasure leaves nothing to
+/// chase there but those.
+pub trait ContactLookup: Send + Sync + 'static {
+    /// The customer's contact, `None` for an unknown or erased customer. With
+    /// `address_being_confirmed`, the address waiting for confirmation (a changed e-mail), if
+    /// any, instead of the confirmed one.
+    fn contact(
+        &self,
+        customer: CustomerId,
+        address_being_confirmed: bool,
+    ) -> BoxFuture<'_, Result<Option<Contact>, AskError>>;
+}

@@ -15,6 +15,7 @@ use crate::billing::{self, BillingHandle, MercadoPagoProvider, PaymentProvider, 
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::customers::{self, CustomersHandle};
+use crate::events::{EventRelay, RelayOptions};
 use crate::location::{self, LocationHandle};
 use crate::locks::{self, LocksHandle, UnitLink};
 use crate::notifications::{self, NotificationsHandle};
@@ -186,6 +187,8 @@ pub struct Services {
     pub billing: BillingHandle,
     /// E-mail and operator webhooks, queued durably and sent at least once.
     pub notifications: NotificationsHandle,
+    /// The relay of every store's domain events to their subscribers.
+    pub events: EventRelay,
 }
 
 /// What a system runs with besides its configuration. Neither has a default: the clock decides
@@ -335,7 +338,9 @@ impl RentalSystem {
         let bound_locks = Arc::new(locks.clone());
         reservation_lookup.bind(&bound_lookup);
         units.bind(&bound_locks);
-        let housekeeping = vec![customers.purge_sessions_periodically()];
+        let events = EventRelay::new(stores.all(), RelayOptions::default());
+        let mut housekeeping = vec![customers.purge_sessions_periodically()];
+        housekeeping.extend(events.start());
 
         Ok(RentalSystem {
             stores,
@@ -349,6 +354,7 @@ impl RentalSystem {
                 locks,
                 billing,
                 notifications,
+                events,
             },
             clock,
             _bound: (bound_lookup, bound_locks),

@@ -12,6 +12,7 @@ use crate::config::StorageConfig;
 use crate::error::{StorageError, StorageResult};
 use crate::index::UniqueIndex;
 use crate::key::Key;
+use crate::outbox::Outbox;
 use crate::stats::{FlushSnapshot, FlushStats};
 use crate::table::Table;
 use crate::transaction::{self, Tx, TxAbort, TxError, TxMember};
@@ -30,6 +31,7 @@ struct Inner {
     clock: Arc<WriteClock>,
     stats: Arc<FlushStats>,
     committer: Committer,
+    outbox: Outbox,
 }
 
 impl std::fmt::Debug for Store {
@@ -67,6 +69,7 @@ impl Store {
             Duration::from_millis(config.flush_every_ms.max(1)),
             Duration::from_micros(config.commit_window_us),
         )?;
+        let outbox = Outbox::open(db.open_tree("outbox")?, clock.clone())?;
         tracing::debug!(store = name, path = %path.display(), recovered = db.was_recovered(), "store opened");
         Ok(Store {
             inner: Arc::new(Inner {
@@ -76,6 +79,7 @@ impl Store {
                 clock,
                 stats,
                 committer,
+                outbox,
             }),
         })
     }
@@ -124,12 +128,22 @@ impl Store {
     /// Resolves once every write made before the call is on disk (the durable class).
     /// Concurrent callers share flushes: see the `commit` module.
     pub async fn commit(&self) -> StorageResult<()> {
-        self.inner.committer.commit().await
+        self.inner.committer.commit().await?;
+        // Events appended before this commit are now durable: the relay may deliver them.
+        self.inner.outbox.wake_if_dirty();
+        Ok(())
+    }
+
+    /// The store's outbox of events (see [`Outbox`]).
+    pub fn outbox(&self) -> &Outbox {
+        &self.inner.outbox
     }
 
     /// [`Store::commit`] for synchronous code that runs outside an async runtime.
     pub fn commit_blocking(&self) -> StorageResult<()> {
-        self.inner.committer.commit_blocking()
+        self.inner.committer.commit_blocking()?;
+        self.inner.outbox.wake_if_dirty();
+        Ok(())
     }
 
     /// Flushes everything and stops the committer. Later durable commits fail with

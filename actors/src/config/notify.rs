@@ -41,6 +41,13 @@ pub struct NotifyConfig {
     /// Days a delivered or given-up message is kept (for operators and for deduplication)
     /// before it is deleted: messages hold addresses and texts about people.
     pub retention_days: u32,
+    /// Whether a new customer (and a changed address) must confirm the e-mail address with a
+    /// code before booking. Off only for staging load tests that cannot read e-mail.
+    pub require_email_confirmation: bool,
+    /// Minutes a confirmation code works.
+    pub confirmation_ttl_min: u32,
+    /// Minutes before a reservation's start that its reminder is sent (0: no reminder).
+    pub reminder_before_min: u32,
 }
 
 impl Default for NotifyConfig {
@@ -58,6 +65,9 @@ impl Default for NotifyConfig {
             send_timeout_s: 30,
             poll_interval_ms: 1_000,
             retention_days: 14,
+            require_email_confirmation: true,
+            confirmation_ttl_min: 30,
+            reminder_before_min: 30,
         }
     }
 }
@@ -80,6 +90,12 @@ impl std::fmt::Debug for NotifyConfig {
             .field("send_timeout_s", &self.send_timeout_s)
             .field("poll_interval_ms", &self.poll_interval_ms)
             .field("retention_days", &self.retention_days)
+            .field(
+                "require_email_confirmation",
+                &self.require_email_confirmation,
+            )
+            .field("confirmation_ttl_min", &self.confirmation_ttl_min)
+            .field("reminder_before_min", &self.reminder_before_min)
             .finish()
     }
 }
@@ -184,6 +200,22 @@ impl NotifyConfig {
                 "",
                 "an attempt must be allowed some time, and not hold the queue for minutes",
                 "seconds, 1 to 300",
+            ));
+        }
+        if !(5..=24 * 60).contains(&self.confirmation_ttl_min) {
+            return Err(value_error(
+                "notify.confirmation_ttl_min",
+                "",
+                "a code must live long enough to be read and not for days",
+                "minutes, 5 to 1440",
+            ));
+        }
+        if self.reminder_before_min > 24 * 60 {
+            return Err(value_error(
+                "notify.reminder_before_min",
+                "",
+                "a reminder comes at most a day before the start",
+                "minutes, 0 (none) to 1440",
             ));
         }
         if self.poll_interval_ms == 0 {
