@@ -127,7 +127,10 @@ async fn a_refused_batch_stays_and_is_offered_again_to_everyone() {
     ));
     assert_eq!(relay.pending(), 1, "kept for the next pass");
     assert_eq!(relay.relay_now().await.unwrap(), 1);
-    assert_eq!(flaky.seen.lock().unwrap().as_slice(), std::slice::from_ref(&event));
+    assert_eq!(
+        flaky.seen.lock().unwrap().as_slice(),
+        std::slice::from_ref(&event)
+    );
     // The subscriber that took it the first time sees it again, with the same id.
     let seen = steady.seen.lock().unwrap();
     assert_eq!(seen.len(), 2);

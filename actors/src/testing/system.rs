@@ -17,6 +17,8 @@ use crate::system::{RentalSystem, Services, SystemOptions};
 use super::data::{new_customer, new_vehicle};
 
 /// How long a test waits for something the system does in its own tasks before it fails.
+use super::events::EventRecorder;
+
 const PATIENCE: Duration = Duration::from_secs(10);
 
 /// 2026-11-23 10:00 UTC, a Monday morning: where every test's manual clock starts.
@@ -32,6 +34,7 @@ pub struct TestSystem {
     clock: ManualClock,
     units: InProcessUnits,
     dir: TempDir,
+    events: EventRecorder,
 }
 
 impl TestSystem {
@@ -53,11 +56,14 @@ impl TestSystem {
         let system = RentalSystem::start(&config, options)
             .await
             .expect("the system starts");
+        let events = EventRecorder::default();
+        system.services().events.subscribe(Arc::new(events.clone()));
         TestSystem {
             system,
             clock,
             units,
             dir,
+            events,
         }
     }
 
@@ -71,6 +77,17 @@ impl TestSystem {
         // Every store's last handle goes with the system, before the new one opens them.
         drop(system);
         TestSystem::start_in(dir, clock).await
+    }
+
+    /// Relays every committed event now and answers what the recorder has seen so far (since
+    /// this start: a restart brings a new recorder).
+    pub async fn events(&self) -> &EventRecorder {
+        self.services()
+            .events
+            .relay_now()
+            .await
+            .expect("the events are relayed");
+        &self.events
     }
 
     /// The running system.
