@@ -18,6 +18,7 @@ mod accounts;
 mod admin_totp;
 mod card_rules;
 mod cards;
+mod contact;
 mod entity;
 mod error;
 mod model;
