@@ -210,6 +210,8 @@ pub struct RentalSystem {
     clock: SharedClock,
     /// The strong references behind the services' late-bound slots (see `LateBound`).
     _bound: (Arc<dyn ReservationLookup>, Arc<LocksHandle>),
+    /// How commands reach the car units (and so whether a unit is reachable).
+    units: UnitLink,
     /// Periodic retention jobs; aborted at shutdown, or when the system is dropped, so that
     /// they do not keep its stores in memory.
     housekeeping: Vec<tokio::task::AbortHandle>,
@@ -338,6 +340,7 @@ impl RentalSystem {
         let bound_locks = Arc::new(locks.clone());
         reservation_lookup.bind(&bound_lookup);
         units.bind(&bound_locks);
+        let units_link = units.clone();
         let events = EventRelay::new(stores.all(), RelayOptions::default());
         let mut housekeeping = vec![customers.purge_sessions_periodically()];
         housekeeping.extend(events.start());
@@ -358,6 +361,7 @@ impl RentalSystem {
             },
             clock,
             _bound: (bound_lookup, bound_locks),
+            units: units_link,
             housekeeping,
         })
     }
@@ -370,6 +374,12 @@ impl RentalSystem {
     /// The system's clock.
     pub fn clock(&self) -> &SharedClock {
         &self.clock
+    }
+
+    /// Whether a command sent to the car's unit now would reach it (see
+    /// [`UnitLink::reachable`]).
+    pub fn unit_reachable(&self, vehicle: crate::ids::VehicleId) -> bool {
+        self.units.reachable(vehicle)
     }
 
     /// The service stores.

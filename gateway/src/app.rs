@@ -45,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .timeout(Duration::from_secs(server.request_timeout_s));
     let (api, document) = routes::ops::split(routes::api::api());
     api.merge(routes::ops::router(document))
+        .merge(routes::console::pages())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(server.max_body_bytes))

@@ -63,6 +63,14 @@ impl InProcessUnits {
         lock(&self.behaviours).insert(vehicle, behaviour);
     }
 
+    /// Whether the unit of `vehicle` would take a command now (it is not scripted offline).
+    pub fn reachable(&self, vehicle: VehicleId) -> bool {
+        !matches!(
+            lock(&self.behaviours).get(&vehicle),
+            Some(UnitBehaviour::Offline)
+        )
+    }
+
     /// Every command delivered so far, in order.
     pub fn delivered(&self) -> Vec<(VehicleId, UnitCommand)> {
         lock(&self.delivered).clone()

@@ -53,6 +53,16 @@ impl UnitLink {
         }
     }
 
+    /// Whether a command sent to the car's unit now would reach it: its connection is open
+    /// (remote), or it is not scripted offline (in process). What operators see as "offline".
+    pub fn reachable(&self, vehicle: VehicleId) -> bool {
+        match self {
+            UnitLink::Remote(connections) => connections.is_connected(vehicle),
+            #[cfg(any(test, feature = "in-process-units"))]
+            UnitLink::InProcess(units) => units.reachable(vehicle),
+        }
+    }
+
     /// Hands `command` to the car's unit if it can be reached, without waiting for it; returns
     /// whether it was handed over. A command not handed over stays pending until the unit
     /// connects (and fetches its pending commands) or the command expires.

@@ -20,6 +20,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(super::locks::router())
         .merge(super::units::router())
         .merge(super::audit::router())
+        .merge(super::console::router())
         .merge(super::reconciliation::router())
         .merge(super::webhooks::router())
 }
