@@ -193,6 +193,11 @@ impl CarRentals {
                         ..Change::default()
                     })
                     .map_err(super::tables::tx_storage)?;
+                if !events.is_empty() {
+                    // Durable, and the relay woken, before the renter hears of the failure:
+                    // it is what the renter is told about, and a failure path can afford it.
+                    context.tables.store.commit().await?;
+                }
             }
         }
         self.in_flight = None;
