@@ -14,6 +14,7 @@ use crate::entity::{Activation, ActorProcessingErr, Entity, EntityRef};
 use crate::ids::{CustomerId, ReservationId};
 
 use super::car::{Booking, CarMsg, CarRentals};
+use super::domain_events::BookedCar;
 use super::error::ReservationsError;
 use super::model::ReservationRecord;
 use super::model::{IdempotencyRecord, UnfinishedBooking};
@@ -36,6 +37,8 @@ pub(crate) enum ScheduleMsg {
     Book {
         record: Box<ReservationRecord>,
         idempotency: Option<(String, IdempotencyRecord)>,
+        /// The car as the booking read it, for the confirmation's event.
+        car: BookedCar,
         reply: RpcReplyPort<Result<Booked, ReservationsError>>,
     },
     /// Extend one of the customer's reservations to `end_at` (see `car_extension`).
@@ -91,9 +94,10 @@ impl Entity for CustomerSchedule {
             ScheduleMsg::Book {
                 record,
                 idempotency,
+                car,
                 reply,
             } => {
-                let result = self.book(*record, idempotency, context).await;
+                let result = self.book(*record, idempotency, car, context).await;
                 let _ = reply.send(result);
             }
             ScheduleMsg::Extend {
@@ -116,6 +120,7 @@ impl CustomerSchedule {
         &self,
         record: ReservationRecord,
         idempotency: Option<(String, IdempotencyRecord)>,
+        car: BookedCar,
         context: &ScheduleContext,
     ) -> Result<Booked, ReservationsError> {
         // A concurrent request with the same key may have won while this one waited its turn.
@@ -158,6 +163,7 @@ impl CustomerSchedule {
             record,
             idempotency,
             card_token,
+            car,
         };
         let booked = context
             .cars

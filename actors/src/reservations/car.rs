@@ -30,6 +30,7 @@ use crate::ports::CarCommands;
 use super::Requester;
 use super::car_retirement::Retirement;
 use super::deadlines::DeadlineSender;
+use super::domain_events::BookedCar;
 use super::error::ReservationsError;
 use super::faults::Faults;
 use super::model::{DeadlineKind, IdempotencyRecord, InFlight, ReservationRecord};
@@ -39,12 +40,13 @@ use super::tables::{Change, Tables, tx_storage};
 type Reply<T> = RpcReplyPort<Result<T, ReservationsError>>;
 
 /// A booking ready to be written once its hold is placed: the new record, its idempotency
-/// key, and the card to hold on.
+/// key, the card to hold on, and the car as the booking read it (for its event).
 #[derive(Clone)]
 pub(crate) struct Booking {
     pub(crate) record: ReservationRecord,
     pub(crate) idempotency: Option<(String, IdempotencyRecord)>,
     pub(crate) card_token: String,
+    pub(crate) car: BookedCar,
 }
 
 /// Never prints the card token (it would end up in logs).
@@ -54,6 +56,7 @@ impl std::fmt::Debug for Booking {
             .field("record", &self.record)
             .field("idempotency", &self.idempotency)
             .field("card_token", &"<redacted>")
+            .field("car", &self.car)
             .finish()
     }
 }
@@ -183,6 +186,9 @@ pub(crate) struct CarRentals {
     pub(super) in_flight: Option<InFlight>,
     /// Whether the car is retired: it takes no booking any more.
     pub(super) retired: bool,
+    /// The unlock in flight already reported as `unlock.failed` (`unavailable`), so that its
+    /// reconciliation does not report it again (memory only, see `car_commands`).
+    pub(super) unlock_reported: Option<crate::ids::CommandId>,
 }
 
 impl Entity for CarRentals {
@@ -216,6 +222,7 @@ impl Entity for CarRentals {
             fence: fence.unwrap_or(0),
             in_flight,
             retired,
+            unlock_reported: None,
         }))
     }
 

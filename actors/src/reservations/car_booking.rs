@@ -3,7 +3,8 @@
 //!
 //! The hold is placed before anything is written here, and the reservation is written once,
 //! confirmed (or rejected), with its calendar entries, idempotency key and no-show deadline:
-//! one durable commit in this store instead of a pending record and a confirmation. While the
+//! one durable commit in this store instead of a pending record and a confirmation. The
+//! outcome's event (`reservation.confirmed` or `reservation.rejected`) goes with that write. While the
 //! hold is placed the car's actor (and the customer's schedule) hold their turn, so no other
 //! booking can take the interval meanwhile. A crash between the hold and the write leaves a
 //! hold for a reservation that does not exist; the start-up sweep (`recovery.rs`) voids it.
@@ -11,9 +12,11 @@
 use chrono::{DateTime, Utc};
 
 use crate::billing::{BillingError, ChargeStatus, HoldRequest, PaymentError};
+use crate::events::Place;
 use crate::ids::ReservationId;
 
 use super::car::{CarContext, CarRentals, no_show_deadline};
+use super::domain_events;
 use super::error::ReservationsError;
 use super::faults::FaultPoint;
 use super::model::{CalendarEntry, ReservationRecord, ReservationStatus};
@@ -114,13 +117,35 @@ impl CarRentals {
                 Vec::new()
             }
         };
+        let place = match record.status {
+            ReservationStatus::Confirmed => self.place(context).await,
+            _ => None,
+        };
+        let events: Vec<_> = domain_events::booked(&record, &booking.car, place, record.updated_at)
+            .into_iter()
+            .collect();
         context
             .tables
-            .insert_booking(&record, booking.idempotency.as_ref(), &deadlines)
+            .insert_booking(&record, booking.idempotency.as_ref(), &deadlines, &events)
             .map_err(tx_storage)?;
         context.tables.store.commit().await?;
         self.arm(record.id, &deadlines, context);
         self.adopt(record.clone());
         Ok(record)
+    }
+
+    /// Where the car last reported, for the confirmation: one read of location's store, and
+    /// a confirmation without a place rather than no confirmation when it fails.
+    async fn place(&self, context: &CarContext) -> Option<Place> {
+        match context.location.latest(self.vehicle).await {
+            Ok(fix) => fix.map(|fix| Place {
+                lat: fix.lat,
+                lon: fix.lon,
+            }),
+            Err(error) => {
+                tracing::warn!(vehicle = %self.vehicle, %error, "no position for the confirmation");
+                None
+            }
+        }
     }
 }

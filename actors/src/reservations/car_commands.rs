@@ -4,10 +4,12 @@
 use crate::commands::{
     CommandError, CommandOrder, CommandOrigin, CommandRecord, CommandStatus, LockAction,
 };
+use crate::events::DomainEvent;
 use crate::ids::{CommandId, CustomerId};
 
 use super::access::check_access;
 use super::car::{CarContext, CarRentals, auto_end_deadline, no_show_deadline};
+use super::domain_events;
 use super::error::ReservationsError;
 use super::faults::FaultPoint;
 use super::model::{InFlight, ReservationRecord, ReservationStatus};
@@ -100,7 +102,36 @@ impl CarRentals {
                 self.apply_outcome(&in_flight, None, context).await?;
                 Err(error.into())
             }
-            Err(error) => Err(error.into()),
+            Err(error) => {
+                if action == LockAction::Unlock {
+                    self.report_unavailable(reservation, &in_flight, context);
+                }
+                Err(error.into())
+            }
+        }
+    }
+
+    /// The renter's unlock could not be carried to the unit: the command stays in flight (to
+    /// be reconciled), and nothing is written now, so its `unlock.failed` goes to the outbox
+    /// on its own. Its reconciliation in this actor's life writes no second one.
+    fn report_unavailable(
+        &mut self,
+        reservation: &ReservationRecord,
+        in_flight: &InFlight,
+        context: &CarContext,
+    ) {
+        let event = domain_events::unlock_failed(
+            reservation.id,
+            reservation.customer_id,
+            self.vehicle,
+            "unavailable",
+            context.clock.now(),
+        );
+        match context.tables.store.outbox().append_alone(&event) {
+            Ok(_) => self.unlock_reported = Some(in_flight.command_id),
+            Err(error) => {
+                tracing::warn!(reservation = %reservation.id, %error, "unlock.failed not written");
+            }
         }
     }
 
@@ -131,12 +162,14 @@ impl CarRentals {
             Some(next) => {
                 let added = [auto_end_deadline(&next, &context.rules)];
                 let removed = [no_show_deadline(&next)];
+                let events = [domain_events::started(&next, next.updated_at)];
                 self.save(
                     &Change {
                         record: Some(&next),
                         add_deadlines: &added,
                         remove_deadlines: &removed,
                         access: clear,
+                        events: &events,
                         ..Change::default()
                     },
                     context,
@@ -146,18 +179,57 @@ impl CarRentals {
                 self.adopt(next);
             }
             None => {
-                // Losing this write to a crash only means reconciling the same outcome again.
+                // Losing this write to a crash only means reconciling the same outcome again,
+                // and writing its event then.
+                let events: Vec<_> = self
+                    .unlock_failed(in_flight, settled, context)?
+                    .into_iter()
+                    .collect();
                 context
                     .tables
                     .write(&Change {
                         access: clear,
+                        events: &events,
                         ..Change::default()
                     })
                     .map_err(super::tables::tx_storage)?;
+                if !events.is_empty() {
+                    // Durable, and the relay woken, before the renter hears of the failure:
+                    // it is what the renter is told about, and a failure path can afford it.
+                    context.tables.store.commit().await?;
+                }
             }
         }
         self.in_flight = None;
+        self.unlock_reported = None;
         Ok(())
+    }
+
+    /// The `unlock.failed` of an unlock the unit refused or let expire, unless this actor
+    /// already reported it unavailable.
+    fn unlock_failed(
+        &self,
+        in_flight: &InFlight,
+        settled: Option<&CommandRecord>,
+        context: &CarContext,
+    ) -> Result<Option<DomainEvent>, ReservationsError> {
+        let Some(reason) = settled
+            .filter(|_| in_flight.action == LockAction::Unlock)
+            .and_then(|command| domain_events::unlock_failure(command.status))
+        else {
+            return Ok(None);
+        };
+        if self.unlock_reported == Some(in_flight.command_id) {
+            return Ok(None);
+        }
+        let record = self.any_record(in_flight.reservation_id, context)?;
+        Ok(Some(domain_events::unlock_failed(
+            record.id,
+            record.customer_id,
+            self.vehicle,
+            reason,
+            context.clock.now(),
+        )))
     }
 
     /// Resolves a command left in flight (by a restart, or by locks not answering): asks

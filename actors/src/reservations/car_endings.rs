@@ -19,6 +19,7 @@ use super::Requester;
 use super::car::{
     CarContext, CarRentals, DeadlineOutcome, auto_end_deadline, no_show_deadline, settle_retry_at,
 };
+use super::domain_events;
 use super::error::ReservationsError;
 use super::faults::FaultPoint;
 use super::model::{DeadlineKind, EndedBy, ReservationRecord, ReservationStatus};
@@ -42,15 +43,17 @@ impl CarRentals {
             return Ok(record);
         }
         check_cancel(&record, context.clock.now())?;
-        self.void_and_cancel(record, context).await
+        let by = domain_events::cancelled_by(Some(requester));
+        self.void_and_cancel(record, by, context).await
     }
 
     /// Voids the hold and cancels: at the renter's request before the start, or by the
     /// system when the car was never back for the renter (no fee for a car that was not
-    /// there).
+    /// there). `by` names who cancelled in the event.
     async fn void_and_cancel(
         &mut self,
         record: ReservationRecord,
+        by: &str,
         context: &CarContext,
     ) -> Result<ReservationRecord, ReservationsError> {
         match context.billing.void(record.id).await {
@@ -61,10 +64,12 @@ impl CarRentals {
         next.status = ReservationStatus::Cancelled;
         next.updated_at = context.clock.now();
         let removed = [no_show_deadline(&next)];
+        let events = [domain_events::cancelled(&next, by, next.updated_at)];
         self.save(
             &Change {
                 record: Some(&next),
                 remove_deadlines: &removed,
+                events: &events,
                 ..Change::default()
             },
             context,
@@ -103,7 +108,8 @@ impl CarRentals {
         if applies {
             match kind {
                 DeadlineKind::NoShow if self.kept_from(&record) => {
-                    self.void_and_cancel(record, context).await?;
+                    let by = domain_events::cancelled_by(None);
+                    self.void_and_cancel(record, by, context).await?;
                 }
                 DeadlineKind::NoShow => {
                     self.close(record, ReservationStatus::NoShow, None, None, context)
@@ -225,7 +231,10 @@ impl CarRentals {
             no_show_deadline(&next),
             auto_end_deadline(&next, &context.rules),
         ];
-        self.save_settlement(&next, &removed, incident.as_ref(), context)
+        let events: Vec<_> = domain_events::closed(&next, total, now)
+            .into_iter()
+            .collect();
+        self.save_settlement(&next, &removed, incident.as_ref(), &events, context)
             .await?;
         if let Some(released) = next.released_at.filter(|released| *released > next.end_at) {
             self.mark_delayed(released, context).await?;
@@ -332,17 +341,20 @@ impl CarRentals {
         let total = next.total_cents.unwrap_or_default() + next.outstanding_cents;
         let incident = self.settle(&mut next, total, context).await;
         next.updated_at = context.clock.now();
-        self.save_settlement(&next, &[], incident.as_ref(), context)
+        // No second `rental.ended`: the rental ended once, and what the retry settles is told
+        // by billing's `charge.*` events and customers' `balance.outstanding`.
+        self.save_settlement(&next, &[], incident.as_ref(), &[], context)
             .await
     }
 
-    /// Writes a closed reservation with what its settlement came to, and a `Settle` deadline
-    /// when something is left to retry.
+    /// Writes a closed reservation with what its settlement came to, a `Settle` deadline
+    /// when something is left to retry, and the events of the close.
     async fn save_settlement(
         &mut self,
         next: &ReservationRecord,
         removed: &[(DateTime<Utc>, DeadlineKind)],
         incident: Option<&Incident>,
+        events: &[crate::events::DomainEvent],
         context: &CarContext,
     ) -> Result<(), ReservationsError> {
         let retry = settle_retry_at(next);
@@ -357,6 +369,7 @@ impl CarRentals {
                 add_deadlines: &added,
                 remove_deadlines: removed,
                 incident,
+                events,
                 ..Change::default()
             },
             context,

@@ -23,6 +23,7 @@ use crate::domain::Cents;
 use crate::ids::{CustomerId, ReservationId};
 
 use super::car::{CarContext, CarRentals, auto_end_deadline, no_show_deadline};
+use super::domain_events;
 use super::error::ReservationsError;
 use super::extension::{Extension, check_extension};
 use super::faults::FaultPoint;
@@ -81,12 +82,14 @@ impl CarRentals {
         next.hold_cents = held;
         next.updated_at = context.clock.now();
         let (removed, added) = moved_deadlines(&record, &next, context);
+        let events = [domain_events::extended(&record, &next, next.updated_at)];
         self.save(
             &Change {
                 record: Some(&next),
                 add_deadlines: &added,
                 remove_deadlines: &removed,
                 calendar: true,
+                events: &events,
                 ..Change::default()
             },
             context,

@@ -22,6 +22,7 @@ mod car_release;
 mod car_retirement;
 mod deadline_scheduler;
 mod deadlines;
+mod domain_events;
 mod erasure;
 mod error;
 mod extension;
@@ -271,6 +272,10 @@ impl ReservationsHandle {
             created_at: now,
             updated_at: now,
         };
+        let car = domain_events::BookedCar {
+            plate: vehicle.plate,
+            model: vehicle.model,
+        };
         let idempotency = idempotency_key.map(|key| {
             let value = IdempotencyRecord {
                 request_digest: digest,
@@ -283,6 +288,7 @@ impl ReservationsHandle {
             .call_or_create(customer_id, |reply| ScheduleMsg::Book {
                 record: Box::new(record.clone()),
                 idempotency: idempotency.clone(),
+                car: car.clone(),
                 reply,
             })
             .await??;

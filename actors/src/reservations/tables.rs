@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 use storage::{StorageResult, Store, Table, TxAbort, TxError};
 
+use crate::events::DomainEvent;
 use crate::ids::{CustomerId, IncidentId, ReservationId, VehicleId};
 use crate::incident::Incident;
 
@@ -53,8 +54,9 @@ pub(crate) struct Tables {
 }
 
 /// A change to one car's reservations, written in one transaction: the record (its calendar
-/// entries freed when it closes), deadlines added and removed, the car's access state and an
-/// incident.
+/// entries freed when it closes), deadlines added and removed, the car's access state, an
+/// incident and the events the change causes (so an event exists if and only if its change
+/// does, and a retried step that finds the change made writes none).
 #[derive(Default)]
 pub(crate) struct Change<'a> {
     pub(crate) record: Option<&'a ReservationRecord>,
@@ -65,6 +67,8 @@ pub(crate) struct Change<'a> {
     pub(crate) incident: Option<&'a Incident>,
     /// Rewrite the open record's calendar entries: its end moved (an extension).
     pub(crate) calendar: bool,
+    /// The domain events of the change, appended to the store's outbox.
+    pub(crate) events: &'a [DomainEvent],
 }
 
 impl Tables {
@@ -106,15 +110,17 @@ impl Tables {
     }
 
     /// Writes a new reservation with its calendar entries (when it is open), listing,
-    /// idempotency key and deadlines, all or nothing.
+    /// idempotency key, deadlines and the events of its outcome, all or nothing.
     pub(crate) fn insert_booking(
         &self,
         record: &ReservationRecord,
         idempotency: Option<&(String, IdempotencyRecord)>,
         deadlines: &[(DateTime<Utc>, DeadlineKind)],
+        events: &[DomainEvent],
     ) -> Result<(), TxError<()>> {
         let (car_slot, customer_slot) = slots(record);
         let (car_entry, customer_entry) = entries(record);
+        let outbox = self.store.outbox();
         self.store.transaction(
             &[
                 &self.reservations,
@@ -124,6 +130,7 @@ impl Tables {
                 &self.idempotency,
                 &self.idempotency_by_time,
                 &self.deadlines,
+                outbox.member(),
             ],
             |tx| {
                 tx.table(&self.reservations)?.insert(&record.id, record)?;
@@ -145,6 +152,7 @@ impl Tables {
                 for (at, kind) in deadlines {
                     deadline_table.insert(&(*at, record.id, kind.code()), &())?;
                 }
+                crate::events::append(outbox, tx, events)?;
                 Ok::<(), TxAbort<()>>(())
             },
         )
@@ -153,6 +161,7 @@ impl Tables {
     /// Writes `change` in one transaction (not yet durable: the caller commits when the
     /// change must survive a crash before it is acted on).
     pub(crate) fn write(&self, change: &Change<'_>) -> Result<(), TxError<()>> {
+        let outbox = self.store.outbox();
         self.store.transaction(
             &[
                 &self.reservations,
@@ -162,6 +171,7 @@ impl Tables {
                 &self.car_fences,
                 &self.in_flight,
                 &self.incidents,
+                outbox.member(),
             ],
             |tx| {
                 if let Some(record) = change.record {
@@ -196,6 +206,7 @@ impl Tables {
                 if let Some(incident) = change.incident {
                     tx.table(&self.incidents)?.insert(&incident.id, incident)?;
                 }
+                crate::events::append(outbox, tx, change.events)?;
                 Ok::<(), TxAbort<()>>(())
             },
         )

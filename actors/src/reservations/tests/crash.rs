@@ -10,7 +10,7 @@ use crate::reservations::{Requester, ReservationStatus};
 
 /// Runs `request` until the car's actor reaches `point`, drops the request (its client is
 /// gone), kills the actor there and restarts the whole system on the same data.
-async fn crash_at<T: Send + 'static>(
+pub(super) async fn crash_at<T: Send + 'static>(
     fixture: TestSystem,
     point: FaultPoint,
     request: impl Future<Output = T> + Send + 'static,

@@ -5,6 +5,8 @@
 mod crash;
 mod customer_erasure;
 mod endings;
+mod events;
+mod events_after_crash;
 mod extension;
 mod finish_rules;
 mod outages;

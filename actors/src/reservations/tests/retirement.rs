@@ -8,6 +8,7 @@ use super::*;
 use crate::domain::Cents;
 use crate::reservations::calendar::{Booked, ScheduleMsg};
 use crate::reservations::car::Booking;
+use crate::reservations::domain_events::BookedCar;
 use crate::reservations::model::{ReservationRecord, ReservationStatus};
 use crate::reservations::{Requester, ReservationsError};
 use crate::vehicles::{VehicleStatus, VehiclesError};
@@ -37,6 +38,10 @@ async fn booking_read_before(
         record,
         idempotency: None,
         card_token,
+        car: BookedCar {
+            plate: vehicle.plate.clone(),
+            model: vehicle.model.clone(),
+        },
     };
     assert!(
         !format!("{booking:?}").contains(&booking.card_token),
@@ -55,6 +60,7 @@ async fn deliver(fixture: &TestSystem, booking: &Booking) -> Result<Booked, Rese
         .call_or_create(booking.record.customer_id, |reply| ScheduleMsg::Book {
             record: Box::new(booking.record.clone()),
             idempotency: booking.idempotency.clone(),
+            car: booking.car.clone(),
             reply,
         })
         .await
