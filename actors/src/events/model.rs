@@ -153,7 +153,7 @@ pub enum EventData {
     },
     /// `reservation.cancelled`.
     ReservationCancelled {
-        /// `customer` or `admin`.
+        /// `customer`, `admin`, or `system` (the car was not returned in time for it).
         by: String,
         /// The hold released.
         released_cents: Cents,
