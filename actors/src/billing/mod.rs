@@ -12,6 +12,7 @@
 
 mod breaker;
 mod cards;
+mod domain_events;
 mod entity;
 mod erasure;
 mod error;
