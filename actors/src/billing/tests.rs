@@ -13,6 +13,7 @@ use crate::clock::ManualClock;
 use crate::domain::{CardExpiry, CardNumber, Cvc};
 use crate::ids::CustomerId;
 
+mod domain_events;
 mod reconciliation;
 
 struct Root;
