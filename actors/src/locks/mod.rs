@@ -10,10 +10,13 @@
 
 mod connections;
 mod entity;
+mod events;
 #[cfg(any(test, feature = "in-process-units"))]
 mod in_process;
 mod model;
 mod rules;
+#[cfg(test)]
+mod tests;
 mod unit_link;
 
 use std::sync::Arc;
