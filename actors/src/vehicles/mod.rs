@@ -24,6 +24,7 @@ mod battery;
 mod charge;
 mod entity;
 mod error;
+mod events;
 mod model;
 mod rules;
 mod token;
