@@ -15,6 +15,7 @@ use crate::ids::CustomerId;
 
 mod domain_events;
 mod reconciliation;
+mod rental_events;
 
 struct Root;
 
