@@ -158,16 +158,6 @@ pub(crate) fn wrap(
         .collect()
 }
 
-/// When the write happened: its newest entry's time, or the charge's creation for a write
-/// without entries.
-pub(crate) fn occurred_at(header: &ChargeHeader, entries: &[LedgerEntry]) -> DateTime<Utc> {
-    entries
-        .iter()
-        .map(|entry| entry.at)
-        .max()
-        .unwrap_or(header.created_at)
-}
-
 #[cfg(test)]
 #[path = "domain_events_tests.rs"]
 mod tests;

@@ -1,6 +1,7 @@
 //! The billing store's charge tables: a header per charge and the ledger entries keyed by
 //! `(reservation, seq)`, so that appending never rewrites an entry.
 
+use chrono::{DateTime, Utc};
 use storage::{StorageError, Store, Table, TxAbort, TxError};
 
 use super::domain_events;
@@ -49,13 +50,14 @@ impl Tables {
     }
 
     /// Writes the header and the entries from position `known` on (those not stored yet) in
-    /// one transaction with the domain events the change causes (see `domain_events.rs`), then
+    /// one transaction with the domain events the change causes at `at` (see `domain_events.rs`), then
     /// waits until they are durable. An entry already stored with other content is refused: the
     /// ledger is append-only.
     pub(crate) async fn persist(
         &self,
         record: &ChargeRecord,
         known: usize,
+        at: DateTime<Utc>,
     ) -> Result<(), StorageError> {
         let id = record.header.reservation_id;
         let new_entries: Vec<_> = record
@@ -114,7 +116,6 @@ impl Tables {
                     .map(|header| (header, record.entries.get(..stored).unwrap_or_default()));
                 let caused = domain_events::caused(before, (&record.header, &record.entries));
                 if !caused.is_empty() {
-                    let at = domain_events::occurred_at(&record.header, &record.entries);
                     let events = domain_events::wrap(&record.header, at, caused);
                     crate::events::append(outbox, tx, &events)?;
                 }
