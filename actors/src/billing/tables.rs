@@ -50,9 +50,9 @@ impl Tables {
     }
 
     /// Writes the header and the entries from position `known` on (those not stored yet) in
-    /// one transaction with the domain events the change causes at `at` (see `domain_events.rs`), then
-    /// waits until they are durable. An entry already stored with other content is refused: the
-    /// ledger is append-only.
+    /// one transaction with the domain events the change causes at `at` (see
+    /// `domain_events.rs`), then waits until they are durable. An entry already stored with
+    /// other content is refused: the ledger is append-only.
     pub(crate) async fn persist(
         &self,
         record: &ChargeRecord,
