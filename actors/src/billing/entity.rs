@@ -186,7 +186,10 @@ impl Charge {
             // the sandbox the ledger commit after the call covers both (`shares_store`).
             let record = settlement::new_charge(&request, context.clock.now())?;
             if !context.provider.shares_store() {
-                context.tables.persist(&record, 0).await?;
+                context
+                    .tables
+                    .persist(&record, 0, context.clock.now())
+                    .await?;
             }
             self.record = Some(record);
         }
@@ -205,7 +208,10 @@ impl Charge {
         self.resume(context).await?;
         let mut next = self.record()?.clone();
         let number = holds::request_hold_more(&mut next, card_token, amount_cents)?;
-        context.tables.persist(&next, next.entries.len()).await?;
+        context
+            .tables
+            .persist(&next, next.entries.len(), context.clock.now())
+            .await?;
         self.record = Some(next);
         self.resume(context).await?;
         holds::hold_more_answer(self.record()?, number)
@@ -304,7 +310,10 @@ impl Charge {
             header,
             entries: record.entries.clone(),
         };
-        context.tables.persist(&next, next.entries.len()).await?;
+        context
+            .tables
+            .persist(&next, next.entries.len(), context.clock.now())
+            .await?;
         self.record = Some(next);
         Ok(true)
     }
@@ -320,7 +329,10 @@ impl Charge {
         let changed = super::events::apply(&mut next, notice, context.clock.now())
             .map_err(|refused| BillingError::LedgerRefused(Box::new(refused)))?;
         if changed {
-            context.tables.persist(&next, record.entries.len()).await?;
+            context
+                .tables
+                .persist(&next, record.entries.len(), context.clock.now())
+                .await?;
             self.record = Some(next);
         }
         Ok(changed)
@@ -334,7 +346,10 @@ impl Charge {
     ) -> Result<(), BillingError> {
         let mut next = self.record()?.clone();
         if change(&mut next)? {
-            context.tables.persist(&next, next.entries.len()).await?;
+            context
+                .tables
+                .persist(&next, next.entries.len(), context.clock.now())
+                .await?;
             self.record = Some(next);
         }
         Ok(())
@@ -367,7 +382,10 @@ impl Charge {
                 tracing::error!(%key, %refused, "the ledger refused the provider's result");
                 return Err(BillingError::LedgerRefused(Box::new(refused)));
             }
-            context.tables.persist(&next, record.entries.len()).await?;
+            context
+                .tables
+                .persist(&next, record.entries.len(), at)
+                .await?;
             *record = next;
         }
         Ok(())

@@ -8,10 +8,13 @@
 //! without a trace. Operations are idempotent by reservation: a second hold returns the first,
 //! a second void or settlement returns the charge unchanged; and provider calls carry
 //! idempotency keys, so a retry after a crash completes the operation instead of repeating it
-//! (see `entity.rs`).
+//! (see `entity.rs`). The ledger's writer also writes the charge events (`charge.held`,
+//! `charge.captured`, `charge.voided`, `charge.refused`, `charge.refunded`) in the same
+//! transaction, derived from what the write adds to the stored charge (`domain_events.rs`).
 
 mod breaker;
 mod cards;
+mod domain_events;
 mod entity;
 mod erasure;
 mod error;

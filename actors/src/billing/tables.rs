@@ -1,8 +1,10 @@
 //! The billing store's charge tables: a header per charge and the ledger entries keyed by
 //! `(reservation, seq)`, so that appending never rewrites an entry.
 
+use chrono::{DateTime, Utc};
 use storage::{StorageError, Store, Table, TxAbort, TxError};
 
+use super::domain_events;
 use super::events::ProcessedEvent;
 use super::model::{ChargeHeader, ChargeRecord, EntryKind, StoredEntry};
 use crate::ids::ReservationId;
@@ -48,12 +50,14 @@ impl Tables {
     }
 
     /// Writes the header and the entries from position `known` on (those not stored yet) in
-    /// one transaction, then waits until they are durable. An entry already stored with other
-    /// content is refused: the ledger is append-only.
+    /// one transaction with the domain events the change causes at `at` (see
+    /// `domain_events.rs`), then waits until they are durable. An entry already stored with
+    /// other content is refused: the ledger is append-only.
     pub(crate) async fn persist(
         &self,
         record: &ChargeRecord,
         known: usize,
+        at: DateTime<Utc>,
     ) -> Result<(), StorageError> {
         let id = record.header.reservation_id;
         let new_entries: Vec<_> = record
@@ -71,15 +75,19 @@ impl Tables {
             .filter(|(_, entry)| matches!(entry.kind, EntryKind::Hold | EntryKind::Charge))
             .filter_map(|(_, entry)| entry.provider_ref.clone())
             .collect();
+        let outbox = self.store.outbox();
         let written = self.store.transaction(
             &[
                 &self.charges,
                 &self.ledger,
                 &self.unresolved,
                 &self.by_provider_ref,
+                outbox.member(),
             ],
             |tx| {
-                tx.table(&self.charges)?.insert(&id, &record.header)?;
+                let charges = tx.table(&self.charges)?;
+                let before = charges.get(&id)?;
+                charges.insert(&id, &record.header)?;
                 let by_reference = tx.table(&self.by_provider_ref)?;
                 for reference in &references {
                     by_reference.insert(reference, &id)?;
@@ -91,12 +99,25 @@ impl Tables {
                     index.remove(&id)?;
                 }
                 let ledger = tx.table(&self.ledger)?;
+                // Entries found stored already (a step repeated after a crash) are part of
+                // what was there before: the ledger is append-only, so they come first.
+                let mut stored = known;
                 for (key, entry) in &new_entries {
                     match ledger.get(key)? {
-                        Some(stored) if stored != *entry => return Err(TxAbort::abort(key.1)),
-                        Some(_) => {}
+                        Some(stored_entry) if stored_entry != *entry => {
+                            return Err(TxAbort::abort(key.1));
+                        }
+                        Some(_) => stored += 1,
                         None => ledger.insert(key, entry)?,
                     }
+                }
+                let before = before
+                    .as_ref()
+                    .map(|header| (header, record.entries.get(..stored).unwrap_or_default()));
+                let caused = domain_events::caused(before, (&record.header, &record.entries));
+                if !caused.is_empty() {
+                    let events = domain_events::wrap(&record.header, at, caused);
+                    crate::events::append(outbox, tx, &events)?;
                 }
                 Ok(())
             },

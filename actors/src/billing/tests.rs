@@ -13,7 +13,9 @@ use crate::clock::ManualClock;
 use crate::domain::{CardExpiry, CardNumber, Cvc};
 use crate::ids::CustomerId;
 
+mod domain_events;
 mod reconciliation;
+mod rental_events;
 
 struct Root;
 

@@ -21,6 +21,7 @@ use crate::entity::{Activation, ActorProcessingErr, Entity};
 use crate::ids::{CommandId, IncidentId, VehicleId};
 use crate::incident::{Incident, IncidentKind};
 
+use super::events;
 use super::model::LockRecord;
 use super::rules::{doors_after, settle};
 use super::unit_link::UnitLink;
@@ -147,27 +148,44 @@ impl Entity for VehicleLock {
 }
 
 impl VehicleLock {
-    /// Persists the lock state, the command and an incident if any, durably: a command is
-    /// never sent, nor its outcome reported, before it is on disk.
+    /// Persists the lock state, the command, an incident if any and the event the command's
+    /// change causes (see `events.rs`), durably: a command is never sent, nor its outcome
+    /// reported, before it is on disk.
     async fn persist(
         &self,
         command: &CommandRecord,
         incident: Option<&Incident>,
         context: &LockContext,
     ) -> Result<(), CommandError> {
+        let outbox = context.store.outbox();
+        let at = context.clock.now();
         context
             .store
-            .transaction::<(), ()>(&[&context.states, &context.log, &context.incidents], |tx| {
-                tx.table(&context.states)?
-                    .insert(&self.vehicle, &self.record)?;
-                tx.table(&context.log)?
-                    .insert(&(self.vehicle, command.id), command)?;
-                if let Some(incident) = incident {
-                    tx.table(&context.incidents)?
-                        .insert(&incident.id, incident)?;
-                }
-                Ok(())
-            })
+            .transaction::<(), ()>(
+                &[
+                    &context.states,
+                    &context.log,
+                    &context.incidents,
+                    outbox.member(),
+                ],
+                |tx| {
+                    tx.table(&context.states)?
+                        .insert(&self.vehicle, &self.record)?;
+                    let log = tx.table(&context.log)?;
+                    let key = (self.vehicle, command.id);
+                    let before = log.get(&key)?;
+                    log.insert(&key, command)?;
+                    if let Some(incident) = incident {
+                        tx.table(&context.incidents)?
+                            .insert(&incident.id, incident)?;
+                    }
+                    if let Some(data) = events::caused(before.as_ref(), command) {
+                        let event = events::event(command, at, data);
+                        crate::events::append(outbox, tx, &[event])?;
+                    }
+                    Ok(())
+                },
+            )
             .map_err(|error| match error {
                 storage::TxError::Storage(error) => CommandError::Storage(error),
                 storage::TxError::Aborted(()) => CommandError::UnknownCommand(command.id),

@@ -6,14 +6,19 @@
 //! unit's acknowledgement before it expires. An acknowledgement after the expiry never turns it
 //! into `done`: the requester was already told it failed, so an unlock reported that late is
 //! undone by locking the car again, and recorded as an incident. Lock is refused while the car
-//! is moving when the order asks for it.
+//! is moving when the order asks for it. Each change of a logged command writes its event
+//! (`command.sent`, `.acknowledged`, `.refused`, `.expired`) in the same transaction
+//! (`events.rs`).
 
 mod connections;
 mod entity;
+mod events;
 #[cfg(any(test, feature = "in-process-units"))]
 mod in_process;
 mod model;
 mod rules;
+#[cfg(test)]
+mod tests;
 mod unit_link;
 
 use std::sync::Arc;

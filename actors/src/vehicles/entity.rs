@@ -9,6 +9,7 @@ use ractor::RpcReplyPort;
 use storage::{StorageError, Store, Table, TxError, UniqueIndex};
 
 use super::error::VehiclesError;
+use super::events;
 use super::model::{Vehicle, VehicleRecord, VehicleStatus};
 use super::rules::{self, Refusal, ValidPatch, ValidVehicle};
 use crate::clock::SharedClock;
@@ -140,15 +141,24 @@ impl VehicleEntity {
             retired_at: None,
             tracker_id: None,
         };
+        let outbox = context.store.outbox();
         let written = context.store.transaction::<(), Infallible>(
-            &[&context.vehicles, &context.by_status, &context.plates],
+            &[
+                &context.vehicles,
+                &context.by_status,
+                &context.plates,
+                outbox.member(),
+            ],
             |tx| {
                 // The claim is what makes two registrations of one plate race safely: sled
                 // serialises the transactions and the second finds the plate taken.
                 tx.index(&context.plates)?.claim(&record.plate, &self.id)?;
-                tx.table(&context.vehicles)?.insert(&self.id, &record)?;
+                let vehicles = tx.table(&context.vehicles)?;
+                let before = vehicles.get(&self.id)?;
+                vehicles.insert(&self.id, &record)?;
                 tx.table(&context.by_status)?
                     .insert(&(record.status.code(), self.id), &())?;
+                append_caused(outbox, tx, before.as_ref(), &record, now)?;
                 Ok(())
             },
         );
@@ -225,10 +235,17 @@ impl VehicleEntity {
     ) -> Result<(), VehiclesError> {
         let current = self.stored()?;
         let (previous, previous_tracker) = (current.status, current.tracker_id.clone());
+        let outbox = context.store.outbox();
+        let at = changed.updated_at;
         context
             .store
             .transaction::<(), Infallible>(
-                &[&context.vehicles, &context.by_status, &context.trackers],
+                &[
+                    &context.vehicles,
+                    &context.by_status,
+                    &context.trackers,
+                    outbox.member(),
+                ],
                 |tx| {
                     if previous_tracker != changed.tracker_id {
                         let trackers = tx.index(&context.trackers)?;
@@ -239,7 +256,10 @@ impl VehicleEntity {
                             trackers.claim(new, &self.id)?;
                         }
                     }
-                    tx.table(&context.vehicles)?.insert(&self.id, &changed)?;
+                    let vehicles = tx.table(&context.vehicles)?;
+                    let before = vehicles.get(&self.id)?;
+                    vehicles.insert(&self.id, &changed)?;
+                    append_caused(outbox, tx, before.as_ref(), &changed, at)?;
                     if previous != changed.status {
                         let by_status = tx.table(&context.by_status)?;
                         by_status.remove(&(previous.code(), self.id))?;
@@ -260,6 +280,21 @@ impl VehicleEntity {
         self.record = Some(changed);
         context.store.commit().await?;
         Ok(())
+    }
+}
+
+/// Appends the event that writing `after` over `before` causes, if any, in the running
+/// transaction.
+fn append_caused(
+    outbox: &storage::Outbox,
+    tx: &storage::Tx<'_>,
+    before: Option<&VehicleRecord>,
+    after: &VehicleRecord,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), storage::TxOpError> {
+    match events::caused(before, after) {
+        Some(data) => crate::events::append(outbox, tx, &[events::event(after, at, data)]),
+        None => Ok(()),
     }
 }
 

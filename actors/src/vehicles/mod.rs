@@ -4,6 +4,8 @@
 //!   fleet scan), and the unique index of plates. Retired cars stay, plates included: a
 //!   reservation or an invoice may point at them years later.
 //! - **Durability**: every change is durable (`commit().await`) before it is answered.
+//! - **Events**: a registration and a retirement write `vehicle.registered` and
+//!   `vehicle.retired` to the store's outbox in the car's own transaction (`events.rs`).
 //! - **Listing**: a car is offered to customers while `available`. After every durable status
 //!   change this service tells location (`set_listed`), which persists the flag itself, so
 //!   nothing needs replaying at start.
@@ -24,6 +26,7 @@ mod battery;
 mod charge;
 mod entity;
 mod error;
+mod events;
 mod model;
 mod rules;
 mod token;

@@ -432,5 +432,6 @@ async fn updates_are_validated_and_change_the_listing_with_the_status() {
 }
 
 mod charge;
+mod events;
 mod fleet;
 mod trackers;
