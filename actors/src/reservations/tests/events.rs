@@ -16,15 +16,20 @@ const HALF_HOUR_LATE: i64 = 2 * RATE / 4 + 5_000;
 /// An hour late: four started blocks and the late fee.
 const HOUR_LATE: i64 = 4 * RATE / 4 + 5_000;
 
-/// The types of the events about `reservation`, relayed now, in order.
+/// The events this service wrote about `reservation` (billing and locks write theirs too).
+fn ours(events: Vec<DomainEvent>) -> Vec<DomainEvent> {
+    events
+        .into_iter()
+        .filter(|event| event.source == "reservations")
+        .collect()
+}
+
+/// The types of the events this service wrote about `reservation`, relayed now, in order.
 pub(super) async fn types_of(
     fixture: &TestSystem,
     reservation: ReservationId,
 ) -> Vec<&'static str> {
-    fixture
-        .events()
-        .await
-        .of_reservation(reservation)
+    ours(fixture.events().await.of_reservation(reservation))
         .iter()
         .map(DomainEvent::type_name)
         .collect()
@@ -32,10 +37,7 @@ pub(super) async fn types_of(
 
 /// The payload of the one event of `type_name` about `reservation`.
 async fn the_one(fixture: &TestSystem, reservation: ReservationId, type_name: &str) -> EventData {
-    let events: Vec<_> = fixture
-        .events()
-        .await
-        .of_reservation(reservation)
+    let events: Vec<_> = ours(fixture.events().await.of_reservation(reservation))
         .into_iter()
         .filter(|event| event.type_name() == type_name)
         .collect();
@@ -92,7 +94,7 @@ async fn a_whole_rental_is_confirmed_started_and_ended_with_its_overtime() {
         types_of(&fixture, reservation.id).await,
         ["reservation.confirmed", "rental.started", "rental.ended"]
     );
-    let events = fixture.events().await.of_reservation(reservation.id);
+    let events = ours(fixture.events().await.of_reservation(reservation.id));
     for event in &events {
         assert_eq!(event.source, "reservations");
         assert_eq!(

@@ -18,7 +18,7 @@ fn distinct(before: &[DomainEvent], after: &[DomainEvent]) -> Vec<&'static str> 
     before
         .iter()
         .chain(after)
-        .filter(|event| seen.insert(event.id))
+        .filter(|event| event.source == "reservations" && seen.insert(event.id))
         .map(DomainEvent::type_name)
         .collect()
 }
