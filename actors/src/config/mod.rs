@@ -6,6 +6,7 @@
 //! fails with the key's name rather than as a confusing type error later. A file key the
 //! schema does not know is refused too (a typo must not silently fall back to a default).
 
+mod events;
 mod fleet_rules;
 mod load;
 mod network;
@@ -16,6 +17,7 @@ mod tests;
 
 use std::net::SocketAddr;
 
+pub use events::EventsConfig;
 pub use load::ConfigError;
 pub use network::IpNetwork;
 pub use notify::NotifyConfig;
@@ -43,6 +45,8 @@ pub struct Config {
     pub billing: BillingConfig,
     /// E-mail and operator webhooks.
     pub notify: NotifyConfig,
+    /// The operator's event log and the position events.
+    pub events: EventsConfig,
     /// The fleet simulator's defaults.
     pub simulator: SimulatorConfig,
 }

@@ -22,6 +22,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(super::audit::router())
         .merge(super::reconciliation::router())
         .merge(super::webhooks::router())
+        .merge(super::events::router())
+        .merge(super::reports::router())
 }
 
 /// What the document says besides its operations; the start of [`api`].
@@ -43,6 +45,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         (name = "locks", description = "Unlocking and locking a reserved car"),
         (name = "operations", description = "Health and audit"),
         (name = "billing", description = "The payment providers' webhooks"),
+        (name = "reports", description = "Figures projected from the domain events"),
     )
 )]
 pub struct ApiDoc;
