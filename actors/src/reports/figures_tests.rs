@@ -36,7 +36,11 @@ fn revenue_is_captured_plus_extra_less_refunds_by_local_day_car_and_area() {
     let trips = [
         // 02:00 UTC is still Sunday 23:00 locally.
         trip(a, "cell:-27.60,-48.55", &[(2, 10_000, 500, 0)]),
-        trip(a, "cell:-27.60,-48.55", &[(4, 8_000, 0, 0), (30, 0, 0, 1_000)]),
+        trip(
+            a,
+            "cell:-27.60,-48.55",
+            &[(4, 8_000, 0, 0), (30, 0, 0, 1_000)],
+        ),
         trip(b, "cell:-27.70,-48.50", &[(5, 6_000, 0, 0)]),
     ];
     let by_day = revenue(&trips, at(0), at(48), GroupBy::Day);
@@ -46,7 +50,11 @@ fn revenue_is_captured_plus_extra_less_refunds_by_local_day_car_and_area() {
         .collect();
     assert_eq!(
         days,
-        [("2026-12-06", 10_500), ("2026-12-07", 14_000), ("2026-12-08", -1_000)]
+        [
+            ("2026-12-06", 10_500),
+            ("2026-12-07", 14_000),
+            ("2026-12-08", -1_000)
+        ]
     );
     let by_car = revenue(&trips, at(0), at(48), GroupBy::Vehicle);
     let for_a = by_car.iter().find(|row| row.key == a.to_string()).unwrap();
@@ -141,7 +149,11 @@ fn the_summary_counts_what_happened_in_the_span_and_what_is_owed_now() {
 
 #[test]
 fn a_statement_line_carries_status_amounts_and_distance() {
-    let mut completed = trip(VehicleId::new(), "x", &[(5, 13_500, 3_000, 0), (6, 0, 0, 500)]);
+    let mut completed = trip(
+        VehicleId::new(),
+        "x",
+        &[(5, 13_500, 3_000, 0), (6, 0, 0, 500)],
+    );
     completed.start_at = Some(at(1));
     completed.started_at = Some(at(1));
     completed.released_at = Some(at(5));

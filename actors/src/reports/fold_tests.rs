@@ -132,7 +132,10 @@ fn events_of_other_stores_may_come_first_and_the_trip_is_the_same() {
             unlocked_at: at(65),
         },
     );
-    let in_order = fold_trip(&[script.confirmed(), started.clone(), extended.clone()], None);
+    let in_order = fold_trip(
+        &[script.confirmed(), started.clone(), extended.clone()],
+        None,
+    );
     let shuffled = fold_trip(&[extended, started, script.confirmed()], None);
     assert_eq!(in_order.end_at, Some(at(300)));
     assert_eq!(in_order.hold_cents, 18_000);
