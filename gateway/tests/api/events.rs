@@ -292,3 +292,51 @@ async fn a_subscriber_that_falls_behind_the_broadcast_catches_up_from_the_log() 
     assert_eq!(received.len(), count);
     assert_eq!(ids(&received), published);
 }
+
+#[tokio::test]
+async fn a_moving_car_is_streamed_at_most_once_per_position_period() {
+    let app = TestApp::spawn_with(|config| config.events.position_every_s = 10).await;
+    let (vehicle, device) = app.vehicle(1, 3_000).await;
+    let mut stream = EventStream::open(&app, "?types=vehicle.moved", None).await;
+    let start = chrono::Utc::now() - chrono::TimeDelta::seconds(60);
+    let at = |seconds: i64| {
+        (start + chrono::TimeDelta::seconds(seconds))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    // One fix at a time, as a unit in coverage sends them; then a batch of a backlog.
+    for (seconds, lat) in [(0, -27.5954), (5, -27.5955), (10, -27.5956), (12, -27.5957)] {
+        app.post(
+            &format!("/v1/units/{vehicle}/positions"),
+            &device,
+            serde_json::json!({"lat": lat, "lon": -48.548, "recorded_at": at(seconds), "battery_pct": 80.0}),
+        )
+        .await
+        .expect(202);
+    }
+    let backlog: Vec<Value> = (21..30)
+        .map(|seconds| serde_json::json!({"lat": -27.5958, "lon": -48.548, "recorded_at": at(seconds)}))
+        .collect();
+    app.post(
+        &format!("/v1/units/{vehicle}/positions"),
+        &device,
+        Value::Array(backlog),
+    )
+    .await
+    .expect(202);
+    app.system().services().events.relay_now().await.unwrap();
+    let moved = stream.take(3).await;
+    let times: Vec<&str> = moved
+        .iter()
+        .map(|event| event.data["data"]["recorded_at"].as_str().unwrap())
+        .collect();
+    let expected = [at(0), at(10), at(29)];
+    for (got, want) in times.iter().zip(&expected) {
+        assert_eq!(
+            chrono::DateTime::parse_from_rfc3339(got).unwrap(),
+            chrono::DateTime::parse_from_rfc3339(want).unwrap()
+        );
+    }
+    assert_eq!(moved[0].data["vehicle_id"], vehicle.as_str());
+    assert_eq!(moved[0].data["data"]["battery_pct"], 80);
+    assert!(moved[0].data.get("customer_id").is_none());
+}

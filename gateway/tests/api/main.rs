@@ -21,6 +21,7 @@ mod positions;
 mod privacy;
 mod reconciliation;
 mod reference_unit;
+mod reports;
 mod reservations;
 mod stripe;
 mod totp;
