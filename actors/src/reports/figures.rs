@@ -101,6 +101,9 @@ pub struct UtilisationRow {
     pub utilisation: f64,
 }
 
+/// A car's plate, hours rented and time in service, while they are summed.
+type CarTime = (Option<String>, TimeDelta, (DateTime<Utc>, DateTime<Utc>));
+
 fn overlap(a: (DateTime<Utc>, DateTime<Utc>), b: (DateTime<Utc>, DateTime<Utc>)) -> TimeDelta {
     let start = a.0.max(b.0);
     let end = a.1.min(b.1);
@@ -125,10 +128,7 @@ pub(crate) fn utilisation(
     now: DateTime<Utc>,
 ) -> Vec<UtilisationRow> {
     let end = to.min(now);
-    let mut by_car: BTreeMap<
-        VehicleId,
-        (Option<String>, TimeDelta, (DateTime<Utc>, DateTime<Utc>)),
-    > = BTreeMap::new();
+    let mut by_car: BTreeMap<VehicleId, CarTime> = BTreeMap::new();
     for (id, car) in cars {
         let service = (
             car.registered_at.unwrap_or(from),

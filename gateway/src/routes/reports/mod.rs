@@ -20,6 +20,7 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
 use csv::{csv, wants_csv};
+use statement::{__path_rebuild, __path_statement, rebuild, statement};
 
 /// This resource's routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -27,8 +28,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(revenue))
         .routes(routes!(utilisation))
         .routes(routes!(summary))
-        .routes(routes!(statement::statement))
-        .routes(routes!(statement::rebuild))
+        .routes(routes!(statement))
+        .routes(routes!(rebuild))
 }
 
 /// A report's span, `[from, to)`, at most 366 days.
