@@ -172,7 +172,7 @@ impl Actor for Root {
     }
 }
 
-/// The seven services' handles: the whole API of the system.
+/// The services' handles: the whole API of the system.
 #[derive(Clone)]
 pub struct Services {
     /// Customers and their profiles.

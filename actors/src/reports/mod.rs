@@ -71,7 +71,7 @@ pub struct ReportsHandle {
 struct Inner {
     store: ReportsStore,
     writer: ActorRef<WriterMsg>,
-    live: broadcast::Sender<Logged>,
+    live: broadcast::Sender<Arc<Logged>>,
     clock: SharedClock,
 }
 
@@ -224,7 +224,7 @@ impl ReportsHandle {
     }
 
     /// Live logged events from now on. Subscribe before reading the log to miss nothing.
-    pub fn live(&self) -> broadcast::Receiver<Logged> {
+    pub fn live(&self) -> broadcast::Receiver<Arc<Logged>> {
         self.inner.live.subscribe()
     }
 

@@ -118,8 +118,7 @@ async fn events_get_increasing_sequences_once_each_and_private_ones_are_not_logg
     assert_eq!(logged[4].1.id, retired.id);
     assert_eq!(h.reports.read_after(3, 1).unwrap()[0].0, 4);
     for expected in 1..=5 {
-        let (sequence, _) = live.try_recv().unwrap();
-        assert_eq!(sequence, expected);
+        assert_eq!(live.try_recv().unwrap().sequence, expected);
     }
     assert!(live.try_recv().is_err());
 }

@@ -12,8 +12,32 @@ use super::error::ReportsError;
 use super::store::ReportsStore;
 use crate::events::DomainEvent;
 
-/// One logged event as live subscribers receive it.
-pub type Logged = (u64, Arc<DomainEvent>);
+/// One logged event as streams receive it: its sequence, the event, and its JSON form,
+/// rendered once however many streams send it.
+#[derive(Debug)]
+pub struct Logged {
+    /// The event's sequence in the log.
+    pub sequence: u64,
+    /// The event.
+    pub event: DomainEvent,
+    json: std::sync::OnceLock<String>,
+}
+
+impl Logged {
+    /// A logged event, its JSON not rendered yet.
+    pub fn new(sequence: u64, event: DomainEvent) -> Self {
+        Logged {
+            sequence,
+            event,
+            json: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// [`DomainEvent::to_json`] as text, rendered by the first stream that asks.
+    pub fn json(&self) -> &str {
+        self.json.get_or_init(|| self.event.to_json().to_string())
+    }
+}
 
 /// Events read per step of a rebuild.
 const REBUILD_BATCH: usize = 512;
@@ -43,13 +67,13 @@ pub(crate) struct Writer;
 pub(crate) struct WriterState {
     store: ReportsStore,
     next: u64,
-    live: broadcast::Sender<Logged>,
+    live: broadcast::Sender<Arc<Logged>>,
 }
 
 impl Actor for Writer {
     type Msg = WriterMsg;
     type State = WriterState;
-    type Arguments = (ReportsStore, broadcast::Sender<Logged>);
+    type Arguments = (ReportsStore, broadcast::Sender<Arc<Logged>>);
 
     async fn pre_start(
         &self,
@@ -100,21 +124,20 @@ impl WriterState {
     /// Logs what is new and public, commits, then shows it to readers and live subscribers,
     /// in sequence order.
     async fn append(&mut self, events: &[DomainEvent]) -> Result<usize, ReportsError> {
-        let mut logged = Vec::new();
+        let mut logged: Vec<Arc<Logged>> = Vec::new();
         for event in events.iter().filter(|event| event.data.is_public()) {
-            if self.store.knows(&event.id)? || logged.iter().any(|(_, e): &Logged| e.id == event.id)
-            {
+            if self.store.knows(&event.id)? || logged.iter().any(|e| e.event.id == event.id) {
                 continue;
             }
             self.store.append(self.next, event)?;
-            logged.push((self.next, Arc::new(event.clone())));
+            logged.push(Arc::new(Logged::new(self.next, event.clone())));
             self.next += 1;
         }
-        let Some((last, _)) = logged.last() else {
+        let Some(last) = logged.last() else {
             return Ok(0);
         };
         self.store.store.commit().await?;
-        self.store.mark_committed(*last);
+        self.store.mark_committed(last.sequence);
         for entry in &logged {
             // No live subscriber is not an error: the log has it.
             let _ = self.live.send(entry.clone());

@@ -12,7 +12,6 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actors::events::DomainEvent;
 use actors::reports::{Logged, ReportsHandle};
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -164,12 +163,12 @@ pub async fn events(
 /// One stream's position.
 struct Cursor {
     reports: ReportsHandle,
-    live: Receiver<Logged>,
+    live: Receiver<Arc<Logged>>,
     /// The last sequence handled (sent, or filtered out).
     last: u64,
     /// The log has events after `last` that the broadcast will not bring.
     catching_up: bool,
-    backlog: VecDeque<(u64, Arc<DomainEvent>)>,
+    backlog: VecDeque<Arc<Logged>>,
     filter: TypeFilter,
     state: AppState,
 }
@@ -179,13 +178,13 @@ impl Cursor {
     /// read: the client reconnects with its `Last-Event-ID`).
     async fn next(&mut self) -> Option<Event> {
         loop {
-            if let Some((sequence, event)) = self.backlog.pop_front() {
-                if sequence <= self.last {
+            if let Some(logged) = self.backlog.pop_front() {
+                if logged.sequence <= self.last {
                     continue;
                 }
-                self.last = sequence;
-                if self.filter.admits(event.type_name()) {
-                    return Some(sse_event(sequence, &event));
+                self.last = logged.sequence;
+                if self.filter.admits(logged.event.type_name()) {
+                    return Some(sse_event(&logged));
                 }
                 continue;
             }
@@ -195,7 +194,7 @@ impl Cursor {
                     Ok(batch) => self.backlog.extend(
                         batch
                             .into_iter()
-                            .map(|(sequence, event)| (sequence, Arc::new(event))),
+                            .map(|(sequence, event)| Arc::new(Logged::new(sequence, event))),
                     ),
                     Err(error) => {
                         tracing::warn!(%error, "event stream ended: the log cannot be read");
@@ -209,10 +208,10 @@ impl Cursor {
             }
             match tokio::time::timeout(DRAIN_CHECK, self.live.recv()).await {
                 Err(_) => {}
-                Ok(Ok((sequence, event))) => {
-                    if sequence == self.last + 1 {
-                        self.backlog.push_back((sequence, event));
-                    } else if sequence > self.last {
+                Ok(Ok(logged)) => {
+                    if logged.sequence == self.last + 1 {
+                        self.backlog.push_back(logged);
+                    } else if logged.sequence > self.last {
                         self.catching_up = true;
                     }
                 }
@@ -223,11 +222,11 @@ impl Cursor {
     }
 }
 
-fn sse_event(sequence: u64, event: &DomainEvent) -> Event {
+fn sse_event(logged: &Logged) -> Event {
     Event::default()
-        .id(sequence.to_string())
-        .event(event.type_name())
-        .data(event.to_json().to_string())
+        .id(logged.sequence.to_string())
+        .event(logged.event.type_name())
+        .data(logged.json())
 }
 
 #[cfg(test)]

@@ -340,3 +340,44 @@ async fn a_moving_car_is_streamed_at_most_once_per_position_period() {
     assert_eq!(moved[0].data["data"]["battery_pct"], 80);
     assert!(moved[0].data.get("customer_id").is_none());
 }
+
+/// The log's append rate with no stream and with 20 streams reading (numbers for the docs:
+/// `cargo test -p gateway --test api -- --ignored append_rate --nocapture`).
+#[tokio::test]
+#[ignore = "a measurement, not a check"]
+async fn append_rate_with_and_without_subscribers() {
+    const EVENTS: usize = 2_000;
+    for subscribers in [0, 20] {
+        let app = TestApp::spawn().await;
+        let mut readers = Vec::new();
+        for _ in 0..subscribers {
+            let mut stream = EventStream::open(&app, "?types=vehicle.retired", None).await;
+            readers.push(tokio::spawn(async move { stream.take(EVENTS).await.len() }));
+        }
+        let started = std::time::Instant::now();
+        for _ in 0..EVENTS / 100 {
+            let batch: Vec<DomainEvent> = (0..100).map(|_| retired()).collect();
+            publish(&app, &batch).await;
+        }
+        let appended = started.elapsed();
+        for reader in readers {
+            assert_eq!(reader.await.unwrap(), EVENTS);
+        }
+        println!(
+            "{subscribers} subscribers: {EVENTS} events appended in {appended:?} ({:.0}/s), all delivered after {:?}",
+            EVENTS as f64 / appended.as_secs_f64(),
+            started.elapsed()
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_open_stream_does_not_hold_up_shutdown() {
+    let app = TestApp::spawn().await;
+    let mut stream = EventStream::open(&app, "", None).await;
+    let stopped = tokio::time::timeout(Duration::from_secs(5), app.stop()).await;
+    assert!(stopped.is_ok(), "shutdown waited on the stream");
+    // The stream ended rather than hanging: the body finishes.
+    let end = tokio::time::timeout(Duration::from_secs(5), stream.response.chunk()).await;
+    assert!(matches!(end, Ok(Ok(None)) | Ok(Err(_))), "{end:?}");
+}
