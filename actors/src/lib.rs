@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod notifications;
 pub mod page;
 pub mod ports;
+pub mod reports;
 pub mod reservations;
 mod retention;
 pub mod system;

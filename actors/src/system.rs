@@ -20,11 +20,12 @@ use crate::location::{self, LocationHandle};
 use crate::locks::{self, LocksHandle, UnitLink};
 use crate::notifications::{self, NotificationsHandle};
 use crate::ports::{LateBound, ReservationLookup};
+use crate::reports::{self, ReportsHandle};
 use crate::reservations::{self, ReservationsDeps, ReservationsHandle};
 use crate::vehicles::{self, VehiclesHandle};
 
-/// Names of the seven services; each has a store of the same name under the data directory.
-pub const SERVICES: [&str; 7] = [
+/// Names of the services; each has a store of the same name under the data directory.
+pub const SERVICES: [&str; 8] = [
     "customers",
     "vehicles",
     "location",
@@ -32,6 +33,7 @@ pub const SERVICES: [&str; 7] = [
     "locks",
     "billing",
     "notifications",
+    "reports",
 ];
 
 pub use crate::ask::ASK_TIMEOUT;
@@ -170,7 +172,7 @@ impl Actor for Root {
     }
 }
 
-/// The seven services' handles: the whole API of the system.
+/// The services' handles: the whole API of the system.
 #[derive(Clone)]
 pub struct Services {
     /// Customers and their profiles.
@@ -189,6 +191,8 @@ pub struct Services {
     pub notifications: NotificationsHandle,
     /// The relay of every store's domain events to their subscribers.
     pub events: EventRelay,
+    /// The operator's event log and the reports' projections.
+    pub reports: ReportsHandle,
 }
 
 /// What a system runs with besides its configuration. Neither has a default: the clock decides
@@ -332,16 +336,25 @@ impl RentalSystem {
             location: location.clone(),
             commands: Arc::new(locks.clone()),
         };
-        let reservations =
-            reservations::start(store("reservations")?, deps, clock.clone(), config, parent)
-                .await
-                .map_err(spawn_error("reservations"))?;
+        let reservations = reservations::start(
+            store("reservations")?,
+            deps,
+            clock.clone(),
+            config,
+            parent.clone(),
+        )
+        .await
+        .map_err(spawn_error("reservations"))?;
+        let reports = reports::start(store("reports")?, clock.clone(), config, parent)
+            .await
+            .map_err(spawn_error("reports"))?;
         let bound_lookup: Arc<dyn ReservationLookup> = Arc::new(reservations.clone());
         let bound_locks = Arc::new(locks.clone());
         reservation_lookup.bind(&bound_lookup);
         units.bind(&bound_locks);
         let units_link = units.clone();
         let events = EventRelay::new(stores.all(), RelayOptions::default());
+        events.subscribe(Arc::new(reports.clone()));
         let mut housekeeping = vec![customers.purge_sessions_periodically()];
         housekeeping.extend(events.start());
 
@@ -358,6 +371,7 @@ impl RentalSystem {
                 billing,
                 notifications,
                 events,
+                reports,
             },
             clock,
             _bound: (bound_lookup, bound_locks),
@@ -408,6 +422,7 @@ impl RentalSystem {
             services.locks.ping(),
             services.billing.ping(),
             services.notifications.ping(),
+            services.reports.ping(),
         ];
         for check in checks {
             check.map_err(|error| SystemError::Unavailable {

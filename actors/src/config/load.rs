@@ -310,6 +310,7 @@ impl Config {
         self.billing.validate()?;
         self.notify.validate()?;
         self.console.validate()?;
+        self.events.validate()?;
         if self.simulator.speedup == 0 {
             return Err(value_error(
                 "simulator.speedup",

@@ -7,6 +7,7 @@
 //! schema does not know is refused too (a typo must not silently fall back to a default).
 
 mod console;
+mod events;
 mod fleet_rules;
 mod load;
 mod network;
@@ -18,6 +19,7 @@ mod tests;
 use std::net::SocketAddr;
 
 pub use console::{ConsoleConfig, Neighbourhood};
+pub use events::EventsConfig;
 pub use load::ConfigError;
 pub use network::IpNetwork;
 pub use notify::NotifyConfig;
@@ -47,6 +49,8 @@ pub struct Config {
     pub notify: NotifyConfig,
     /// The operators' console.
     pub console: ConsoleConfig,
+    /// The operator's event log and the position events.
+    pub events: EventsConfig,
     /// The fleet simulator's defaults.
     pub simulator: SimulatorConfig,
 }

@@ -264,6 +264,20 @@ pub enum EventData {
         /// Refunded.
         amount_cents: Cents,
     },
+    /// `vehicle.moved`: where a car is, at most every `events.position_every_s` per car (the
+    /// location service stores every fix; the event stream carries a thinned track).
+    VehicleMoved {
+        /// Latitude, degrees.
+        lat: f64,
+        /// Longitude, degrees.
+        lon: f64,
+        /// Speed the unit reported, if it did.
+        speed_kmh: Option<f64>,
+        /// Battery charge the unit reported, if it did.
+        battery_pct: Option<u8>,
+        /// When the unit took the fix.
+        recorded_at: DateTime<Utc>,
+    },
 }
 
 impl EventData {
@@ -295,6 +309,7 @@ impl EventData {
             EventData::ChargeVoided { .. } => "charge.voided",
             EventData::ChargeRefused { .. } => "charge.refused",
             EventData::ChargeRefunded { .. } => "charge.refunded",
+            EventData::VehicleMoved { .. } => "vehicle.moved",
         }
     }
 

@@ -20,6 +20,7 @@ use super::error::LocationError;
 use super::fix::{Sample, is_plausible, validate};
 use super::grid::SharedGrid;
 use super::model::{FixInput, IngestReport, RejectedFix, StoredFix};
+use super::moved;
 use crate::clock::SharedClock;
 use crate::entity::{Activation, ActorProcessingErr, Entity};
 use crate::ids::VehicleId;
@@ -55,6 +56,8 @@ pub(crate) struct LocationContext {
     pub(crate) area: Arc<ServiceArea>,
     pub(crate) clock: SharedClock,
     pub(crate) max_speed_kmh: f64,
+    /// The least time, by the fixes' clocks, between two `vehicle.moved` events of a car.
+    pub(crate) position_every: chrono::TimeDelta,
 }
 
 impl LocationContext {
@@ -102,6 +105,8 @@ pub(crate) struct VehicleTracker {
     window: VecDeque<StoredFix>,
     /// The window holds every stored fix of the car (it has fewer than [`WINDOW`]).
     window_is_all: bool,
+    /// When the fix of the last `vehicle.moved` event was taken (see `moved`).
+    last_moved: Option<DateTime<Utc>>,
 }
 
 impl StoredFix {
@@ -161,6 +166,7 @@ impl Entity for VehicleTracker {
             battery,
             window_is_all: window.len() < WINDOW,
             window,
+            last_moved: None,
         }))
     }
 
@@ -269,6 +275,16 @@ impl VehicleTracker {
         if let (true, Some(latest)) = (latest_changed, &self.latest) {
             context.latest.insert(&self.id, latest)?;
             context.place(self.id, latest);
+            if moved::due(self.last_moved, latest.recorded_at, context.position_every) {
+                let event = moved::event(self.id, latest, now);
+                // The position is stored either way; a lost event only thins the stream more.
+                match context.store.outbox().append_alone(&event) {
+                    Ok(_) => self.last_moved = Some(latest.recorded_at),
+                    Err(error) => {
+                        tracing::warn!(vehicle = %self.id, %error, "vehicle.moved not appended")
+                    }
+                }
+            }
         }
         if let Some(battery) = newer_report(self.battery.as_ref(), stored_now) {
             if worth_storing(

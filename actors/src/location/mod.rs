@@ -26,6 +26,7 @@ mod error;
 mod fix;
 mod grid;
 mod model;
+mod moved;
 mod retention;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -90,6 +91,10 @@ pub async fn start(
         clock,
         max_speed_kmh: config.fleet.max_plausible_speed_kmh,
         battery_refresh: battery::refresh_interval(config.fleet.battery_stale_min),
+        // Validated to at most an hour; the bound only keeps the conversion total.
+        position_every: chrono::TimeDelta::seconds(
+            config.events.position_every_s.min(86_400) as i64
+        ),
     };
     upgrade::move_table(&context.store, upgrade::HISTORY_V1, &context.history).map_err(startup)?;
     upgrade::move_table(&context.store, upgrade::LATEST_V1, &context.latest).map_err(startup)?;

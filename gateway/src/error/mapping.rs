@@ -9,6 +9,7 @@ use actors::billing::BillingError;
 use actors::commands::CommandError;
 use actors::customers::CustomersError;
 use actors::location::LocationError;
+use actors::reports::ReportsError;
 use actors::reservations::{ErasureError, ReservationsError};
 use actors::vehicles::{BatteryRefusal, VehiclesError};
 use actors::{AskError, StorageError};
@@ -105,6 +106,15 @@ impl From<ReservationsError> for ApiError {
             }
             ReservationsError::BatteryLow(refusal) => answer.with_extra(battery_figures(refusal)),
             _ => answer,
+        }
+    }
+}
+
+impl From<ReportsError> for ApiError {
+    fn from(error: ReportsError) -> Self {
+        match &error {
+            ReportsError::Invalid(fields) => ApiError::invalid(fields),
+            _ => ApiError::from_service(&error),
         }
     }
 }

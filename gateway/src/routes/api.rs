@@ -23,6 +23,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(super::console::router())
         .merge(super::reconciliation::router())
         .merge(super::webhooks::router())
+        .merge(super::events::router())
+        .merge(super::reports::router())
 }
 
 /// What the document says besides its operations; the start of [`api`].
@@ -44,6 +46,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         (name = "locks", description = "Unlocking and locking a reserved car"),
         (name = "operations", description = "Health and audit"),
         (name = "billing", description = "The payment providers' webhooks"),
+        (name = "reports", description = "Figures projected from the domain events"),
     )
 )]
 pub struct ApiDoc;
