@@ -339,6 +339,11 @@ impl RentalSystem {
         reservation_lookup.bind(&bound_lookup);
         units.bind(&bound_locks);
         let events = EventRelay::new(stores.all(), RelayOptions::default());
+        // Before the relay starts, so that no event leaves an outbox without being written out.
+        events.subscribe(Arc::new(notifications::EventMessages::new(
+            notifications.clone(),
+            Arc::new(customers.clone()),
+        )));
         let mut housekeeping = vec![customers.purge_sessions_periodically()];
         housekeeping.extend(events.start());
 
