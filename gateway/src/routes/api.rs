@@ -22,6 +22,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(super::audit::router())
         .merge(super::reconciliation::router())
         .merge(super::webhooks::router())
+        .merge(super::notifications::router())
 }
 
 /// What the document says besides its operations; the start of [`api`].

@@ -3,6 +3,7 @@
 //! explicit `deliver_due`; the periodic tick is set an hour apart so it never runs here.
 
 mod email;
+mod events;
 mod smtp_server;
 mod webhooks;
 
