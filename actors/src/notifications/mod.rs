@@ -15,7 +15,7 @@
 //!
 //! What is sent comes from the domain events ([`EventMessages`], subscribed to the relay): each
 //! public event becomes an operator webhook, and the events a customer must hear of become
-//! e-mails in their language ([`templates`]), keyed by the event's id so a redelivered event
+//! e-mails in their language (the `templates` module), keyed by the event's id so a redelivered event
 //! queues nothing new. Operators list given-up and pending messages and put a given-up one
 //! back ([`NotificationsHandle::retry`]).
 

@@ -89,7 +89,11 @@ async fn operators_list_given_up_messages_page_by_page_and_put_one_back() {
 
     let id = first["id"].as_str().expect("id").to_owned();
     let retried = app
-        .post(&format!("/v1/notifications/{id}/retry"), &app.admin_token, json!({}))
+        .post(
+            &format!("/v1/notifications/{id}/retry"),
+            &app.admin_token,
+            json!({}),
+        )
         .await
         .expect(200);
     assert_eq!(retried["state"], "pending");
@@ -103,9 +107,13 @@ async fn operators_list_given_up_messages_page_by_page_and_put_one_back() {
     assert_eq!(still_given_up.len(), 2);
 
     // Pending is not given up: nothing to put back.
-    app.post(&format!("/v1/notifications/{id}/retry"), &app.admin_token, json!({}))
-        .await
-        .expect_problem(409);
+    app.post(
+        &format!("/v1/notifications/{id}/retry"),
+        &app.admin_token,
+        json!({}),
+    )
+    .await
+    .expect_problem(409);
     let unknown = uuid::Uuid::now_v7();
     app.post(
         &format!("/v1/notifications/{unknown}/retry"),
@@ -114,9 +122,13 @@ async fn operators_list_given_up_messages_page_by_page_and_put_one_back() {
     )
     .await
     .expect_problem(404);
-    app.post("/v1/notifications/not-an-id/retry", &app.admin_token, json!({}))
-        .await
-        .expect_problem(400);
+    app.post(
+        "/v1/notifications/not-an-id/retry",
+        &app.admin_token,
+        json!({}),
+    )
+    .await
+    .expect_problem(400);
     for bad in ["state=delivered", "limit=0", "cursor=nope", "colour=red"] {
         app.get(&format!("/v1/notifications?{bad}"), &app.admin_token)
             .await
@@ -138,7 +150,10 @@ async fn a_pending_email_shows_its_recipient_and_when_it_is_due() {
     assert_eq!(pending[0]["recipient"], "ops@example.com");
     assert!(pending[0]["due_at"].as_str().is_some());
     // Given up is the default listing; an e-mail still waiting is not in it.
-    let page = app.get("/v1/notifications", &app.admin_token).await.expect(200);
+    let page = app
+        .get("/v1/notifications", &app.admin_token)
+        .await
+        .expect(200);
     assert!(
         page["items"]
             .as_array()
@@ -154,7 +169,10 @@ async fn only_administrators_see_or_retry_messages() {
     let (_, customer) = app.customer(1, VISA).await;
     let id = uuid::Uuid::now_v7();
     let retry = format!("/v1/notifications/{id}/retry");
-    for (method, path) in [(Method::GET, "/v1/notifications"), (Method::POST, retry.as_str())] {
+    for (method, path) in [
+        (Method::GET, "/v1/notifications"),
+        (Method::POST, retry.as_str()),
+    ] {
         app.call(method.clone(), path, None, None)
             .await
             .expect_problem(401);

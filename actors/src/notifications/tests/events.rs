@@ -143,7 +143,9 @@ async fn a_booking_queues_its_confirmation_now_and_its_reminder_for_later_in_por
     assert!(email.text.starts_with("Olá, Ana Souza,"), "{}", email.text);
     // t0 is 10:00 UTC: the window is 12:00 to 15:00 UTC, 09:00 to 12:00 in Florianópolis.
     assert!(
-        email.text.contains("de 23/11/2026 09:00 até 23/11/2026 12:00"),
+        email
+            .text
+            .contains("de 23/11/2026 09:00 até 23/11/2026 12:00"),
         "{}",
         email.text
     );
@@ -183,7 +185,12 @@ async fn a_redelivered_batch_queues_nothing_new() {
     let contacts = Contacts::default();
     let ana = contacts.add("Ana", "ana@example.com", Locale::PtBr);
     let events = [
-        confirmed(now(&harness), ana, ReservationId::new(), TimeDelta::hours(2)),
+        confirmed(
+            now(&harness),
+            ana,
+            ReservationId::new(),
+            TimeDelta::hours(2),
+        ),
         DomainEvent::new(
             "customers",
             now(&harness),
@@ -287,8 +294,16 @@ async fn a_receipt_in_english_has_english_amounts_and_the_subject_of_its_ending(
     let email = email_of(&receipt);
     assert_eq!(email.subject, "Your rental was ended automatically");
     assert!(email.text.contains("Total: R$1,369.56"), "{}", email.text);
-    assert!(email.text.contains("Outstanding: R$1,234.56"), "{}", email.text);
-    assert!(email.text.contains("at 23 Nov 2026, 08:01"), "{}", email.text);
+    assert!(
+        email.text.contains("Outstanding: R$1,234.56"),
+        "{}",
+        email.text
+    );
+    assert!(
+        email.text.contains("at 23 Nov 2026, 08:01"),
+        "{}",
+        email.text
+    );
     assert!(email.html.contains("lang=\"en\""));
 }
 
@@ -304,7 +319,12 @@ async fn an_unknown_or_erased_customer_gets_nothing_and_an_erasure_deletes_only_
     let events = [
         confirmed(at, ana, ReservationId::new(), TimeDelta::hours(2)),
         confirmed(at, bia, ReservationId::new(), TimeDelta::hours(2)),
-        confirmed(at, CustomerId::new(), ReservationId::new(), TimeDelta::hours(2)),
+        confirmed(
+            at,
+            CustomerId::new(),
+            ReservationId::new(),
+            TimeDelta::hours(2),
+        ),
     ];
     subscriber.deliver(&events).await.unwrap();
     // Ana's confirmation is sent (finished), her reminder waits (pending): both must go.
@@ -395,7 +415,10 @@ async fn the_confirmation_code_reaches_the_new_address_over_smtp() {
     assert_eq!(received[0].to, ["ana.new@example.com"]);
     // The bodies are quoted-printable: soft line breaks and `=` itself are escaped.
     let data = received[0].data.replace("=\r\n", "").replace("=3D", "=");
-    assert!(data.contains("Subject: Confirme seu novo e-mail: 042917"), "{data}");
+    assert!(
+        data.contains("Subject: Confirme seu novo e-mail: 042917"),
+        "{data}"
+    );
     assert!(data.contains("digo: 042917"), "{data}");
     assert!(
         data.contains("https://app.ev-rental.test/confirm-email?code=042917"),
@@ -409,7 +432,10 @@ async fn relayed_events_reach_the_operators_signed_once_each_and_codes_never() {
     let harness = Harness::start(with_webhooks(&url)).await;
     let contacts = Contacts::default();
     let ana = contacts.add("Ana", "ana@example.com", Locale::PtBr);
-    let relay = EventRelay::new(std::slice::from_ref(&harness.store), RelayOptions::default());
+    let relay = EventRelay::new(
+        std::slice::from_ref(&harness.store),
+        RelayOptions::default(),
+    );
     let subscriber = Arc::new(subscriber(&harness, &contacts));
     relay.subscribe(subscriber.clone());
     let at = now(&harness);
