@@ -23,9 +23,12 @@ use crate::ports::{BoxFuture, Contact, ContactLookup};
 
 /// Contacts as the customers service would answer them: a confirmed address, and perhaps one
 /// waiting for confirmation.
+/// A customer's contact and the address they are changing to, if any.
+type Entry = (Contact, Option<String>);
+
 #[derive(Clone, Default)]
 struct Contacts {
-    known: Arc<Mutex<HashMap<CustomerId, (Contact, Option<String>)>>>,
+    known: Arc<Mutex<HashMap<CustomerId, Entry>>>,
 }
 
 impl Contacts {
