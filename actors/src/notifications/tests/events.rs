@@ -1,22 +1,18 @@
 //! Domain events fed to the subscriber: what is queued for whom, in which language, when;
 //! deduplication of redelivered events; the reminder's not-before time and its withdrawal;
-//! erasure; the confirmation code over SMTP; webhooks of relayed events.
+//! erasure.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::smtp_server::SmtpServer;
 use super::webhooks::{receiver, with_webhooks};
 use super::{Harness, notify_config};
 use crate::ask::AskError;
 use crate::clock::Clock;
-use crate::config::NotifyConfig;
 use crate::domain::{Cents, Locale};
-use crate::events::{
-    DomainEvent, EventData, EventRelay, EventSubscriber, Place, RelayOptions, Subjects,
-};
+use crate::events::{DomainEvent, EventData, EventSubscriber, Place, Subjects};
 use crate::ids::{CustomerId, ReservationId, VehicleId};
 use crate::notifications::{Channel, Email, EventMessages, Message, MessageState, Payload};
 use crate::ports::{BoxFuture, Contact, ContactLookup};
@@ -24,15 +20,15 @@ use crate::ports::{BoxFuture, Contact, ContactLookup};
 /// Contacts as the customers service would answer them: a confirmed address, and perhaps one
 /// waiting for confirmation.
 /// A customer's contact and the address they are changing to, if any.
-type Entry = (Contact, Option<String>);
+pub(super) type Entry = (Contact, Option<String>);
 
 #[derive(Clone, Default)]
-struct Contacts {
-    known: Arc<Mutex<HashMap<CustomerId, Entry>>>,
+pub(super) struct Contacts {
+    pub(super) known: Arc<Mutex<HashMap<CustomerId, Entry>>>,
 }
 
 impl Contacts {
-    fn add(&self, name: &str, email: &str, locale: Locale) -> CustomerId {
+    pub(super) fn add(&self, name: &str, email: &str, locale: Locale) -> CustomerId {
         let id = CustomerId::new();
         let contact = Contact {
             email: email.into(),
@@ -43,7 +39,7 @@ impl Contacts {
         id
     }
 
-    fn changing_to(&self, customer: CustomerId, new_email: &str) {
+    pub(super) fn changing_to(&self, customer: CustomerId, new_email: &str) {
         if let Some(entry) = self.known.lock().unwrap().get_mut(&customer) {
             entry.1 = Some(new_email.into());
         }
@@ -66,15 +62,15 @@ impl ContactLookup for Contacts {
     }
 }
 
-fn now(harness: &Harness) -> DateTime<Utc> {
+pub(super) fn now(harness: &Harness) -> DateTime<Utc> {
     harness.clock.now()
 }
 
-fn subscriber(harness: &Harness, contacts: &Contacts) -> EventMessages {
+pub(super) fn subscriber(harness: &Harness, contacts: &Contacts) -> EventMessages {
     EventMessages::new(harness.handle.clone(), Arc::new(contacts.clone()))
 }
 
-fn confirmed(
+pub(super) fn confirmed(
     at: DateTime<Utc>,
     customer: CustomerId,
     reservation: ReservationId,
@@ -112,7 +108,7 @@ fn cancelled(at: DateTime<Utc>, customer: CustomerId, reservation: ReservationId
     )
 }
 
-fn email_of(message: &Message) -> &Email {
+pub(super) fn email_of(message: &Message) -> &Email {
     match &message.payload {
         Payload::Email(email) => email,
         Payload::Webhook { .. } => panic!("not an e-mail: {message:?}"),
@@ -383,93 +379,4 @@ async fn an_unknown_or_erased_customer_gets_nothing_and_an_erasure_deletes_only_
     contacts.known.lock().unwrap().remove(&ana);
     subscriber.deliver(&events[..1]).await.unwrap();
     assert_eq!(harness.handle.messages_for(ana).unwrap(), 0);
-}
-
-#[tokio::test]
-async fn the_confirmation_code_reaches_the_new_address_over_smtp() {
-    let server = SmtpServer::start(0).await;
-    let harness = Harness::start(NotifyConfig {
-        email: "smtp".into(),
-        smtp_url: format!("smtp://127.0.0.1:{}", server.port()),
-        public_base_url: "https://app.ev-rental.test/".into(),
-        ..notify_config()
-    })
-    .await;
-    let contacts = Contacts::default();
-    let ana = contacts.add("Ana", "ana@example.com", Locale::PtBr);
-    contacts.changing_to(ana, "ana.new@example.com");
-    let event = DomainEvent::new(
-        "customers",
-        now(&harness),
-        Subjects::customer(ana),
-        EventData::ConfirmationRequested {
-            code: "042917".into(),
-            expires_at: now(&harness) + TimeDelta::minutes(30),
-            address_change: true,
-        },
-    );
-    subscriber(&harness, &contacts)
-        .deliver(&[event])
-        .await
-        .unwrap();
-    assert_eq!(harness.handle.deliver_due().await.unwrap().delivered, 1);
-    let received = server.received();
-    assert_eq!(received.len(), 1);
-    assert_eq!(received[0].to, ["ana.new@example.com"]);
-    // The bodies are quoted-printable: soft line breaks and `=` itself are escaped.
-    let data = received[0].data.replace("=\r\n", "").replace("=3D", "=");
-    assert!(
-        data.contains("Subject: Confirme seu novo e-mail: 042917"),
-        "{data}"
-    );
-    assert!(data.contains("digo: 042917"), "{data}");
-    assert!(
-        data.contains("https://app.ev-rental.test/confirm-email?code=042917"),
-        "{data}"
-    );
-}
-
-#[tokio::test]
-async fn relayed_events_reach_the_operators_signed_once_each_and_codes_never() {
-    let (receiver, url) = receiver(&[]).await;
-    let harness = Harness::start(with_webhooks(&url)).await;
-    let contacts = Contacts::default();
-    let ana = contacts.add("Ana", "ana@example.com", Locale::PtBr);
-    let relay = EventRelay::new(
-        std::slice::from_ref(&harness.store),
-        RelayOptions::default(),
-    );
-    let subscriber = Arc::new(subscriber(&harness, &contacts));
-    relay.subscribe(subscriber.clone());
-    let at = now(&harness);
-    let booked = confirmed(at, ana, ReservationId::new(), TimeDelta::hours(2));
-    let code = DomainEvent::new(
-        "customers",
-        at,
-        Subjects::customer(ana),
-        EventData::ConfirmationRequested {
-            code: "042917".into(),
-            expires_at: at + TimeDelta::minutes(30),
-            address_change: false,
-        },
-    );
-    let outbox = harness.store.outbox();
-    outbox.append_alone(&booked).unwrap();
-    outbox.append_alone(&code).unwrap();
-    assert_eq!(relay.relay_now().await.unwrap(), 2);
-    // Offered again, as after a crash before the outbox's removal reached the disk.
-    outbox.append_alone(&booked).unwrap();
-    assert_eq!(relay.relay_now().await.unwrap(), 1);
-
-    let report = harness.handle.deliver_due().await.unwrap();
-    assert_eq!(report.delivered, 3, "one webhook and two e-mails");
-    assert_eq!(harness.handle.deliver_due().await.unwrap().attempted, 0);
-    let hooks = receiver.hooks.lock().unwrap().clone();
-    assert_eq!(hooks.len(), 1, "{hooks:?}");
-    assert!(hooks[0].verified);
-    assert_eq!(hooks[0].body["type"], "reservation.confirmed");
-    assert_eq!(hooks[0].body["data"]["id"], booked.id.to_string());
-    assert_eq!(hooks[0].body["data"]["data"]["hold_cents"], 13_500);
-    assert_eq!(hooks[0].body["data"]["customer_id"], ana.to_string());
-    assert!(!hooks[0].body.to_string().contains("ana@example.com"));
 }

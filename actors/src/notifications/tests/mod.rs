@@ -4,6 +4,7 @@
 
 mod email;
 mod events;
+mod relayed;
 mod smtp_server;
 mod webhooks;
 
