@@ -22,6 +22,10 @@ use crate::ports::{BoxFuture, ContactLookup};
 pub struct EventMessages {
     notifications: NotificationsHandle,
     contacts: Arc<dyn ContactLookup>,
+    /// One batch at a time, whatever store it comes from: a message whose contact was read
+    /// just before the customer's erasure is then queued before the erasure's event is taken
+    /// in, so the erasure finds it and deletes it instead of racing past it.
+    intake: tokio::sync::Mutex<()>,
 }
 
 impl EventMessages {
@@ -30,6 +34,7 @@ impl EventMessages {
         EventMessages {
             notifications,
             contacts,
+            intake: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -112,6 +117,7 @@ impl EventSubscriber for EventMessages {
         events: &'a [DomainEvent],
     ) -> BoxFuture<'a, Result<(), SubscriberError>> {
         Box::pin(async move {
+            let _turn = self.intake.lock().await;
             for event in events {
                 self.take(event).await.map_err(|error| SubscriberError {
                     reason: format!(
