@@ -354,7 +354,12 @@ impl RentalSystem {
         units.bind(&bound_locks);
         let units_link = units.clone();
         let events = EventRelay::new(stores.all(), RelayOptions::default());
+        // Subscribed before the relay starts, so that no event leaves an outbox unseen by them.
         events.subscribe(Arc::new(reports.clone()));
+        events.subscribe(Arc::new(notifications::EventMessages::new(
+            notifications.clone(),
+            Arc::new(customers.clone()),
+        )));
         let mut housekeeping = vec![customers.purge_sessions_periodically()];
         housekeeping.extend(events.start());
 

@@ -108,6 +108,8 @@ impl Deliverer {
                         "notification given up after its last attempt; an operator must look"
                     );
                 }
+                // An attempt never withdraws a message: only a cancel does.
+                MessageState::Cancelled => {}
             }
             crate::metrics::notification(after.channel().as_str(), state_label(after.state));
         }
@@ -135,7 +137,7 @@ fn state_label(state: MessageState) -> &'static str {
     match state {
         MessageState::Pending => "retrying",
         MessageState::Delivered => "delivered",
-        MessageState::GaveUp => "gave_up",
+        MessageState::GaveUp | MessageState::Cancelled => state.as_str(),
     }
 }
 

@@ -21,6 +21,20 @@ pub enum NotificationsError {
     /// The HTTP client of the webhooks could not be built at start.
     #[error("the webhook client could not be built")]
     WebhookClient(#[source] reqwest::Error),
+    /// No message has this id (never queued, purged, or erased with its customer).
+    #[error("no message {0}")]
+    NotFound(uuid::Uuid),
+    /// Only a given-up message can be put back in the queue.
+    #[error("message {id} is {} (only a given-up message can be retried)", state.as_str())]
+    NotGivenUp {
+        /// The message.
+        id: uuid::Uuid,
+        /// Its state.
+        state: super::model::MessageState,
+    },
+    /// The customers service did not say where to write (it retries with the event).
+    #[error("the contact of a customer could not be read")]
+    Contact(#[source] AskError),
     /// The delivery loop did not answer.
     #[error(transparent)]
     Ask(#[from] AskError),
@@ -33,7 +47,11 @@ impl Kinded for NotificationsError {
     fn kind(&self) -> ErrorKind {
         match self {
             NotificationsError::Invalid(_) => ErrorKind::Invalid,
-            NotificationsError::WebhooksOff => ErrorKind::InvalidState,
+            NotificationsError::WebhooksOff | NotificationsError::NotGivenUp { .. } => {
+                ErrorKind::InvalidState
+            }
+            NotificationsError::NotFound(_) => ErrorKind::NotFound,
+            NotificationsError::Contact(error) => error.kind(),
             NotificationsError::Smtp(_) | NotificationsError::WebhookClient(_) => {
                 ErrorKind::Internal
             }

@@ -13,13 +13,15 @@
 //! pending, so it is sent again after the restart: receivers deduplicate by `webhook-id` (for
 //! e-mail, a rare duplicate is the accepted price of never losing one).
 //!
-//! Seams left for the next steps: the domain-event outbox of the other services will call
-//! [`NotificationsHandle::enqueue_email`] / [`NotificationsHandle::enqueue_webhook`] with the
-//! event id as the key; the content of each notification (templates, links built from
-//! [`NotificationsHandle::public_base_url`]) belongs to those callers.
+//! What is sent comes from the domain events ([`EventMessages`], subscribed to the relay): each
+//! public event becomes an operator webhook, and the events a customer must hear of become
+//! e-mails in their language (the `templates` module), keyed by the event's id so a redelivered event
+//! queues nothing new. Operators list given-up and pending messages and put a given-up one
+//! back ([`NotificationsHandle::retry`]).
 
 mod delivery;
 mod error;
+mod intents;
 mod mailer;
 mod model;
 mod queue;
@@ -27,7 +29,10 @@ mod retention;
 pub mod retry;
 mod signing;
 mod smtp;
+mod subscriber;
+mod templates;
 mod webhook;
+mod withdrawal;
 
 #[cfg(test)]
 mod tests;
@@ -35,6 +40,7 @@ mod tests;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use lettre::message::Mailbox;
 use ractor::{Actor, ActorCell, ActorRef};
 use storage::Store;
@@ -43,6 +49,7 @@ use crate::ask::{ASK_TIMEOUT, AskError};
 use crate::clock::SharedClock;
 use crate::config::{Config, NotifyConfig};
 use crate::domain::InvalidField;
+use crate::ids::CustomerId;
 pub use delivery::DeliveryReport;
 use delivery::{Deliverer, DeliveryLoop, DeliveryMsg};
 pub use error::{NotificationsError, SendError};
@@ -53,6 +60,7 @@ use queue::Queue;
 pub use retry::{Jitter, RetrySchedule};
 pub use signing::{InvalidSecret, WebhookKey};
 pub use smtp::SmtpMailer;
+pub use subscriber::EventMessages;
 pub use webhook::WebhookSender;
 
 /// What the service sends with, besides its configuration: chosen from it by
@@ -107,6 +115,8 @@ struct Inner {
     run_timeout: Duration,
     /// How long finished messages are kept (`notify.retention_days`).
     retention: chrono::TimeDelta,
+    /// How long before a reservation's start its reminder goes out (`None`: no reminders).
+    reminder_before: Option<chrono::TimeDelta>,
 }
 
 /// Starts the service on its store with the mailer `notify.email` names.
@@ -175,6 +185,8 @@ pub async fn start_with(
             webhooks_enabled,
             public_base_url: config.public_base_url.trim_end_matches('/').to_owned(),
             retention,
+            reminder_before: (config.reminder_before_min > 0)
+                .then(|| chrono::TimeDelta::minutes(i64::from(config.reminder_before_min))),
             // A run waits for its attempts (each bounded by the send timeout), and an ask may
             // queue behind a tick's run.
             run_timeout: send_timeout * 2 + ASK_TIMEOUT,
@@ -203,22 +215,41 @@ impl NotificationsHandle {
         text: &str,
         html: &str,
     ) -> Result<Enqueued, NotificationsError> {
-        required("key", key)?;
-        required("subject", subject)?;
-        if to.parse::<Mailbox>().is_err() {
-            return Err(NotificationsError::Invalid(InvalidField::new(
-                "to",
-                "not an e-mail address",
-            )));
-        }
         let email = Email {
             to: to.to_owned(),
             subject: subject.to_owned(),
             text: text.to_owned(),
             html: html.to_owned(),
         };
-        let message = Message::new(key, Payload::Email(email), self.inner.clock.now());
-        self.inner.queue.enqueue(&message).await
+        self.enqueue_customer_email(key, None, email, None).await
+    }
+
+    /// Queues an e-mail written to `customer` (so that their erasure deletes it), not sent
+    /// before `not_before` when given, deduplicated by `key` like any e-mail.
+    pub async fn enqueue_customer_email(
+        &self,
+        key: &str,
+        customer: Option<CustomerId>,
+        email: Email,
+        not_before: Option<DateTime<Utc>>,
+    ) -> Result<Enqueued, NotificationsError> {
+        required("key", key)?;
+        required("subject", &email.subject)?;
+        if email.to.parse::<Mailbox>().is_err() {
+            return Err(NotificationsError::Invalid(InvalidField::new(
+                "to",
+                "not an e-mail address",
+            )));
+        }
+        let now = self.inner.clock.now();
+        let mut message = Message::new(key, Payload::Email(email), now);
+        if let Some(not_before) = not_before {
+            message.next_attempt_at = not_before.max(now);
+        }
+        self.inner
+            .queue
+            .enqueue(&message, customer.map(|id| id.as_uuid()))
+            .await
     }
 
     /// Queues an operator webhook of `event_type` carrying `data`, durably, deduplicated by
@@ -241,7 +272,7 @@ impl NotificationsHandle {
         };
         self.inner
             .queue
-            .enqueue(&Message::new(key, payload, now))
+            .enqueue(&Message::new(key, payload, now), None)
             .await
     }
 

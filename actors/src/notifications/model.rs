@@ -70,6 +70,21 @@ pub enum MessageState {
     Delivered,
     /// Every attempt failed; an operator has to look at it.
     GaveUp,
+    /// Withdrawn before it was sent (a reminder of a reservation that was cancelled). Kept,
+    /// like a finished message, so that its key still deduplicates a repeated event.
+    Cancelled,
+}
+
+impl MessageState {
+    /// The state as the API and logs spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageState::Pending => "pending",
+            MessageState::Delivered => "delivered",
+            MessageState::GaveUp => "gave_up",
+            MessageState::Cancelled => "cancelled",
+        }
+    }
 }
 
 /// One queued message, as stored.
@@ -129,6 +144,28 @@ impl Message {
     pub fn is_due(&self, now: DateTime<Utc>) -> bool {
         self.state == MessageState::Pending && self.next_attempt_at <= now
     }
+}
+
+/// The message withdrawn at `now`; `None` when it is no longer pending (already sent or given
+/// up: nothing to withdraw).
+pub(crate) fn cancelled(message: &Message, now: DateTime<Utc>) -> Option<Message> {
+    (message.state == MessageState::Pending).then(|| Message {
+        state: MessageState::Cancelled,
+        finished_at: Some(now),
+        ..message.clone()
+    })
+}
+
+/// A given-up message put back in the queue by an operator: due at `now`, with a fresh attempt
+/// budget. The last error stays, so the operator can still read why it had failed.
+pub(crate) fn retried(message: &Message, now: DateTime<Utc>) -> Option<Message> {
+    (message.state == MessageState::GaveUp).then(|| Message {
+        state: MessageState::Pending,
+        attempts: 0,
+        next_attempt_at: now,
+        finished_at: None,
+        ..message.clone()
+    })
 }
 
 /// The message after an attempt at `now` succeeded.
@@ -234,6 +271,30 @@ mod tests {
         assert_eq!(message.attempts, 3);
         assert_eq!(message.finished_at, Some(now()));
         assert!(!message.is_due(now() + TimeDelta::days(365)));
+    }
+
+    #[test]
+    fn only_a_pending_message_is_cancelled_and_only_a_given_up_one_retried() {
+        let pending = email();
+        let withdrawn = cancelled(&pending, now()).unwrap();
+        assert_eq!(withdrawn.state, MessageState::Cancelled);
+        assert_eq!(withdrawn.finished_at, Some(now()));
+        assert!(!withdrawn.is_due(now() + TimeDelta::days(1)));
+        assert!(cancelled(&withdrawn, now()).is_none());
+        assert!(retried(&pending, now()).is_none());
+
+        let mut given_up = email();
+        for _ in 0..3 {
+            given_up = failed(&given_up, now(), "down".into(), &schedule(3), 0.0);
+        }
+        let later = now() + TimeDelta::hours(2);
+        let again = retried(&given_up, later).unwrap();
+        assert_eq!(again.state, MessageState::Pending);
+        assert_eq!(again.attempts, 0);
+        assert_eq!(again.finished_at, None);
+        assert_eq!(again.last_error.as_deref(), Some("down"));
+        assert!(again.is_due(later));
+        assert!(cancelled(&delivered(&pending, now()), now()).is_none());
     }
 
     #[test]

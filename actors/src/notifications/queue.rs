@@ -5,9 +5,13 @@
 //! - `message_keys`: `"<channel>:<caller's key>"` → message id, the deduplication index: a
 //!   key enqueued twice finds its first message and stores nothing;
 //! - `due`: (next attempt time, message id) → (), only the pending messages, so the delivery
-//!   loop reads what is due with one range scan instead of walking every message.
+//!   loop reads what is due with one range scan instead of walking every message;
+//! - `messages_by_customer`: (customer id, message id) → () and `message_customer`: message id
+//!   → customer id, for the messages written to a customer, so that an erasure finds every one
+//!   of them with a prefix scan and a purge removes the entry with its message (a [`Message`]
+//!   itself does not name its customer: its stored layout stays as it was).
 //!
-//! A message, its key and its due entry change in one transaction. An attempt's outcome is
+//! A message, its key, its due entry and its customer entries change in one transaction. An attempt's outcome is
 //! committed before the next look; an outcome lost in a crash leaves the message pending, so it
 //! is sent again (at least once).
 
@@ -35,10 +39,12 @@ pub(crate) struct Queue {
     pub(super) store: Store,
     pub(super) messages: Table<Uuid, Message>,
     pub(super) keys: UniqueIndex<String, Uuid>,
-    due: Table<(DateTime<Utc>, Uuid), ()>,
+    pub(super) due: Table<(DateTime<Utc>, Uuid), ()>,
+    pub(super) by_customer: Table<(Uuid, Uuid), ()>,
+    pub(super) customer_of: Table<Uuid, Uuid>,
 }
 
-fn storage(error: TxError<Infallible>) -> NotificationsError {
+pub(super) fn storage(error: TxError<Infallible>) -> NotificationsError {
     match error {
         TxError::Storage(error) => NotificationsError::Storage(error),
         TxError::Aborted(never) => match never {},
@@ -51,17 +57,25 @@ impl Queue {
             messages: store.table("messages")?,
             keys: store.unique_index("message_keys")?,
             due: store.table("due")?,
+            by_customer: store.table("messages_by_customer")?,
+            customer_of: store.table("message_customer")?,
             store,
         })
     }
 
-    /// Stores `message` unless its key is already queued, and returns once either is durable.
-    pub(crate) async fn enqueue(&self, message: &Message) -> Result<Enqueued, NotificationsError> {
+    /// Stores `message` (written to `customer`, if it is) unless its key is already queued, and
+    /// returns once either is durable.
+    pub(crate) async fn enqueue(
+        &self,
+        message: &Message,
+        customer: Option<Uuid>,
+    ) -> Result<Enqueued, NotificationsError> {
         let dedup = message.channel().dedup_key(&message.key);
         let (messages, keys, due) = (&self.messages, &self.keys, &self.due);
+        let (by_customer, customer_of) = (&self.by_customer, &self.customer_of);
         let enqueued = self
             .store
-            .transaction::<_, Infallible>(&[messages, keys, due], |tx| {
+            .transaction::<_, Infallible>(&[messages, keys, due, by_customer, customer_of], |tx| {
                 let keys = tx.index(keys)?;
                 if let Some(id) = keys.get(&dedup)? {
                     return Ok(Enqueued { id, created: false });
@@ -70,6 +84,11 @@ impl Queue {
                 tx.table(messages)?.insert(&message.id, message)?;
                 tx.table(due)?
                     .insert(&(message.next_attempt_at, message.id), &())?;
+                if let Some(customer) = customer {
+                    tx.table(by_customer)?
+                        .insert(&(customer, message.id), &())?;
+                    tx.table(customer_of)?.insert(&message.id, &customer)?;
+                }
                 Ok(Enqueued {
                     id: message.id,
                     created: true,
@@ -102,7 +121,8 @@ impl Queue {
     }
 
     /// Replaces `before` by `after` (the same message after an attempt), moving its due entry.
-    /// Durable at the next [`Queue::commit`].
+    /// Durable at the next [`Queue::commit`]. A message that was withdrawn or erased while the
+    /// attempt ran is left as it is now: an erased customer's address must not come back.
     pub(crate) fn record(
         &self,
         before: &Message,
@@ -111,12 +131,18 @@ impl Queue {
         let (messages, due) = (&self.messages, &self.due);
         self.store
             .transaction::<_, Infallible>(&[messages, due], |tx| {
-                let due = tx.table(due)?;
+                let (due, messages) = (tx.table(due)?, tx.table(messages)?);
                 due.remove(&(before.next_attempt_at, before.id))?;
+                let still_pending = messages
+                    .get(&before.id)?
+                    .is_some_and(|now| now.state == MessageState::Pending);
+                if !still_pending {
+                    return Ok(());
+                }
                 if after.state == MessageState::Pending {
                     due.insert(&(after.next_attempt_at, after.id), &())?;
                 }
-                tx.table(messages)?.insert(&after.id, after)?;
+                messages.insert(&after.id, after)?;
                 Ok(())
             })
             .map_err(storage)

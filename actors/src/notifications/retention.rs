@@ -69,12 +69,18 @@ impl Queue {
             return Ok(0);
         }
         let (messages, keys) = (&self.messages, &self.keys);
+        let (by_customer, customer_of) = (&self.by_customer, &self.customer_of);
         self.store
-            .transaction::<_, Infallible>(&[messages, keys], |tx| {
+            .transaction::<_, Infallible>(&[messages, keys, by_customer, customer_of], |tx| {
                 let (table, index) = (tx.table(messages)?, tx.index(keys)?);
+                let (by_customer, customer_of) = (tx.table(by_customer)?, tx.table(customer_of)?);
                 for message in &doomed {
                     index.release(&message.channel().dedup_key(&message.key), &message.id)?;
                     table.remove(&message.id)?;
+                    if let Some(customer) = customer_of.get(&message.id)? {
+                        by_customer.remove(&(customer, message.id))?;
+                        customer_of.remove(&message.id)?;
+                    }
                 }
                 Ok(())
             })

@@ -25,6 +25,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(super::webhooks::router())
         .merge(super::events::router())
         .merge(super::reports::router())
+        .merge(super::notifications::router())
 }
 
 /// What the document says besides its operations; the start of [`api`].

@@ -12,6 +12,7 @@ pub mod fleet;
 pub mod health;
 pub mod location;
 pub mod locks;
+pub mod notifications;
 pub mod openapi;
 pub mod ops;
 pub mod paging;

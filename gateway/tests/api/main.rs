@@ -16,6 +16,7 @@ mod health;
 mod limits;
 mod locks;
 mod mercadopago;
+mod notifications;
 mod ops;
 mod osmand;
 mod positions;

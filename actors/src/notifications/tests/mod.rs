@@ -3,6 +3,8 @@
 //! explicit `deliver_due`; the periodic tick is set an hour apart so it never runs here.
 
 mod email;
+mod events;
+mod relayed;
 mod smtp_server;
 mod webhooks;
 

@@ -13,19 +13,19 @@ use crate::error_kind::{ErrorKind, Kinded};
 use crate::notifications::{Channel, DeliveryReport, MessageState, WebhookKey};
 
 /// The Standard Webhooks test secret.
-const SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+pub(super) const SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
 
 #[derive(Debug, Clone)]
-struct Hook {
-    id: String,
-    verified: bool,
-    body: serde_json::Value,
+pub(super) struct Hook {
+    pub(super) id: String,
+    pub(super) verified: bool,
+    pub(super) body: serde_json::Value,
     answered: u16,
 }
 
 #[derive(Clone, Default)]
-struct Receiver {
-    hooks: Arc<Mutex<Vec<Hook>>>,
+pub(super) struct Receiver {
+    pub(super) hooks: Arc<Mutex<Vec<Hook>>>,
     /// Statuses to answer, in order; 200 once they run out.
     script: Arc<Mutex<VecDeque<u16>>>,
 }
@@ -55,7 +55,7 @@ async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: Byt
 }
 
 /// A receiver on a free port; its URL.
-async fn receiver(script: &[u16]) -> (Receiver, String) {
+pub(super) async fn receiver(script: &[u16]) -> (Receiver, String) {
     let receiver = Receiver::default();
     receiver.script.lock().unwrap().extend(script);
     let app = axum::Router::new()
@@ -67,7 +67,7 @@ async fn receiver(script: &[u16]) -> (Receiver, String) {
     (receiver, url)
 }
 
-fn with_webhooks(url: &str) -> NotifyConfig {
+pub(super) fn with_webhooks(url: &str) -> NotifyConfig {
     NotifyConfig {
         webhook_url: url.to_owned(),
         webhook_secret: SECRET.to_owned(),
