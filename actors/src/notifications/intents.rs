@@ -188,6 +188,7 @@ pub(crate) fn intents<'a>(
         | EventData::BalancePaid { .. }
         | EventData::VehicleRegistered { .. }
         | EventData::VehicleRetired
+        | EventData::VehicleMoved { .. }
         | EventData::ReservationRejected { .. }
         | EventData::ReservationExtended { .. }
         | EventData::RentalStarted { .. }

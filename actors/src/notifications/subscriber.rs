@@ -15,7 +15,7 @@ use super::model::{Channel, Email};
 use super::{NotificationsError, NotificationsHandle};
 use crate::ask::{ASK_TIMEOUT, AskError};
 use crate::error_kind::with_causes;
-use crate::events::{DomainEvent, EventSubscriber, SubscriberError};
+use crate::events::{DomainEvent, EventData, EventSubscriber, SubscriberError};
 use crate::ports::{BoxFuture, ContactLookup};
 
 /// The subscriber that turns relayed events into queued messages.
@@ -40,7 +40,10 @@ impl EventMessages {
 
     async fn take(&self, event: &DomainEvent) -> Result<(), NotificationsError> {
         let handle = &self.notifications;
-        if event.data.is_public() && handle.webhooks_enabled() {
+        // Positions stay on the event stream: a webhook per car every few seconds would bury
+        // the operators' endpoint under what the console shows live anyway.
+        let position = matches!(event.data, EventData::VehicleMoved { .. });
+        if event.data.is_public() && !position && handle.webhooks_enabled() {
             handle
                 .enqueue_webhook(&event.id.to_string(), event.type_name(), &event.to_json())
                 .await?;

@@ -154,6 +154,19 @@ impl Queue {
         }
         Ok(count)
     }
+
+    /// The messages written to `customer`, in the order they were queued.
+    pub(crate) fn written_to(&self, customer: Uuid) -> Result<Vec<Message>, NotificationsError> {
+        let mut messages = Vec::new();
+        for entry in self.by_customer.scan_prefix(&customer) {
+            let ((_, id), ()) = entry?;
+            if let Some(message) = self.get(id)? {
+                messages.push(message);
+            }
+        }
+        messages.sort_by_key(|message| (message.created_at, message.id));
+        Ok(messages)
+    }
 }
 
 impl super::NotificationsHandle {
@@ -178,6 +191,15 @@ impl super::NotificationsHandle {
         customer: crate::ids::CustomerId,
     ) -> Result<usize, NotificationsError> {
         self.inner.queue.count_for(customer.as_uuid())
+    }
+
+    /// The messages written to `customer` (any state), in the order they were queued: what a
+    /// support agent checks when a customer says they were not told.
+    pub fn messages_to(
+        &self,
+        customer: crate::ids::CustomerId,
+    ) -> Result<Vec<Message>, NotificationsError> {
+        self.inner.queue.written_to(customer.as_uuid())
     }
 
     /// Puts a given-up message back in the queue, due now with a fresh attempt budget.

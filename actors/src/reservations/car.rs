@@ -239,6 +239,7 @@ impl Entity for CarRentals {
                 failed
             }};
         }
+        context.faults.stop_if_dead();
         let store_failed = match message {
             CarMsg::Book { booking, reply } => answer!(reply, self.book(*booking, context).await),
             CarMsg::Extend { request, reply } => {

@@ -39,6 +39,9 @@ mod inert {
 
         #[inline]
         pub(crate) async fn hit(&self, _point: FaultPoint) {}
+
+        #[inline]
+        pub(crate) fn stop_if_dead(&self) {}
     }
 }
 #[cfg(not(test))]
@@ -83,6 +86,15 @@ mod injected {
                 if self.dead.load(Ordering::SeqCst) {
                     panic!("injected crash at {point:?}");
                 }
+            }
+        }
+
+        /// A crashed process does nothing more: an actor the supervisor restarted, or an ask
+        /// retried on a fresh activation, must not reach another service (place a hold, send
+        /// a command) on behalf of a process the test has already killed.
+        pub(crate) fn stop_if_dead(&self) {
+            if self.dead.load(Ordering::SeqCst) {
+                panic!("the process crashed: no more work");
             }
         }
 

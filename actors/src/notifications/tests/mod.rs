@@ -7,6 +7,7 @@ mod events;
 mod relayed;
 mod smtp_server;
 mod webhooks;
+mod whole_rental;
 
 use std::sync::Arc;
 
