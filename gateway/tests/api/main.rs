@@ -10,6 +10,7 @@ mod billing;
 mod binary;
 mod client_limits;
 mod customers;
+mod email_confirmation;
 mod health;
 mod limits;
 mod locks;
