@@ -3,6 +3,7 @@
 //! customer's language is kept.
 
 use crate::helpers::*;
+use actors::testing::PASSWORD;
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 
 use super::paging::{Page, PageQuery};
 
-mod confirmation;
+pub mod confirmation;
 mod dto;
 use crate::auth::{Admin, Customer, CustomerSession};
 use crate::client_addr::ClientAddr;
