@@ -81,10 +81,12 @@ pub async fn confirm_email(
         (status = 200, description = "A new code was sent; the profile", body = CustomerDto),
         (status = 404, description = "The account was erased", body = Problem),
         (status = 409, description = "Nothing waits for confirmation (`invalid-state`)", body = Problem),
-        (status = 429, description = "A code was sent too recently; `Retry-After` says when to ask again (`rate-limited`)", body = Problem),
     ),
     security(("bearer" = [])),
-    extensions(("x-roles" = json!(["customer"])))
+    extensions(
+        ("x-roles" = json!(["customer"])),
+        ("x-rate-limit" = json!("per customer: one code a minute, five an hour (429 with `Retry-After`)"))
+    )
 )]
 pub async fn resend_confirmation(
     State(state): State<AppState>,
