@@ -67,6 +67,8 @@ pub enum ErrorKind {
     VehicleUnavailable,
     /// The customer cannot book (erased, no card).
     CannotBook,
+    /// The customer has not confirmed their e-mail address yet: no booking until they do.
+    EmailUnconfirmed,
     /// The car is reserved for part of the interval.
     VehicleBusy,
     /// The customer has a reservation overlapping the interval.
@@ -111,7 +113,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in declaration order (for documents and tables that list them all).
-    pub const ALL: [ErrorKind; 38] = [
+    pub const ALL: [ErrorKind; 39] = [
         ErrorKind::BadRequest,
         ErrorKind::Invalid,
         ErrorKind::TooLarge,
@@ -134,6 +136,7 @@ impl ErrorKind {
         ErrorKind::InvalidState,
         ErrorKind::VehicleUnavailable,
         ErrorKind::CannotBook,
+        ErrorKind::EmailUnconfirmed,
         ErrorKind::VehicleBusy,
         ErrorKind::CustomerBusy,
         ErrorKind::BatteryLow,
@@ -177,6 +180,7 @@ impl ErrorKind {
             ErrorKind::InvalidState => "invalid-state",
             ErrorKind::VehicleUnavailable => "vehicle-unavailable",
             ErrorKind::CannotBook => "cannot-book",
+            ErrorKind::EmailUnconfirmed => "email-unconfirmed",
             ErrorKind::VehicleBusy => "vehicle-busy",
             ErrorKind::CustomerBusy => "customer-busy",
             ErrorKind::BatteryLow => "battery-low",

@@ -6,6 +6,7 @@ pub mod driver;
 pub mod fixes;
 pub mod fleet;
 pub mod identity;
+pub mod inbox;
 pub mod latency;
 pub mod measure;
 pub mod parallel;

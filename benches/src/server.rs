@@ -19,6 +19,7 @@ use tempfile::TempDir;
 
 use crate::driver::expect_json;
 use crate::identity::{PASSWORD, customer_body, email, vehicle_body};
+use crate::inbox::Inbox;
 use crate::parallel::map_concurrent;
 
 const ADMIN_EMAIL: &str = "admin@example.com";
@@ -52,6 +53,8 @@ pub struct BenchServer {
     pub admin_token: String,
     server: RunningServer,
     client: reqwest::Client,
+    /// The confirmation codes e-mailed to the riders.
+    inbox: Arc<Inbox>,
     _data_dir: TempDir,
 }
 
@@ -98,11 +101,14 @@ impl BenchServer {
         let address = server.address;
         let client = reqwest::Client::new();
         let admin_token = login(&client, address, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        let inbox = Arc::new(Inbox::default());
+        server.system().services().events.subscribe(inbox.clone());
         BenchServer {
             address,
             admin_token,
             server,
             client,
+            inbox,
             _data_dir: data_dir,
         }
     }
@@ -132,12 +138,14 @@ impl BenchServer {
         .await
     }
 
-    /// Registers customers `first..first + count` through `POST /v1/customers` and logs each in
-    /// through `POST /v1/auth/token`.
+    /// Registers customers `first..first + count` through `POST /v1/customers`, logs each in
+    /// through `POST /v1/auth/token` and confirms their address with the code e-mailed
+    /// (`POST /v1/customers/me/email-confirmation`).
     pub async fn register_riders(&self, first: u32, count: usize) -> Vec<Rider> {
         let (client, address) = (self.client.clone(), self.address);
+        let (system, inbox) = (self.system().clone(), self.inbox.clone());
         map_concurrent(count, SET_UP_WIDTH, move |index| {
-            let client = client.clone();
+            let (client, system, inbox) = (client.clone(), system.clone(), inbox.clone());
             let n = first + index as u32;
             async move {
                 let request = client
@@ -146,9 +154,25 @@ impl BenchServer {
                 let created: Created = expect_json(request, 201)
                     .await
                     .expect("customer registered");
+                let access_token = login(&client, address, &email(n), PASSWORD).await;
+                system
+                    .services()
+                    .events
+                    .relay_now()
+                    .await
+                    .expect("events relayed");
+                if let Some(code) = inbox.take(&created.id) {
+                    let request = client
+                        .post(format!(
+                            "http://{address}/v1/customers/me/email-confirmation"
+                        ))
+                        .bearer_auth(&access_token)
+                        .json(&json!({ "code": code }));
+                    let _: Created = expect_json(request, 200).await.expect("address confirmed");
+                }
                 Rider {
                     id: created.id,
-                    access_token: login(&client, address, &email(n), PASSWORD).await,
+                    access_token,
                 }
             }
         })

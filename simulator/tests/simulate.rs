@@ -74,6 +74,8 @@ async fn a_run_against_a_server_drives_it_over_http_and_websocket() {
     config.server.register_per_ip_per_min = 100_000;
     config.server.device_requests_per_min = 100_000;
     config.fleet.command_timeout_s = 2 * u64::from(SPEEDUP);
+    // A load test cannot read the confirmation e-mails.
+    config.notify.require_email_confirmation = false;
     let server_options = ServerOptions::for_config(&config, UnitLink::remote());
     let server = RunningServer::start(config.clone(), server_options)
         .await
@@ -90,5 +92,42 @@ async fn a_run_against_a_server_drives_it_over_http_and_websocket() {
     assert_clean(&report);
     assert_eq!(report.run.target, target);
     assert_eq!(report.run.speedup, SPEEDUP);
+    server.stop().await.expect("server stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_wants_e_mail_confirmation_stops_the_run_and_says_what_to_set() {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut config = Config::default();
+    config.server.bind = "127.0.0.1:0".parse().expect("address");
+    config.storage.data_dir = data_dir.path().to_owned();
+    config.auth.admin_email = "ops@example.com".into();
+    config.auth.admin_password = "operador-2026".into();
+    config.server.clock_speedup = SPEEDUP;
+    let server_options = ServerOptions::for_config(&config, UnitLink::remote());
+    let server = RunningServer::start(config.clone(), server_options)
+        .await
+        .expect("server starts");
+    let target = format!("http://{}", server.address);
+    let options = Options {
+        cars: 1,
+        customers: 2,
+        ..options(Some(target))
+    };
+    let stopped = tokio::time::timeout(
+        Duration::from_secs(120),
+        simulator::fleet::run(options, config),
+    )
+    .await
+    .expect("the run ends");
+    let Err(error) = stopped else {
+        panic!("the run must stop");
+    };
+    assert!(
+        error
+            .to_string()
+            .contains("EVR_NOTIFY__REQUIRE_EMAIL_CONFIRMATION=false"),
+        "{error}"
+    );
     server.stop().await.expect("server stops");
 }

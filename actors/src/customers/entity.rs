@@ -6,6 +6,7 @@ use ractor::RpcReplyPort;
 use storage::{StorageError, Store, Table, TxAbort, TxError, UniqueIndex};
 
 use super::accounts::AdminRecord;
+use super::confirmation_rules::ConfirmationRecord;
 use super::error::CustomersError;
 use super::model::{Change, Customer, CustomerRecord, StoredStatus};
 use super::privacy::Privacy;
@@ -13,7 +14,9 @@ use super::rules;
 use super::stored::{self, StoredCustomer};
 use crate::billing::{BillingError, BillingHandle};
 use crate::clock::SharedClock;
+use crate::domain::{Cents, Locale};
 use crate::entity::{Activation, ActorProcessingErr, Entity};
+use crate::events::{self, DomainEvent, EventData, Subjects};
 use crate::ids::{CustomerId, ReservationId};
 
 /// Where a customer answers.
@@ -38,6 +41,31 @@ pub(crate) enum CustomerMsg {
     },
     /// Charges the card for the outstanding balance.
     PayOutstanding { reply: Reply },
+    /// Checks a confirmation code (six digits, validated by the handle).
+    Confirm { code: String, reply: Reply },
+    /// Sends a new confirmation code, within the sending limits.
+    Resend { reply: Reply },
+    /// Starts the confirmation of a changed address (normalised, checked free by the handle).
+    ChangeAddress { email: String, reply: Reply },
+}
+
+/// What a write changes beside the record, in the same transaction.
+#[derive(Default)]
+pub(crate) struct SideWrites {
+    /// `Some(Some(..))` stores the customer's pending confirmation, `Some(None)` removes it.
+    pub(crate) confirmation: Option<Option<ConfirmationRecord>>,
+    /// The events the change causes.
+    pub(crate) events: Vec<EventData>,
+}
+
+impl SideWrites {
+    /// Only events.
+    pub(crate) fn events(events: Vec<EventData>) -> SideWrites {
+        SideWrites {
+            confirmation: None,
+            events,
+        }
+    }
 }
 
 /// The customers store's tables, and the keys that seal what they hold.
@@ -49,6 +77,11 @@ pub(crate) struct Tables {
     pub(crate) by_cpf: UniqueIndex<String, CustomerId>,
     /// Blind-index entries of e-mails.
     pub(crate) by_email: UniqueIndex<String, CustomerId>,
+    /// Pending e-mail confirmations (a side table: profiles stored before confirmation
+    /// existed keep their layout).
+    pub(crate) confirmations: Table<CustomerId, ConfirmationRecord>,
+    /// Each customer's language; absent for customers registered before it existed.
+    pub(crate) locales: Table<CustomerId, Locale>,
     pub(crate) privacy: Privacy,
 }
 
@@ -59,6 +92,8 @@ impl Tables {
             customers: store.table("customers")?,
             by_cpf: store.unique_index("customers_by_cpf")?,
             by_email: store.unique_index("customers_by_email")?,
+            confirmations: store.table("confirmations")?,
+            locales: store.table("customer_locales")?,
             privacy,
         })
     }
@@ -66,9 +101,23 @@ impl Tables {
     /// The customer `id`, opened.
     pub(crate) fn get(&self, id: CustomerId) -> Result<Option<CustomerRecord>, CustomersError> {
         match self.customers.get(&id)? {
-            Some(stored) => Ok(Some(stored::open(stored, &self.privacy)?)),
+            Some(stored) => Ok(Some(self.open_stored(stored)?)),
             None => Ok(None),
         }
+    }
+
+    /// Opens a stored customer, with what the side tables keep of it.
+    pub(crate) fn open_stored(
+        &self,
+        stored: StoredCustomer,
+    ) -> Result<CustomerRecord, CustomersError> {
+        let mut record = stored::open(stored, &self.privacy)?;
+        record.locale = self.locales.get(&record.id)?.unwrap_or_default();
+        record.email_change_pending = self
+            .confirmations
+            .get(&record.id)?
+            .is_some_and(|pending| pending.new_address.is_some());
+        Ok(record)
     }
 
     /// Whether a customer holds the CPF (11 digits).
@@ -82,16 +131,27 @@ impl Tables {
     }
 
     /// Writes `next` in place of `previous` (none for a new account), moving the CPF and
-    /// e-mail index entries with it in the same transaction, then waits for durability.
-    /// `admins` is read inside the transaction, so an address an administrator holds is refused
-    /// even when the administrator was created a moment ago.
+    /// e-mail index entries with it in the same transaction, with the `side` writes and the
+    /// events the change causes, then waits for durability. `admins` is read inside the
+    /// transaction, so an address an administrator holds is refused even when the
+    /// administrator was created a moment ago.
     pub(crate) async fn write(
         &self,
         previous: Option<&CustomerRecord>,
         next: &CustomerRecord,
         admins: &Table<String, AdminRecord>,
+        side: SideWrites,
     ) -> Result<(), CustomersError> {
         let id = next.id;
+        let locale = Some(next.locale).filter(|locale| previous.map(|p| p.locale) != Some(*locale));
+        let events: Vec<_> = side
+            .events
+            .into_iter()
+            .map(|data| {
+                DomainEvent::new("customers", next.updated_at, Subjects::customer(id), data)
+            })
+            .collect();
+        let outbox = self.store.outbox();
         let blind_cpf =
             |record: &CustomerRecord| record.cpf.as_deref().map(|cpf| self.privacy.blind_cpf(cpf));
         let blind_email = |record: &CustomerRecord| {
@@ -110,7 +170,15 @@ impl Tables {
             .filter(|email| previous.and_then(|p| p.email.as_ref()) != Some(email));
         let sealed = stored::seal(next, &self.privacy)?;
         let written = self.store.transaction::<(), CustomersError>(
-            &[&self.customers, &self.by_cpf, &self.by_email, admins],
+            &[
+                &self.customers,
+                &self.by_cpf,
+                &self.by_email,
+                admins,
+                &self.confirmations,
+                &self.locales,
+                outbox.member(),
+            ],
             |tx| {
                 let by_cpf = tx.index(&self.by_cpf)?;
                 let by_email = tx.index(&self.by_email)?;
@@ -138,6 +206,19 @@ impl Tables {
                     by_email.claim(email, &id)?;
                 }
                 tx.table(&self.customers)?.insert(&id, &sealed)?;
+                match &side.confirmation {
+                    Some(Some(pending)) => {
+                        tx.table(&self.confirmations)?.insert(&id, pending)?;
+                    }
+                    Some(None) => {
+                        tx.table(&self.confirmations)?.remove(&id)?;
+                    }
+                    None => {}
+                }
+                if let Some(locale) = &locale {
+                    tx.table(&self.locales)?.insert(&id, locale)?;
+                }
+                events::append(outbox, tx, &events)?;
                 Ok(())
             },
         );
@@ -166,13 +247,15 @@ pub(crate) struct CustomersContext {
     pub(crate) admins: Table<String, AdminRecord>,
     pub(crate) clock: SharedClock,
     pub(crate) billing: BillingHandle,
+    /// `notify.confirmation_ttl_min`.
+    pub(crate) confirmation_ttl: chrono::TimeDelta,
 }
 
 /// One account; `record` is `None` only between activation for a registration and the
 /// registration itself.
 pub(crate) struct CustomerEntity {
-    id: CustomerId,
-    record: Option<CustomerRecord>,
+    pub(super) id: CustomerId,
+    pub(super) record: Option<CustomerRecord>,
 }
 
 impl Entity for CustomerEntity {
@@ -211,6 +294,11 @@ impl Entity for CustomerEntity {
                 reply,
             ),
             CustomerMsg::PayOutstanding { reply } => (self.pay_outstanding(context).await, reply),
+            CustomerMsg::Confirm { code, reply } => (self.confirm(&code, context).await, reply),
+            CustomerMsg::Resend { reply } => (self.resend(context).await, reply),
+            CustomerMsg::ChangeAddress { email, reply } => {
+                (self.change_address(email, context).await, reply)
+            }
         };
         // After a store failure the memory may disagree with the disk: restart from the store.
         let store_failed = matches!(result, Err(CustomersError::Storage(_)));
@@ -232,7 +320,20 @@ impl CustomerEntity {
             // A retried ask of the same registration finds it done.
             return Ok(rules::view(existing));
         }
-        context.tables.write(None, &record, &context.admins).await?;
+        let pending = record.status == StoredStatus::PendingConfirmation;
+        let mut side = SideWrites::events(vec![EventData::CustomerRegistered {
+            pending_confirmation: pending,
+        }]);
+        if pending {
+            let (confirmation, requested) =
+                super::confirmation::issue_code(context, record.id, None, None);
+            side.confirmation = Some(Some(confirmation));
+            side.events.push(requested);
+        }
+        context
+            .tables
+            .write(None, &record, &context.admins, side)
+            .await?;
         let view = rules::view(&record);
         self.record = Some(record);
         tracing::info!(customer = %self.id, "customer registered");
@@ -251,7 +352,7 @@ impl CustomerEntity {
         let next = rules::apply_change(current, &change, context.clock.now());
         context
             .tables
-            .write(Some(current), &next, &context.admins)
+            .write(Some(current), &next, &context.admins, SideWrites::default())
             .await?;
         let view = rules::view(&next);
         self.record = Some(next);
@@ -264,9 +365,13 @@ impl CustomerEntity {
             return Ok(rules::view(current));
         }
         let next = rules::anonymised(current, context.clock.now());
+        let side = SideWrites {
+            confirmation: Some(None),
+            events: vec![EventData::CustomerErased],
+        };
         context
             .tables
-            .write(Some(current), &next, &context.admins)
+            .write(Some(current), &next, &context.admins, side)
             .await?;
         // The record no longer names the key; destroying it makes every sealed copy of the
         // personal data unreadable. A crash before this line leaves the slot to the start-up
@@ -297,9 +402,21 @@ impl CustomerEntity {
             return Ok(rules::view(current));
         }
         next.updated_at = context.clock.now();
+        let added = next.outstanding_cents() - current.outstanding_cents();
+        let event = match added {
+            0 => None,
+            added if added > 0 => Some(EventData::BalanceOutstanding {
+                amount_cents: Cents::new(added),
+                owed_cents: Cents::new(next.outstanding_cents()),
+            }),
+            paid => Some(EventData::BalancePaid {
+                amount_cents: Cents::new(-paid),
+            }),
+        };
+        let side = SideWrites::events(event.into_iter().collect());
         context
             .tables
-            .write(Some(current), &next, &context.admins)
+            .write(Some(current), &next, &context.admins, side)
             .await?;
         let view = rules::view(&next);
         self.record = Some(next);

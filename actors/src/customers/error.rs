@@ -48,6 +48,15 @@ pub enum CustomersError {
     /// The customer has no card on file.
     #[error("the customer has no card on file")]
     NoCard,
+    /// The account's e-mail address is not confirmed yet: no booking until it is.
+    #[error("the e-mail address must be confirmed first")]
+    EmailUnconfirmed,
+    /// A confirmation code was sent too recently (or too many this hour).
+    #[error("a new code may be sent in {retry_after_s} s")]
+    ConfirmationRateLimited {
+        /// Seconds to wait.
+        retry_after_s: u64,
+    },
     /// The customer owes money from earlier rentals (the card refused it).
     #[error("an outstanding balance of {outstanding_cents} centavos must be paid first")]
     OutstandingBalance {
@@ -128,6 +137,8 @@ impl Kinded for CustomersError {
             }
             CustomersError::OpenReservation => ErrorKind::OpenReservation,
             CustomersError::NoCard => ErrorKind::NoCard,
+            CustomersError::EmailUnconfirmed => ErrorKind::EmailUnconfirmed,
+            CustomersError::ConfirmationRateLimited { .. } => ErrorKind::RateLimited,
             CustomersError::OutstandingBalance { .. } => ErrorKind::OutstandingBalance,
             CustomersError::Billing(error) => error.kind(),
             CustomersError::PasswordHashing(_) | CustomersError::Keys(_) => ErrorKind::Internal,

@@ -18,6 +18,8 @@ mod accounts;
 mod admin_totp;
 mod card_rules;
 mod cards;
+mod confirmation;
+mod confirmation_rules;
 mod contact;
 mod entity;
 mod error;
@@ -74,6 +76,8 @@ pub struct CustomersHandle {
     totp: admin_totp::TotpTable,
     /// `auth.require_admin_totp`: administrators without a second factor may only set one up.
     require_admin_totp: bool,
+    /// `notify.require_email_confirmation`: new and changed addresses are confirmed by code.
+    require_confirmation: bool,
     sessions: SessionTables,
     billing: BillingHandle,
     reservations: LateBound<dyn ReservationLookup>,
@@ -126,6 +130,7 @@ pub async fn start(
         admins: admins.admins.clone(),
         clock: clock.clone(),
         billing: billing.clone(),
+        confirmation_ttl: confirmation::ttl(config.notify.confirmation_ttl_min),
     };
     let customers =
         start_entities::<CustomerEntity>(context, SupervisorConfig::from_config(config), parent)
@@ -136,6 +141,7 @@ pub async fn start(
         admins,
         totp,
         require_admin_totp: config.auth.require_admin_totp,
+        require_confirmation: config.notify.require_email_confirmation,
         sessions,
         billing,
         reservations,
@@ -187,8 +193,14 @@ impl CustomersHandle {
             phone: Some(valid.phone.as_str().to_owned()),
             password_hash: Some(password_hash),
             card: Some(card),
-            status: StoredStatus::Active,
+            status: if self.require_confirmation {
+                StoredStatus::PendingConfirmation
+            } else {
+                StoredStatus::Active
+            },
             outstanding: Vec::new(),
+            locale: valid.locale,
+            email_change_pending: false,
             created_at: now,
             updated_at: now,
         };
@@ -234,7 +246,7 @@ impl CustomersHandle {
                 more = true;
                 break;
             }
-            items.push(rules::view(&stored::open(stored, &self.tables.privacy)?));
+            items.push(rules::view(&self.tables.open_stored(stored)?));
         }
         let next_cursor = if more {
             items.last().map(|customer: &Customer| customer.id)
@@ -270,7 +282,8 @@ impl CustomersHandle {
 
     /// Checks a login. An unknown e-mail still costs one hash verification (against a fixed
     /// dummy hash), so the answer's timing does not tell which e-mails have accounts; erased
-    /// accounts cannot log in.
+    /// accounts cannot log in (accounts waiting for their confirmation can: they confirm
+    /// logged in).
     pub async fn authenticate(
         &self,
         email: &str,
@@ -281,7 +294,7 @@ impl CustomersHandle {
             Some(id) => self.tables.get(id)?,
             None => None,
         };
-        let active = record.filter(|record| record.status == StoredStatus::Active);
+        let active = record.filter(|record| record.status != StoredStatus::Erased);
         let hash = active
             .as_ref()
             .and_then(|record| record.password_hash.clone());
@@ -315,7 +328,10 @@ impl CustomersHandle {
             self.check_current_password(&current, patch.current_password.as_deref())
                 .await?;
         }
-        let email = valid.email.map(String::from);
+        let email = valid
+            .email
+            .map(String::from)
+            .filter(|email| current.email.as_ref() != Some(email));
         if let Some(email) = &email
             && (self
                 .tables
@@ -340,22 +356,33 @@ impl CustomersHandle {
             ),
             None => None,
         };
+        // With confirmation on, a new address waits for its code; the rest applies now.
+        let (email, confirm_address) = match email {
+            Some(email) if self.require_confirmation => (None, Some(email)),
+            email => (email, None),
+        };
         let change = Change {
             name: valid.name.map(String::from),
             email,
             phone: valid.phone.map(String::from),
             card,
             password_hash,
+            locale: valid.locale.filter(|locale| *locale != current.locale),
         };
-        if change == Change::default() {
-            return Ok(rules::view(&current));
+        let mut view = rules::view(&current);
+        if change != Change::default() {
+            view = self
+                .customers
+                .call(id, |reply| CustomerMsg::Update {
+                    change: change.clone(),
+                    reply,
+                })
+                .await??;
         }
-        self.customers
-            .call(id, |reply| CustomerMsg::Update {
-                change: change.clone(),
-                reply,
-            })
-            .await?
+        if let Some(email) = confirm_address {
+            view = self.request_address_change(id, email).await?;
+        }
+        Ok(view)
     }
 
     /// Refuses a change of credentials without the password in use (one hash verification).
@@ -409,8 +436,10 @@ impl CustomersHandle {
     /// The card token reservations place holds with; refused while the customer owes money.
     pub async fn payment_token(&self, id: CustomerId) -> Result<String, CustomersError> {
         let record = self.record(id)?;
-        if record.status == StoredStatus::Erased {
-            return Err(CustomersError::Erased);
+        match record.status {
+            StoredStatus::Erased => return Err(CustomersError::Erased),
+            StoredStatus::PendingConfirmation => return Err(CustomersError::EmailUnconfirmed),
+            StoredStatus::Active => {}
         }
         let outstanding_cents = record.outstanding_cents();
         if outstanding_cents > 0 {

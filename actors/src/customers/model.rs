@@ -5,6 +5,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::Locale;
 use crate::ids::{CustomerId, ReservationId};
 
 /// A card as typed in a form: raw, validated by the service.
@@ -51,6 +52,8 @@ pub struct NewCustomer {
     pub password: String,
     /// The card rentals are paid with.
     pub card: PaymentCard,
+    /// The language of the messages sent to the customer (`pt-BR` when absent).
+    pub locale: Option<String>,
 }
 
 /// The card of a registration or of a profile change (a JSON string is a token, an object
@@ -102,6 +105,8 @@ pub struct CustomerPatch {
     pub card: Option<PaymentCard>,
     /// A new password.
     pub password: Option<String>,
+    /// A new language for messages.
+    pub locale: Option<String>,
     /// The password in use: required to change the e-mail or the password, so that a stolen
     /// access token cannot take the account over.
     pub current_password: Option<String>,
@@ -115,6 +120,7 @@ impl fmt::Debug for CustomerPatch {
             .field("phone", &self.phone)
             .field("card", &self.card)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("locale", &self.locale)
             .field(
                 "current_password",
                 &self.current_password.as_ref().map(|_| "<redacted>"),
@@ -123,10 +129,12 @@ impl fmt::Debug for CustomerPatch {
     }
 }
 
-/// Whether an account is in use or was erased (LGPD).
+/// Whether an account waits for its e-mail confirmation, is in use or was erased (LGPD).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum CustomerStatus {
+    /// Registered, but the address has not been confirmed: it may log in, not book.
+    PendingConfirmation,
     /// In use.
     Active,
     /// Personal data removed; the id stays for the reservations and the ledger.
@@ -163,8 +171,13 @@ pub struct Customer {
     pub phone: Option<String>,
     /// The card on file; absent once erased.
     pub card: Option<CardView>,
-    /// Active or erased.
+    /// Pending confirmation, active or erased.
     pub status: CustomerStatus,
+    /// The language of the messages sent to the customer.
+    pub locale: Locale,
+    /// Whether a changed address waits for its confirmation (the old one stays the login
+    /// meanwhile).
+    pub email_change_pending: bool,
     /// What the customer owes from rentals whose cost the card refused beyond the hold;
     /// booking is refused until it is paid.
     pub outstanding_cents: i64,
@@ -187,11 +200,14 @@ pub(crate) struct StoredCard {
     pub(crate) exp_year: i32,
 }
 
-/// An account's stored state.
+/// An account's stored state. New variants go last: records are stored with bincode, which
+/// numbers the variants in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum StoredStatus {
     Active,
     Erased,
+    /// Registered while `notify.require_email_confirmation` was on, not confirmed yet.
+    PendingConfirmation,
 }
 
 /// A customer in memory, its personal fields in the clear (on disk they are sealed: see
@@ -219,6 +235,11 @@ pub(crate) struct CustomerRecord {
     /// only by the customer's actor, so concurrent settlements and payments cannot lose an
     /// amount.
     pub(crate) outstanding: Vec<(ReservationId, i64)>,
+    /// Kept in its own table (`customer_locales`), not in the sealed profile: records stored
+    /// before it existed stay readable, and their customers read Portuguese.
+    pub(crate) locale: Locale,
+    /// Whether a changed address waits for confirmation (read from `confirmations`).
+    pub(crate) email_change_pending: bool,
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) updated_at: DateTime<Utc>,
 }
@@ -238,4 +259,5 @@ pub(crate) struct Change {
     pub(crate) phone: Option<String>,
     pub(crate) card: Option<StoredCard>,
     pub(crate) password_hash: Option<String>,
+    pub(crate) locale: Option<Locale>,
 }

@@ -8,7 +8,7 @@ use super::model::{
     CardView, Change, Customer, CustomerPatch, CustomerRecord, CustomerStatus, NewCustomer,
     StoredStatus,
 };
-use crate::domain::{Cnh, Cpf, Email, InvalidField, MobilePhone, PersonName};
+use crate::domain::{Cnh, Cpf, Email, InvalidField, Locale, MobilePhone, PersonName};
 
 pub(crate) use super::card_rules::ValidCard;
 use super::card_rules::validate_card;
@@ -25,6 +25,7 @@ pub(crate) struct ValidCustomer {
     pub(crate) phone: MobilePhone,
     pub(crate) password: String,
     pub(crate) card: ValidCard,
+    pub(crate) locale: Locale,
 }
 
 /// A profile change whose present fields passed validation.
@@ -34,6 +35,7 @@ pub(crate) struct ValidPatch {
     pub(crate) phone: Option<MobilePhone>,
     pub(crate) password: Option<String>,
     pub(crate) card: Option<ValidCard>,
+    pub(crate) locale: Option<Locale>,
 }
 
 /// Collects failures under the API's field name (the domain parsers name fields their own way).
@@ -77,6 +79,10 @@ pub(crate) fn validate_new(
     let phone = failures.check("phone", MobilePhone::parse(&input.phone));
     let password = failures.check("password", check_password(&input.password));
     let card = validate_card(&input.card, today, &mut failures);
+    let locale = match input.locale.as_deref() {
+        Some(tag) => failures.check("locale", Locale::parse(tag)),
+        None => Some(Locale::default()),
+    };
     let valid = (|| {
         Some(ValidCustomer {
             name: name?,
@@ -86,6 +92,7 @@ pub(crate) fn validate_new(
             phone: phone?,
             password: password?,
             card: card?,
+            locale: locale?,
         })
     })();
     failures.finish(valid)
@@ -118,6 +125,10 @@ pub(crate) fn validate_patch(
             .card
             .as_ref()
             .and_then(|card| validate_card(card, today, &mut failures)),
+        locale: patch
+            .locale
+            .as_deref()
+            .and_then(|tag| failures.check("locale", Locale::parse(tag))),
     };
     failures.finish(Some(valid))
 }
@@ -168,9 +179,12 @@ pub(crate) fn view(record: &CustomerRecord) -> Customer {
             exp_year: card.exp_year,
         }),
         status: match record.status {
+            StoredStatus::PendingConfirmation => CustomerStatus::PendingConfirmation,
             StoredStatus::Active => CustomerStatus::Active,
             StoredStatus::Erased => CustomerStatus::Erased,
         },
+        locale: record.locale,
+        email_change_pending: record.email_change_pending,
         outstanding_cents: record.outstanding_cents(),
         created_at: record.created_at,
         updated_at: record.updated_at,
@@ -199,6 +213,9 @@ pub(crate) fn apply_change(
     if let Some(hash) = &change.password_hash {
         next.password_hash = Some(hash.clone());
     }
+    if let Some(locale) = change.locale {
+        next.locale = locale;
+    }
     next.updated_at = now;
     next
 }
@@ -219,6 +236,8 @@ pub(crate) fn anonymised(record: &CustomerRecord, now: DateTime<Utc>) -> Custome
         status: StoredStatus::Erased,
         // A debt is not personal data: it stays with the pseudonymous id.
         outstanding: record.outstanding.clone(),
+        locale: Locale::default(),
+        email_change_pending: false,
         created_at: record.created_at,
         updated_at: now,
     }
@@ -253,6 +272,7 @@ mod tests {
             phone: "+55 48 99999-1234".into(),
             password: "correct horse 42".into(),
             card: card().into(),
+            locale: None,
         }
     }
 
@@ -289,6 +309,7 @@ mod tests {
                 holder_name: "".into(),
             }
             .into(),
+            locale: None,
         };
         let errors = validate_new(&input, today()).err().unwrap_or_default();
         assert_eq!(

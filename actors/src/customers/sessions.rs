@@ -208,7 +208,7 @@ impl CustomersHandle {
                     StoredRole::Customer => tx
                         .table(customers)?
                         .get(&CustomerId(record.principal.subject))?
-                        .is_some_and(|customer| customer.status == StoredStatus::Active),
+                        .is_some_and(|customer| customer.status != StoredStatus::Erased),
                     // Administrators are never removed; their ids are kept across restarts.
                     StoredRole::Admin => true,
                 };

@@ -111,6 +111,9 @@ pub(crate) fn open(
         card: personal.card,
         status: stored.status,
         outstanding: stored.outstanding,
+        // Both live in tables of their own: `Tables::get` fills them in.
+        locale: crate::domain::Locale::default(),
+        email_change_pending: false,
         created_at: stored.created_at,
         updated_at: stored.updated_at,
     })

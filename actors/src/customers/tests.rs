@@ -16,6 +16,7 @@ use crate::clock::ManualClock;
 use crate::ids::VehicleId;
 use crate::ports::BoxFuture;
 
+mod confirmation;
 mod privacy;
 mod profiles;
 
@@ -184,6 +185,7 @@ pub(super) fn new_customer(cpf: &str, email: &str) -> NewCustomer {
             holder_name: "ANA SOUZA".into(),
         }
         .into(),
+        locale: None,
     }
 }
 
@@ -203,7 +205,7 @@ async fn a_valid_registration_is_stored_and_shown_masked() {
     let card = customer.card.clone().unwrap();
     assert_eq!((card.brand.as_str(), card.last4.as_str()), ("visa", "1111"));
     assert_eq!((card.exp_month, card.exp_year), (12, 2030));
-    assert_eq!(customer.status, CustomerStatus::Active);
+    assert_eq!(customer.status, CustomerStatus::PendingConfirmation);
     assert_eq!(customer.created_at, customer.updated_at);
 
     assert_eq!(f.customers.get(customer.id).await.unwrap(), customer);
@@ -214,6 +216,8 @@ async fn a_valid_registration_is_stored_and_shown_masked() {
             .unwrap(),
         Some(customer.id)
     );
+    let (code, _) = f.code(customer.id);
+    f.customers.confirm_email(customer.id, &code).await.unwrap();
     let token = f.customers.payment_token(customer.id).await.unwrap();
     assert!(
         token.starts_with("tok_") && !token.contains("4111"),
@@ -243,6 +247,7 @@ async fn an_all_invalid_registration_lists_every_field() {
             holder_name: "42".into(),
         }
         .into(),
+        locale: None,
     };
     let Err(CustomersError::Invalid(errors)) = f.customers.register(input).await else {
         panic!("expected Invalid");

@@ -171,6 +171,9 @@ impl Kinded for ReservationsError {
             ReservationsError::IdempotencyMismatch => ErrorKind::IdempotencyMismatch,
             ReservationsError::NotFound => ErrorKind::NotFound,
             ReservationsError::VehicleUnavailable => ErrorKind::VehicleUnavailable,
+            ReservationsError::CustomerCannotBook(CustomersError::EmailUnconfirmed) => {
+                ErrorKind::EmailUnconfirmed
+            }
             ReservationsError::CustomerCannotBook(_) => ErrorKind::CannotBook,
             ReservationsError::VehicleBusy => ErrorKind::VehicleBusy,
             ReservationsError::CustomerBusy => ErrorKind::CustomerBusy,

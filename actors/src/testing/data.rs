@@ -27,6 +27,7 @@ pub fn new_customer(n: u32, card: &str) -> NewCustomer {
             holder_name: format!("CLIENTE {n}"),
         }
         .into(),
+        locale: None,
     }
 }
 

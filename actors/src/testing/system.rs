@@ -9,6 +9,7 @@ use tempfile::TempDir;
 use crate::clock::{Clock, ManualClock};
 use crate::commands::UnitCommand;
 use crate::config::Config;
+use crate::events::EventData;
 use crate::ids::{CustomerId, VehicleId};
 use crate::location::FixInput;
 use crate::locks::{InProcessUnits, UnitLink};
@@ -127,14 +128,37 @@ impl TestSystem {
             .unwrap_or_else(|_| panic!("the unit never received command {count}"))
     }
 
-    /// Registers customer `n` (see [`new_customer`]), paying with `card`.
+    /// Registers customer `n` (see [`new_customer`]), paying with `card`, and confirms the
+    /// address with the code the registration sent (read from the relayed event), as the
+    /// customer would from the e-mail.
     pub async fn customer(&self, n: u32, card: &str) -> CustomerId {
-        self.services()
-            .customers
+        let customers = &self.services().customers;
+        let id = customers
             .register(new_customer(n, card))
             .await
             .expect("the customer registers")
-            .id
+            .id;
+        if let Some(code) = self.confirmation_code(id).await {
+            customers
+                .confirm_email(id, &code)
+                .await
+                .expect("the customer confirms the address");
+        }
+        id
+    }
+
+    /// The latest confirmation code sent to `customer`, if any was (relays what is committed).
+    pub async fn confirmation_code(&self, customer: CustomerId) -> Option<String> {
+        self.events()
+            .await
+            .all()
+            .into_iter()
+            .rev()
+            .filter(|event| event.subjects.customer_id == Some(customer))
+            .find_map(|event| match event.data {
+                EventData::ConfirmationRequested { code, .. } => Some(code),
+                _ => None,
+            })
     }
 
     /// Registers car `n` (see [`new_vehicle`]) at `rate_cents` an hour.

@@ -138,6 +138,12 @@ pub const fn problem_type(kind: ErrorKind) -> ProblemType {
             "Cannot book",
             "The customer cannot book (no card on file, or the account is closed).",
         ),
+        K::EmailUnconfirmed => (
+            StatusCode::FORBIDDEN,
+            "E-mail not confirmed",
+            "Confirm the e-mail address with the code sent to it \
+             (POST /v1/customers/me/email-confirmation) before booking.",
+        ),
         K::VehicleBusy => (
             StatusCode::CONFLICT,
             "Vehicle busy",

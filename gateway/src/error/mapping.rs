@@ -58,6 +58,9 @@ impl From<CustomersError> for ApiError {
             CustomersError::OutstandingBalance { outstanding_cents } => {
                 answer.with_extra(serde_json::json!({ "outstanding_cents": outstanding_cents }))
             }
+            CustomersError::ConfirmationRateLimited { retry_after_s } => {
+                answer.with_retry_after((*retry_after_s).max(1))
+            }
             _ => answer,
         }
     }

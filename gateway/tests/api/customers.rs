@@ -16,7 +16,8 @@ async fn registration_masks_documents_and_keeps_only_the_card_summary() {
         )
         .await
         .expect(201);
-    assert_eq!(created["status"], "active");
+    assert_eq!(created["status"], "pending_confirmation");
+    assert_eq!(created["locale"], "pt-BR");
     assert_eq!(created["email"], email(1));
     assert_eq!(created["phone"], "+5548999991234");
     assert_eq!(

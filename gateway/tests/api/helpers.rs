@@ -9,8 +9,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use actors::clock::{ManualClock, SharedClock};
+use actors::events::EventData;
 use actors::locks::{InProcessUnits, UnitLink};
-use actors::testing::{PASSWORD, samples};
+use actors::testing::{EventRecorder, PASSWORD, samples};
 use actors::{Config, RentalSystem};
 use gateway::server::{RunningServer, ServerOptions};
 use reqwest::{Method, StatusCode};
@@ -33,6 +34,8 @@ pub(crate) struct TestApp {
     /// The scripted units; `None` when the units connect over the WebSocket channel.
     units: Option<InProcessUnits>,
     server: RunningServer,
+    /// Every domain event relayed, where the confirmation codes e-mailed are read from.
+    events: EventRecorder,
 }
 
 /// An answer: status, headers and the body parsed as JSON (Null when empty or not JSON).
@@ -142,6 +145,12 @@ impl TestApp {
         let server = RunningServer::start(config, options)
             .await
             .expect("app starts");
+        let events = EventRecorder::default();
+        server
+            .system()
+            .services()
+            .events
+            .subscribe(Arc::new(events.clone()));
         let mut app = TestApp {
             address: server.address,
             osmand_address: server.osmand_address,
@@ -150,6 +159,7 @@ impl TestApp {
             data_dir,
             units,
             server,
+            events,
         };
         let login = app
             .call(
@@ -235,30 +245,80 @@ impl TestApp {
         self.call(Method::POST, path, Some(token), Some(body)).await
     }
 
-    /// Registers customer number `n` with `card` and logs in: (customer id, access token).
+    /// Registers customer number `n` with `card`, logs in and confirms the e-mail address with
+    /// the code the registration sent: (customer id, access token).
     pub(crate) async fn customer(&self, n: u32, card: &str) -> (String, String) {
+        self.customer_with(customer_body(n, card), &email(n)).await
+    }
+
+    /// Registers `body`, logs in as `email` and confirms the address as
+    /// [`TestApp::customer`] does.
+    pub(crate) async fn customer_with(&self, body: Value, email: &str) -> (String, String) {
         let created = self
-            .call(
-                Method::POST,
-                "/v1/customers",
-                None,
-                Some(customer_body(n, card)),
-            )
+            .call(Method::POST, "/v1/customers", None, Some(body))
             .await
             .expect(201);
+        let id = created["id"].as_str().expect("id").to_owned();
+        let token = self.login(email).await;
+        self.confirm(&id, &token).await;
+        (id, token)
+    }
+
+    /// An access token of the customer `email` (whose password is [`PASSWORD`]).
+    pub(crate) async fn login(&self, email: &str) -> String {
         let tokens = self
             .call(
                 Method::POST,
                 "/v1/auth/token",
                 None,
-                Some(json!({"email": email(n), "password": PASSWORD})),
+                Some(json!({"email": email, "password": PASSWORD})),
             )
             .await
             .expect(200);
-        (
-            created["id"].as_str().expect("id").to_owned(),
-            tokens["access_token"].as_str().expect("token").to_owned(),
-        )
+        tokens["access_token"].as_str().expect("token").to_owned()
+    }
+
+    /// Confirms the address waiting for confirmation of customer `id` with the latest code
+    /// sent (read from the relayed events, as the customer reads the e-mail); nothing when no
+    /// code was sent (confirmation off).
+    pub(crate) async fn confirm(&self, id: &str, token: &str) {
+        if let Some(code) = self.confirmation_code(id).await {
+            self.post(
+                "/v1/customers/me/email-confirmation",
+                token,
+                json!({ "code": code }),
+            )
+            .await
+            .expect(200);
+        }
+    }
+
+    /// Confirms the address of the customer whose access token is `token` (see
+    /// [`TestApp::confirm`]).
+    pub(crate) async fn confirm_me(&self, token: &str) {
+        let me = self.get("/v1/customers/me", token).await.expect(200);
+        self.confirm(me["id"].as_str().expect("id"), token).await;
+    }
+
+    /// The latest confirmation code sent to customer `id`, if any (relays what is committed).
+    pub(crate) async fn confirmation_code(&self, id: &str) -> Option<String> {
+        self.system()
+            .services()
+            .events
+            .relay_now()
+            .await
+            .expect("the events are relayed");
+        self.events
+            .all()
+            .into_iter()
+            .rev()
+            .filter(|event| {
+                event.subjects.customer_id.map(|c| c.to_string()).as_deref() == Some(id)
+            })
+            .find_map(|event| match event.data {
+                EventData::ConfirmationRequested { code, .. } => Some(code),
+                _ => None,
+            })
     }
 
     /// Registers car number `n` at `rate` centavos an hour: (vehicle id, device token).

@@ -11,6 +11,7 @@ mod binary;
 mod client_limits;
 mod console;
 mod customers;
+mod email_confirmation;
 mod events;
 mod health;
 mod limits;

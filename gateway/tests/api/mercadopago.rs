@@ -40,6 +40,8 @@ async fn customer_with_token(app: &TestApp, n: u32, card_token: &str) -> (Value,
         .await
         .expect(200);
     let token = tokens["access_token"].as_str().expect("token").to_owned();
+    app.confirm(created["id"].as_str().expect("id"), &token)
+        .await;
     (created, token)
 }
 

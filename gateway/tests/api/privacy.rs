@@ -178,7 +178,10 @@ async fn after_rentals_and_an_erasure_no_secret_or_document_is_on_disk_or_in_the
         app.call(Method::POST, "/v1/customers", None, Some(body))
             .await
             .expect(201);
-        tokens.push(log_in(&app, &email(n), PASSWORD).await);
+        let logged_in = log_in(&app, &email(n), PASSWORD).await;
+        app.confirm_me(logged_in["access_token"].as_str().unwrap())
+            .await;
+        tokens.push(logged_in);
     }
     secrets.extend(["5548999991234".to_owned(), "99999-1234".to_owned()]);
     let token = |n: usize| tokens[n]["access_token"].as_str().unwrap().to_owned();

@@ -69,7 +69,7 @@ pub async fn run(options: Options, mut config: Config) -> Result<Report, RunErro
     let progress = !options.json;
     match (&options.target, options.speedup) {
         (Some(target), _) => {
-            let remote = Remote::connect(target, &config.auth).await?;
+            let remote = Arc::new(Remote::connect(target, &config.auth).await?);
             info.speedup = remote.clock().speedup();
             let spec = RunSpec {
                 scenario,
@@ -78,7 +78,14 @@ pub async fn run(options: Options, mut config: Config) -> Result<Report, RunErro
                 info,
                 progress,
             };
-            Ok(run::simulate(Arc::new(remote), spec).await)
+            let report = run::simulate(remote.clone(), spec).await;
+            if remote.confirmation_required() {
+                return Err(RunError::Backend(OpError::harness(
+                    "email-confirmation",
+                    backend::CONFIRMATION_REQUIRED,
+                )));
+            }
+            Ok(report)
         }
         (None, speedup) => {
             let speedup = speedup.unwrap_or(1);

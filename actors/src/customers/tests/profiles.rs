@@ -7,7 +7,7 @@ use super::*;
 #[tokio::test]
 async fn updates_validate_move_the_email_and_refuse_a_taken_one() {
     let f = fixture().await;
-    let ana = f.customers.register(ana()).await.unwrap();
+    let ana = f.register_confirmed(ana()).await;
     let bia = f
         .customers
         .register(new_customer(&cpf(2), "bia@example.com"))
@@ -72,6 +72,10 @@ async fn updates_validate_move_the_email_and_refuse_a_taken_one() {
     };
     let old_token = f.customers.payment_token(ana.id).await.unwrap();
     let updated = f.customers.update(ana.id, patch, None).await.unwrap();
+    // The new address is the login once its code is confirmed.
+    assert_eq!(updated.email.as_deref(), Some("ana@example.com"));
+    let (code, _) = f.code(ana.id);
+    let updated = f.customers.confirm_email(ana.id, &code).await.unwrap();
     assert_eq!(updated.email.as_deref(), Some("ana.souza@example.com"));
     let card = updated.card.unwrap();
     assert_eq!(
@@ -216,7 +220,7 @@ async fn the_card_number_is_stored_nowhere() {
 #[tokio::test]
 async fn accounts_survive_reopening_the_store() {
     let f = fixture().await;
-    let ana = f.customers.register(ana()).await.unwrap();
+    let ana = f.register_confirmed(ana()).await;
     let bia = f
         .customers
         .register(new_customer(&cpf(4), "bia@example.com"))

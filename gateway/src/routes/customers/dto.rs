@@ -140,6 +140,9 @@ pub struct Registration {
     pub password: String,
     /// The card rentals are charged to.
     pub card: CardSource,
+    /// The language of the e-mails sent to the customer: `pt-BR` (when absent) or `en`.
+    #[schema(example = "pt-BR")]
+    pub locale: Option<String>,
 }
 
 impl fmt::Debug for Registration {
@@ -152,6 +155,7 @@ impl fmt::Debug for Registration {
             .field("phone", &Redacted)
             .field("password", &Redacted)
             .field("card", &self.card)
+            .field("locale", &self.locale)
             .finish()
     }
 }
@@ -164,7 +168,9 @@ impl fmt::Debug for Registration {
 pub struct ProfileChanges {
     /// Full name.
     pub name: Option<String>,
-    /// E-mail (also the login).
+    /// E-mail (also the login). With e-mail confirmation on, the new address gets a code and
+    /// becomes the login and the contact only once the code is confirmed
+    /// (`POST /v1/customers/me/email-confirmation`); until then the old one stays.
     pub email: Option<String>,
     /// Mobile number.
     pub phone: Option<String>,
@@ -177,6 +183,8 @@ pub struct ProfileChanges {
     /// The password in use: required with `email` or `password`.
     #[schema(max_length = 128)]
     pub current_password: Option<String>,
+    /// The language of the e-mails: `pt-BR` or `en`.
+    pub locale: Option<String>,
 }
 
 // By hand, and non-exhaustive: a field added later stays out of the output until someone
@@ -193,6 +201,7 @@ impl fmt::Debug for ProfileChanges {
                 "current_password",
                 &redact::optional(&self.current_password),
             )
+            .field("locale", &self.locale)
             .finish()
     }
 }
@@ -228,8 +237,16 @@ pub struct CustomerDto {
     pub phone: Option<String>,
     /// The card on file.
     pub card: Option<CardDto>,
+    /// `pending_confirmation` (registered, the e-mail not confirmed yet: it may not book),
     /// `active` or `erased`.
+    #[schema(value_type = String, example = "active")]
     pub status: &'static str,
+    /// The language of the e-mails: `pt-BR` or `en`.
+    #[schema(value_type = String, example = "pt-BR")]
+    pub locale: &'static str,
+    /// Whether a changed e-mail address waits for its confirmation code (the address shown
+    /// stays the login until then).
+    pub email_change_pending: bool,
     /// What the customer owes from rentals whose cost the card refused beyond the hold, in
     /// centavos. While it is above 0, bookings answer 402 `outstanding-balance`.
     pub outstanding_cents: i64,
@@ -255,9 +272,12 @@ impl From<CustomerView> for CustomerDto {
                 exp_year: card.exp_year,
             }),
             status: match customer.status {
+                CustomerStatus::PendingConfirmation => "pending_confirmation",
                 CustomerStatus::Active => "active",
                 CustomerStatus::Erased => "erased",
             },
+            locale: customer.locale.as_str(),
+            email_change_pending: customer.email_change_pending,
             outstanding_cents: customer.outstanding_cents,
             created_at: customer.created_at,
             updated_at: customer.updated_at,
@@ -289,6 +309,7 @@ mod tests {
             phone: "+55 48 99999-1234".into(),
             password: "s3nha-secreta-42".into(),
             card: CardSource::Details(card()),
+            locale: None,
         };
         let changes = ProfileChanges {
             name: None,
@@ -297,6 +318,7 @@ mod tests {
             card: Some(CardSource::Details(card())),
             password: Some("outra-s3nha-99".into()),
             current_password: Some("s3nha-secreta-42".into()),
+            locale: None,
         };
         for shown in [format!("{registration:?}"), format!("{changes:?}")] {
             for secret in [

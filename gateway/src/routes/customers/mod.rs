@@ -9,6 +9,7 @@ use utoipa_axum::routes;
 
 use super::paging::{Page, PageQuery};
 
+pub mod confirmation;
 mod dto;
 use crate::auth::{Admin, Customer, CustomerSession};
 use crate::client_addr::ClientAddr;
@@ -24,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(me, update_me, erase_me))
         .routes(routes!(pay_balance))
         .routes(routes!(read))
+        .merge(confirmation::router())
 }
 
 /// Register.
@@ -31,7 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     post, path = "/v1/customers", tag = "customers", operation_id = "register_customer",
     request_body = Registration,
     responses(
-        (status = 201, description = "Registered", body = CustomerDto,
+        (status = 201, description = "Registered; with e-mail confirmation on, `pending_confirmation` until the code e-mailed is confirmed", body = CustomerDto,
             links(("get" = (operation_id = "get_customer", parameters(("id" = "$response.body#/id")))))
         ),
         (status = 400, description = "Malformed body or unknown field", body = Problem),
@@ -58,6 +60,7 @@ pub async fn register(
         phone: body.phone,
         password: body.password,
         card: body.card.into(),
+        locale: body.locale,
     };
     let customer = state.services.customers.register(input).await?;
     Ok((StatusCode::CREATED, ApiJson(customer.into())))
@@ -109,6 +112,7 @@ pub async fn update_me(
         phone: changes.phone,
         card: changes.card.map(PaymentCard::from),
         password: changes.password,
+        locale: changes.locale,
     };
     Ok(ApiJson(
         state

@@ -45,7 +45,9 @@ async fn login(app: &TestApp, n: u32) -> String {
         )
         .await
         .expect(200);
-    tokens["access_token"].as_str().expect("token").to_owned()
+    let token = tokens["access_token"].as_str().expect("token").to_owned();
+    app.confirm_me(&token).await;
+    token
 }
 
 /// Books `vehicle` for two hours from `start_min` minutes from now.

@@ -2,16 +2,19 @@
 //! services' handles; the car units are the in-process ones, which obey every command (hence
 //! the simulator's `in-process-units` feature of `actors`).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use actors::ErrorKind;
 use actors::audit::SystemAudit;
 use actors::clock::{AcceleratedClock, SharedClock};
 use actors::config::Config;
-use actors::customers::{CardInput, NewCustomer};
+use actors::customers::{CardInput, CustomerStatus, NewCustomer};
+use actors::events::{DomainEvent, EventData, EventSubscriber, SubscriberError};
 use actors::ids::{CustomerId, ReservationId, VehicleId};
 use actors::location::FixInput;
 use actors::locks::{InProcessUnits, UnitLink};
+use actors::ports::BoxFuture;
 use actors::reservations::{NewReservation, Requester};
 use actors::system::{RentalSystem, SystemOptions};
 use actors::vehicles::NewVehicle;
@@ -30,6 +33,43 @@ const SEARCH_LIMIT: usize = 10;
 pub struct InProcess {
     system: RentalSystem,
     clock: SharedClock,
+    /// The confirmation codes the system sends, as the customers would read them by e-mail.
+    inbox: Arc<Inbox>,
+}
+
+/// Keeps the latest confirmation code sent to each customer, from the relayed events.
+#[derive(Default)]
+struct Inbox {
+    codes: Mutex<HashMap<CustomerId, String>>,
+}
+
+impl Inbox {
+    fn take(&self, customer: CustomerId) -> Option<String> {
+        self.codes.lock().ok()?.remove(&customer)
+    }
+}
+
+impl EventSubscriber for Inbox {
+    fn name(&self) -> &'static str {
+        "simulator inbox"
+    }
+
+    fn deliver<'a>(
+        &'a self,
+        events: &'a [DomainEvent],
+    ) -> BoxFuture<'a, Result<(), SubscriberError>> {
+        Box::pin(async move {
+            for event in events {
+                if let (EventData::ConfirmationRequested { code, .. }, Some(customer)) =
+                    (&event.data, event.subjects.customer_id)
+                    && let Ok(mut codes) = self.codes.lock()
+                {
+                    codes.insert(customer, code.clone());
+                }
+            }
+            Ok(())
+        })
+    }
 }
 
 impl InProcess {
@@ -43,7 +83,13 @@ impl InProcess {
         let system = RentalSystem::start(config, options)
             .await
             .map_err(|error| OpError::harness("start", error.to_string()))?;
-        Ok(InProcess { system, clock })
+        let inbox = Arc::new(Inbox::default());
+        system.services().events.subscribe(inbox.clone());
+        Ok(InProcess {
+            system,
+            clock,
+            inbox,
+        })
     }
 
     fn services(&self) -> &actors::system::Services {
@@ -130,9 +176,27 @@ impl Backend for InProcess {
                     holder_name: person.name.to_uppercase(),
                 }
                 .into(),
+                locale: None,
             })
             .await
             .map_err(|error| OpError::service(&error))?;
+        if customer.status == CustomerStatus::PendingConfirmation {
+            // The code the registration e-mailed, as the customer reads it.
+            self.services()
+                .events
+                .relay_now()
+                .await
+                .map_err(|error| OpError::harness("relay", error.to_string()))?;
+            let code = self
+                .inbox
+                .take(customer.id)
+                .ok_or_else(|| OpError::harness("confirmation", "no confirmation code was sent"))?;
+            self.services()
+                .customers
+                .confirm_email(customer.id, &code)
+                .await
+                .map_err(|error| OpError::service(&error))?;
+        }
         Ok(customer.id)
     }
 

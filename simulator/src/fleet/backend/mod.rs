@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 pub use in_process::InProcess;
-pub use remote::Remote;
+pub use remote::{CONFIRMATION_REQUIRED, Remote};
 
 use super::city::Position;
 use super::scenario::{CarPlan, CustomerPlan};

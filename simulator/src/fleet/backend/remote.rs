@@ -3,6 +3,7 @@
 //! reporting positions over HTTP and executing commands from its WebSocket.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -45,6 +46,19 @@ pub struct Remote {
     clock: SharedClock,
     admin: RemoteSession,
     units: Mutex<HashMap<Uuid, Arc<UnitHandle>>>,
+    /// Set when a registration came back waiting for its e-mail confirmation: the simulator
+    /// cannot read e-mail, so the run stops registering.
+    confirmation_required: AtomicBool,
+}
+
+/// Why a run against a server that wants e-mail confirmation cannot go on.
+pub const CONFIRMATION_REQUIRED: &str = "the server requires new customers to confirm their e-mail address, which a load \
+     test cannot read: run the server with EVR_NOTIFY__REQUIRE_EMAIL_CONFIRMATION=false for \
+     load tests";
+
+#[derive(Deserialize)]
+struct Registered {
+    status: String,
 }
 
 #[derive(Deserialize)]
@@ -127,9 +141,16 @@ impl Remote {
             clock: Arc::new(AcceleratedClock::new(now, speedup)),
             admin,
             units: Mutex::new(HashMap::new()),
+            confirmation_required: AtomicBool::new(false),
         };
         remote.log_in(&remote.admin).await?;
         Ok(remote)
+    }
+
+    /// Whether the server wants e-mail confirmation (seen at a registration): the run cannot
+    /// go on ([`CONFIRMATION_REQUIRED`]).
+    pub fn confirmation_required(&self) -> bool {
+        self.confirmation_required.load(Ordering::Relaxed)
     }
 
     async fn log_in(&self, session: &RemoteSession) -> Result<(), OpError> {
@@ -278,6 +299,10 @@ impl Backend for Remote {
     }
 
     async fn register(&self, person: &Person) -> Result<RemoteSession, OpError> {
+        let refused = || OpError::harness("email-confirmation", CONFIRMATION_REQUIRED);
+        if self.confirmation_required() {
+            return Err(refused());
+        }
         let body = json!({
             "name": person.name,
             "cpf": person.cpf,
@@ -293,9 +318,13 @@ impl Backend for Remote {
                 "holder_name": person.name.to_uppercase(),
             },
         });
-        let _: Created = self
+        let registered: Registered = self
             .send(Method::POST, "/v1/customers", None, Some(&body), &[])
             .await?;
+        if registered.status == "pending_confirmation" {
+            self.confirmation_required.store(true, Ordering::Relaxed);
+            return Err(refused());
+        }
         let session = RemoteSession {
             email: person.email.clone(),
             password: person.password.clone(),
