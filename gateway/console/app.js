@@ -124,7 +124,7 @@ async function showReports(event) {
   const form = $("report-range");
   $("report-error").textContent = "";
   try {
-    await renderReports(api, { revenue: $("revenue"), chart: $("revenue-chart"), utilisation: $("utilisation") }, form.from.value, form.to.value, platesById());
+    await renderReports(api, { revenue: $("revenue"), chart: $("revenue-chart"), utilisation: $("utilisation"), summary: $("summary") }, form.from.value, form.to.value, platesById());
   } catch (error) {
     $("report-error").textContent = error.message;
   }
@@ -166,9 +166,21 @@ function stop() {
   show(false);
 }
 
+// A rental turns late by the passing of time alone, with no event to say so: the same rule as
+// the server's (in use past the end is late) applied every second, and the whole overview read
+// again every minute for what else time changes (stale batteries).
 function tick() {
   $("clock").textContent = new Date(now()).toLocaleTimeString("pt-BR", { timeZone: "America/Sao_Paulo" });
-  if (view.overview) renderRentals($("rentals"), view.overview.cars, now(), $("only-late").checked);
+  if (!view.overview) return;
+  for (const car of view.overview.cars) {
+    if (car.state === "in_use" && car.rental && new Date(car.rental.end_at).getTime() < now()) {
+      car.state = "late";
+      view.map.show(car);
+    }
+  }
+  renderRentals($("rentals"), view.overview.cars, now(), $("only-late").checked);
+  view.ticks = (view.ticks ?? 0) + 1;
+  if (view.ticks % 60 === 0) loadOverview().catch(() => {});
 }
 
 document.addEventListener("DOMContentLoaded", () => {

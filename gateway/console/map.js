@@ -106,6 +106,8 @@ export class FleetMap {
     marker.setAttribute("data-state", car.state);
     marker.setAttribute("data-plate", car.plate);
     marker.firstChild.textContent = `${car.plate} · ${car.model} · ${car.state}`;
+    // Cars that need attention are drawn over the others parked at the same spot.
+    if (car.state === "late" || car.state === "in_use") this.layer.append(marker);
   }
 
   forgetMissing(ids) {

@@ -6,12 +6,6 @@ export function money(cents) {
   return (cents / 100).toLocaleString("pt-BR", { style: "currency", currency: "BRL" });
 }
 
-function rowsOf(answer) {
-  if (Array.isArray(answer)) return answer;
-  const list = Object.values(answer ?? {}).find(Array.isArray);
-  return list ?? [];
-}
-
 function table(node, headings, rows) {
   const head = document.createElement("tr");
   for (const [text, numeric] of headings) {
@@ -72,22 +66,29 @@ export function bounds(fromDate, toDate) {
 export async function renderReports(api, nodes, fromDate, toDate, platesById) {
   const { from, to } = bounds(fromDate, toDate);
   const range = `from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`;
-  const [revenue, utilisation] = await Promise.all([
+  const [revenue, utilisation, summary] = await Promise.all([
     api.get(`/v1/reports/revenue?${range}&group_by=day`),
     api.get(`/v1/reports/utilisation?${range}`),
+    api.get(`/v1/reports/summary?${range}`),
   ]);
-  const days = rowsOf(revenue).map((row) => ({
-    label: String(row.day ?? row.key ?? row.date ?? ""),
-    value: Number(row.revenue_cents ?? row.amount_cents ?? 0),
-    rentals: row.rentals ?? row.count ?? "",
-  }));
-  table(nodes.revenue, [["Dia", false], ["Locações", true], ["Receita", true]], days.map((day) => [day.label, String(day.rentals), money(day.value)]));
-  nodes.revenue.dataset.totalCents = String(days.reduce((sum, day) => sum + day.value, 0));
+  const days = revenue.rows.map((row) => ({ label: row.key, value: row.revenue_cents, reservations: row.reservations }));
+  table(nodes.revenue, [["Dia", false], ["Locações", true], ["Receita", true]], [
+    ...days.map((day) => [day.label, String(day.reservations), money(day.value)]),
+    ["Total", "", money(revenue.total_cents)],
+  ]);
+  nodes.revenue.dataset.totalCents = String(revenue.total_cents);
   chart(nodes.chart, days);
-  const cars = rowsOf(utilisation).map((row) => {
-    const plate = row.plate ?? platesById.get(row.vehicle_id) ?? row.vehicle_id;
-    const ratio = Number(row.utilisation ?? row.ratio ?? 0);
-    return [plate, Number(row.hours_rented ?? 0).toFixed(1), Number(row.hours_in_service ?? 0).toFixed(1), `${(ratio * 100).toFixed(0)} %`];
-  });
-  table(nodes.utilisation, [["Carro", false], ["Horas locadas", true], ["Horas em serviço", true], ["Utilização", true]], cars);
+  table(nodes.utilisation, [["Carro", false], ["Horas locadas", true], ["Horas em serviço", true], ["Utilização", true]],
+    utilisation.cars.map((car) => [
+      car.plate ?? platesById.get(car.vehicle_id) ?? car.vehicle_id,
+      car.hours_rented.toFixed(1),
+      car.hours_in_service.toFixed(1),
+      `${(car.utilisation * 100).toFixed(0)} %`,
+    ]));
+  table(nodes.summary, [["", false], ["", true]], [
+    ["Não comparecimentos", `${summary.no_shows} (${money(summary.no_show_fees_cents)})`],
+    ["Cancelamentos", String(summary.cancellations)],
+    ["Devoluções atrasadas", `${summary.late_returns} (${money(summary.overtime_cents)})`],
+    ["Clientes com saldo devedor", `${summary.customers_owing} (${money(summary.outstanding_cents)})`],
+  ]);
 }

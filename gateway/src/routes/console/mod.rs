@@ -24,10 +24,12 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub use car_state::CarState;
+// The handler and the path type `routes!` names beside it.
+use fleet::*;
 
 /// The documented route the console reads (merged into the API).
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(fleet::overview))
+    OpenApiRouter::new().routes(routes!(overview))
 }
 
 /// The console's files, its settings and the root page: not part of the API document.
