@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tokio::task::JoinSet;
 
+use super::addressing;
 use super::error::{NotificationsError, SendError};
 use super::mailer::Mailer;
 use super::model::{self, Message, MessageState, Payload};
@@ -49,6 +50,8 @@ pub(crate) struct Deliverer {
     pub(crate) schedule: RetrySchedule,
     pub(crate) jitter: Jitter,
     pub(crate) send_timeout: Duration,
+    /// Where customers' addresses come from when their e-mails leave (see `addressing`).
+    pub(crate) contacts: super::Contacts,
 }
 
 impl Deliverer {
@@ -120,7 +123,14 @@ impl Deliverer {
     async fn attempt(&self, message: &Message, now: DateTime<Utc>) -> Result<(), SendError> {
         let send = async {
             match &message.payload {
-                Payload::Email(email) => self.mailer.send(email).await,
+                Payload::Email(email) => match addressing::customer_of(&email.to) {
+                    None => self.mailer.send(email).await,
+                    Some((customer, new_address)) => {
+                        let mut addressed = email.clone();
+                        addressed.to = self.address(customer, new_address).await?;
+                        self.mailer.send(&addressed).await
+                    }
+                },
                 Payload::Webhook { body, .. } => match &self.webhooks {
                     Some(sender) => sender.send(&message.webhook_id(), body, now).await,
                     None => Err(SendError::WebhooksOff),
@@ -130,6 +140,24 @@ impl Deliverer {
         tokio::time::timeout(self.send_timeout, send)
             .await
             .unwrap_or(Err(SendError::Timeout(self.send_timeout)))
+    }
+}
+
+impl Deliverer {
+    async fn address(
+        &self,
+        customer: crate::ids::CustomerId,
+        new_address: bool,
+    ) -> Result<String, SendError> {
+        let contacts = self
+            .contacts
+            .get()
+            .ok_or_else(|| SendError::Recipient("the customers service is not bound".into()))?;
+        match contacts.contact(customer, new_address).await {
+            Ok(Some(contact)) => Ok(contact.email),
+            Ok(None) => Err(SendError::Recipient("no such customer".into())),
+            Err(error) => Err(SendError::Recipient(error.to_string())),
+        }
     }
 }
 

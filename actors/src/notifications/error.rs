@@ -80,6 +80,10 @@ pub enum SendError {
     /// The webhook endpoint answered, but not with 2xx.
     #[error("the webhook endpoint answered {0}")]
     Status(u16),
+    /// The customer's address could not be had: erased, unknown, or the customers service did
+    /// not answer.
+    #[error("the customer's address is not available: {0}")]
+    Recipient(String),
     /// A webhook is queued but webhooks are no longer configured.
     #[error("operator webhooks are not configured")]
     WebhooksOff,

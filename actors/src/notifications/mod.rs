@@ -19,6 +19,7 @@
 //! queues nothing new. Operators list given-up and pending messages and put a given-up one
 //! back ([`NotificationsHandle::retry`]).
 
+mod addressing;
 mod delivery;
 mod error;
 mod intents;
@@ -50,6 +51,7 @@ use crate::clock::SharedClock;
 use crate::config::{Config, NotifyConfig};
 use crate::domain::InvalidField;
 use crate::ids::CustomerId;
+use crate::ports::ContactLookup;
 pub use delivery::DeliveryReport;
 use delivery::{Deliverer, DeliveryLoop, DeliveryMsg};
 pub use error::{NotificationsError, SendError};
@@ -100,6 +102,10 @@ fn sender(config: &NotifyConfig) -> Result<Mailbox, NotificationsError> {
         })
 }
 
+/// Where customers' addresses come from, bound once the customers service runs (it starts
+/// after this one). A strong reference: the customers service holds nothing of this one.
+pub(crate) type Contacts = Arc<std::sync::OnceLock<Arc<dyn ContactLookup>>>;
+
 /// The notifications service's API.
 #[derive(Clone)]
 pub struct NotificationsHandle {
@@ -112,6 +118,8 @@ struct Inner {
     delivery: ActorRef<DeliveryMsg>,
     webhooks_enabled: bool,
     public_base_url: String,
+    /// Where customers' addresses come from when their e-mails leave.
+    contacts: Contacts,
     run_timeout: Duration,
     /// How long finished messages are kept (`notify.retention_days`).
     retention: chrono::TimeDelta,
@@ -162,6 +170,7 @@ pub async fn start_with(
         Some(Arc::new(sender))
     };
     let webhooks_enabled = webhooks.is_some();
+    let contacts = Contacts::default();
     let deliverer = Deliverer {
         queue: queue.clone(),
         mailer: deps.mailer,
@@ -170,6 +179,7 @@ pub async fn start_with(
         schedule: RetrySchedule::from_config(config),
         jitter: deps.jitter,
         send_timeout,
+        contacts: contacts.clone(),
     };
     let pace = Duration::from_millis(config.poll_interval_ms.max(1));
     let arguments = (deliverer, pace);
@@ -184,6 +194,7 @@ pub async fn start_with(
             delivery,
             webhooks_enabled,
             public_base_url: config.public_base_url.trim_end_matches('/').to_owned(),
+            contacts,
             retention,
             reminder_before: (config.reminder_before_min > 0)
                 .then(|| chrono::TimeDelta::minutes(i64::from(config.reminder_before_min))),
@@ -235,7 +246,8 @@ impl NotificationsHandle {
     ) -> Result<Enqueued, NotificationsError> {
         required("key", key)?;
         required("subject", &email.subject)?;
-        if email.to.parse::<Mailbox>().is_err() {
+        let addressed_to_customer = addressing::customer_of(&email.to).is_some();
+        if !addressed_to_customer && email.to.parse::<Mailbox>().is_err() {
             return Err(NotificationsError::Invalid(InvalidField::new(
                 "to",
                 "not an e-mail address",
@@ -250,6 +262,12 @@ impl NotificationsHandle {
             .queue
             .enqueue(&message, customer.map(|id| id.as_uuid()))
             .await
+    }
+
+    /// Where the addresses of e-mails queued for a customer come from when they leave; the
+    /// caller keeps `contacts` alive (the first binding holds).
+    pub fn bind_contacts(&self, contacts: &Arc<dyn ContactLookup>) {
+        let _ = self.inner.contacts.set(contacts.clone());
     }
 
     /// Queues an operator webhook of `event_type` carrying `data`, durably, deduplicated by

@@ -31,6 +31,7 @@ pub struct EventMessages {
 impl EventMessages {
     /// A subscriber queuing through `notifications` and asking `contacts` where to write.
     pub fn new(notifications: NotificationsHandle, contacts: Arc<dyn ContactLookup>) -> Self {
+        notifications.bind_contacts(&contacts);
         EventMessages {
             notifications,
             contacts,
@@ -87,8 +88,9 @@ impl EventMessages {
             &contact.name,
             self.notifications.public_base_url(),
         );
+        // Queued to the customer, not to the address: see `addressing`.
         let email = Email {
-            to: contact.email,
+            to: super::addressing::recipient(mail.customer, mail.to_new_address),
             subject: rendered.subject,
             text: rendered.text,
             html: rendered.html,

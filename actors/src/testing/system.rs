@@ -36,17 +36,26 @@ pub struct TestSystem {
     units: InProcessUnits,
     dir: TempDir,
     events: EventRecorder,
+    /// The configuration it runs with (a restart keeps it).
+    config: Config,
 }
 
 impl TestSystem {
     /// A new system on an empty directory, its clock at [`t0`].
     pub async fn start() -> TestSystem {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        TestSystem::start_in(dir, ManualClock::new(t0())).await
+        TestSystem::start_with(|_| {}).await
     }
 
-    async fn start_in(dir: TempDir, clock: ManualClock) -> TestSystem {
+    /// [`TestSystem::start`] with the configuration changed by `adjust` (the data directory
+    /// is the test's own whatever it says).
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestSystem {
+        let dir = tempfile::tempdir().expect("temporary directory");
         let mut config = Config::default();
+        adjust(&mut config);
+        TestSystem::start_in(dir, ManualClock::new(t0()), config).await
+    }
+
+    async fn start_in(dir: TempDir, clock: ManualClock, mut config: Config) -> TestSystem {
         config.storage.data_dir = dir.path().to_owned();
         config.storage.cache_capacity_mb = 8;
         let units = InProcessUnits::new();
@@ -65,6 +74,7 @@ impl TestSystem {
             units,
             dir,
             events,
+            config,
         }
     }
 
@@ -73,11 +83,15 @@ impl TestSystem {
     pub async fn restart(self) -> TestSystem {
         self.system.shutdown().await.expect("the system stops");
         let TestSystem {
-            system, dir, clock, ..
+            system,
+            dir,
+            clock,
+            config,
+            ..
         } = self;
         // Every store's last handle goes with the system, before the new one opens them.
         drop(system);
-        TestSystem::start_in(dir, clock).await
+        TestSystem::start_in(dir, clock, config).await
     }
 
     /// Relays every committed event now and answers what the recorder has seen so far (since

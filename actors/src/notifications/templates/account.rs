@@ -156,6 +156,6 @@ mod tests {
         assert_eq!(pt.subject, "Reembolso de R$ 20,00");
         let en = refund(Locale::En, "O'Brien", Cents::new(2_000));
         assert!(en.text.contains("We refunded R$20.00"));
-        assert!(en.html.contains("Hello O&#39;Brien,"));
+        assert!(en.html.contains("Hello,") && !en.html.contains("Brien"));
     }
 }

@@ -2,6 +2,7 @@
 //! the store on a temporary directory, the manual clock deciding what is due. Every run is an
 //! explicit `deliver_due`; the periodic tick is set an hour apart so it never runs here.
 
+mod confirm_over_smtp;
 mod email;
 mod events;
 mod relayed;
