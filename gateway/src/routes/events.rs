@@ -104,7 +104,7 @@ impl TypeFilter {
     operation_id = "stream_events",
     params(
         EventsQuery,
-        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id"),
+        ("Last-Event-ID" = Option<String>, Header, pattern = r"^[0-9]{1,20}$", description = "Resume after this event id"),
     ),
     responses(
         (status = 200, description = "The event stream", content_type = "text/event-stream", body = String),

@@ -134,6 +134,7 @@ impl From<Message> for NotificationDto {
 #[serde(deny_unknown_fields)]
 pub struct NotificationListQuery {
     /// `gave_up` (the default) or `pending`.
+    #[param(inline)]
     pub state: Option<ListedStateDto>,
     /// Items per page, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]

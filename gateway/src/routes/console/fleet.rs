@@ -131,6 +131,7 @@ pub struct IncidentDto {
     operation_id = "fleet_overview",
     tag = "operations",
     security(("bearer" = [])),
+    extensions(("x-roles" = json!(["admin"]))),
     responses((status = 200, description = "Every car's state, position, charge and rental; pending commands; recent incidents", body = FleetOverviewDto))
 )]
 pub async fn overview(
