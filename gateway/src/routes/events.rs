@@ -42,6 +42,19 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(events))
 }
 
+/// One message of the stream, as a client's SSE parser hands it over.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct StreamedEvent {
+    /// The event's place in the log: what `Last-Event-ID` or `after` resume from.
+    #[schema(pattern = "^[0-9]{1,20}$")]
+    pub id: String,
+    /// The event's type (`reservation.confirmed`, …).
+    pub event: String,
+    /// The event as JSON: `{id, type, occurred_at, source, reservation_id?, customer_id?,
+    /// vehicle_id?, data}`.
+    pub data: String,
+}
+
 /// Where to resume and what to send.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -104,10 +117,10 @@ impl TypeFilter {
     operation_id = "stream_events",
     params(
         EventsQuery,
-        ("Last-Event-ID" = Option<String>, Header, pattern = r"^[0-9]{1,20}$", description = "Resume after this event id"),
+        ("Last-Event-ID" = Option<String>, Header, nullable = false, pattern = r"^[0-9]{1,20}$", description = "Resume after this event id"),
     ),
     responses(
-        (status = 200, description = "The event stream", content_type = "text/event-stream", body = String),
+        (status = 200, description = "The event stream: one message per event", content_type = "text/event-stream", body = StreamedEvent),
         (status = 400, description = "Malformed `after`, `Last-Event-ID` or `types`", body = Problem),
     ),
     security(("bearer" = [])),
@@ -128,10 +141,15 @@ pub async fn events(
         })
         .transpose()?
         .filter(|text| !text.is_empty());
-    let after = match (header, query.after.as_deref()) {
-        (Some(header), _) => Some(parse_sequence(header, "Last-Event-ID")?),
-        (None, Some(after)) => Some(parse_sequence(after, "after")?),
-        (None, None) => None,
+    // Both are checked when both come; the header wins.
+    let after = query
+        .after
+        .as_deref()
+        .map(|after| parse_sequence(after, "after"))
+        .transpose()?;
+    let after = match header {
+        Some(header) => Some(parse_sequence(header, "Last-Event-ID")?),
+        None => after,
     };
     let filter = match query.types.as_deref() {
         Some(types) => TypeFilter::parse(types)?,
