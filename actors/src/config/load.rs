@@ -311,6 +311,8 @@ impl Config {
         self.notify.validate()?;
         self.console.validate()?;
         self.events.validate()?;
+        self.cluster
+            .validate(!self.auth.jwt_secret.is_empty() && !self.auth.data_key.is_empty())?;
         if self.simulator.speedup == 0 {
             return Err(value_error(
                 "simulator.speedup",

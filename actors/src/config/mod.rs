@@ -6,6 +6,7 @@
 //! fails with the key's name rather than as a confusing type error later. A file key the
 //! schema does not know is refused too (a typo must not silently fall back to a default).
 
+mod cluster;
 mod console;
 mod events;
 mod fleet_rules;
@@ -18,6 +19,7 @@ mod tests;
 
 use std::net::SocketAddr;
 
+pub use cluster::ClusterConfig;
 pub use console::{ConsoleConfig, Neighbourhood};
 pub use events::EventsConfig;
 pub use load::ConfigError;
@@ -51,6 +53,8 @@ pub struct Config {
     pub console: ConsoleConfig,
     /// The operator's event log and the position events.
     pub events: EventsConfig,
+    /// Several nodes over NATS JetStream (off by default).
+    pub cluster: ClusterConfig,
     /// The fleet simulator's defaults.
     pub simulator: SimulatorConfig,
 }
