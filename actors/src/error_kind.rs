@@ -106,6 +106,9 @@ pub enum ErrorKind {
     Timeout,
     /// A service is stopped, overloaded or down; retry later.
     Unavailable,
+    /// In cluster mode, this node is a follower: the leader (named in the answer) serves the
+    /// API, and this node takes over if the leader fails.
+    NotLeader,
     /// A fault of ours (a store failed, an invariant broke); logged, never detailed to clients.
     /// Stays the last variant: [`ErrorKind::ALL`]'s test relies on it.
     Internal,
@@ -113,7 +116,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in declaration order (for documents and tables that list them all).
-    pub const ALL: [ErrorKind; 39] = [
+    pub const ALL: [ErrorKind; 40] = [
         ErrorKind::BadRequest,
         ErrorKind::Invalid,
         ErrorKind::TooLarge,
@@ -152,6 +155,7 @@ impl ErrorKind {
         ErrorKind::PaymentProvider,
         ErrorKind::Timeout,
         ErrorKind::Unavailable,
+        ErrorKind::NotLeader,
         ErrorKind::Internal,
     ];
 
@@ -196,6 +200,7 @@ impl ErrorKind {
             ErrorKind::PaymentProvider => "payment-provider",
             ErrorKind::Timeout => "timeout",
             ErrorKind::Unavailable => "unavailable",
+            ErrorKind::NotLeader => "not-leader",
             ErrorKind::Internal => "internal",
         }
     }

@@ -8,6 +8,7 @@
 //! accepted; anything else fails the run after the figures are printed.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use actors::ids::VehicleId;
@@ -21,6 +22,9 @@ use benches::runtime;
 use benches::server::{BenchServer, Car, print_flushes};
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde::Deserialize;
+
+/// Consoles following the event stream in the stream benchmark.
+const SUBSCRIBERS: usize = 20;
 
 /// Fixes per request of the batch benchmarks.
 const BATCH: u64 = 50;
@@ -113,6 +117,48 @@ async fn in_process(
     began.elapsed()
 }
 
+/// Operators' consoles following `GET /v1/events`: each task reads its stream until aborted
+/// and counts the events (`id:` lines) it received.
+fn subscribe(
+    rt: &tokio::runtime::Runtime,
+    address: std::net::SocketAddr,
+    token: &str,
+    count: usize,
+) -> Vec<(tokio::task::JoinHandle<()>, Arc<AtomicU64>)> {
+    (0..count)
+        .map(|_| {
+            let received = Arc::new(AtomicU64::new(0));
+            let (counter, token) = (received.clone(), token.to_owned());
+            let task = rt.spawn(async move {
+                let client = reqwest::Client::new();
+                let mut response = client
+                    .get(format!("http://{address}/v1/events"))
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .expect("event stream");
+                assert_eq!(response.status(), 200, "the event stream opens");
+                let mut tail = Vec::new();
+                while let Ok(Some(chunk)) = response.chunk().await {
+                    tail.extend_from_slice(&chunk);
+                    // Count whole lines only; keep a partial last line for the next chunk.
+                    let end = tail
+                        .iter()
+                        .rposition(|&b| b == b'\n')
+                        .map_or(0, |at| at + 1);
+                    let events = tail[..end]
+                        .split(|&b| b == b'\n')
+                        .filter(|line| line.starts_with(b"id:"))
+                        .count();
+                    counter.fetch_add(events as u64, Ordering::Relaxed);
+                    tail.drain(..end);
+                }
+            });
+            (task, received)
+        })
+        .collect()
+}
+
 /// Cars that exist only for the bare server: ids and tokens of the real shape.
 fn stand_in_cars() -> Vec<Car> {
     (0..CONNECTIONS)
@@ -151,6 +197,45 @@ fn http_ingest(criterion: &mut Criterion) {
     group.bench("batch_50", &real, Ingest::new(&cars, &fixes, BATCH), BATCH);
     group.finish();
     print_flushes(&before, &server.flushes());
+
+    // The same traffic with no one following the event stream, then with twenty consoles
+    // following it: what the stream costs the ingest path (`vehicle.moved` events, at most one
+    // per car every `events.position_every_s` of fix time).
+    let reports = server.system().services().reports.clone();
+    let mut group = LoadGroup::new(criterion, "http_ingest_event_stream", &rt);
+    let first_event = reports.last_sequence();
+    group.bench(
+        "one_fix_0_subscribers",
+        &real,
+        Ingest::new(&cars, &fixes, 1),
+        1,
+    );
+    let subscribers = subscribe(&rt, server.address, &server.admin_token, SUBSCRIBERS);
+    let quiet_events = reports.last_sequence() - first_event;
+    let followed_from = reports.last_sequence();
+    group.bench(
+        "one_fix_20_subscribers",
+        &real,
+        Ingest::new(&cars, &fixes, 1),
+        1,
+    );
+    group.finish();
+    let followed_events = reports.last_sequence() - followed_from;
+    // Let the streams catch up with the last events before counting what each received.
+    rt.block_on(tokio::time::sleep(Duration::from_secs(2)));
+    let received: Vec<u64> = subscribers
+        .iter()
+        .map(|(task, count)| {
+            task.abort();
+            count.load(Ordering::Relaxed)
+        })
+        .collect();
+    println!(
+        "event stream: {quiet_events} events appended with no subscriber, {followed_events} with \
+         {SUBSCRIBERS}; each subscriber received {} to {} events",
+        received.iter().min().unwrap_or(&0),
+        received.iter().max().unwrap_or(&0),
+    );
 
     let trackers = server.system().services().location.stats();
     println!("location trackers: {trackers:?}");

@@ -1,5 +1,5 @@
-//! The command line: `--config PATH`, `--help` and `--version`; every setting lives in the
-//! configuration, so there is nothing else to parse.
+//! The command line: `--config PATH`, `--help` and `--version`, and `probe URL` for container
+//! health checks; every setting lives in the configuration, so there is nothing else to parse.
 
 use std::path::PathBuf;
 
@@ -14,6 +14,21 @@ pub struct Cli {
     /// The configuration file (default: config.toml in the working directory, if present).
     #[arg(long, value_name = "PATH", value_parser = non_empty_path)]
     pub config: Option<PathBuf>,
+    /// Something else than serving.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What the binary does instead of serving.
+#[derive(Debug, PartialEq, Eq, clap::Subcommand)]
+pub enum Command {
+    /// Asks a local URL once and exits 0 when it answers 2xx, 1 otherwise: the container
+    /// image's health check (the image has no curl).
+    Probe {
+        /// An http:// URL, e.g. http://127.0.0.1:8080/healthz.
+        #[arg(default_value = "http://127.0.0.1:8080/healthz")]
+        url: String,
+    },
 }
 
 fn non_empty_path(value: &str) -> Result<PathBuf, &'static str> {
@@ -51,6 +66,14 @@ mod tests {
     #[test]
     fn refuses_what_it_does_not_know_and_answers_help_and_version() {
         assert!(parse(&["--config"]).is_err());
+        assert_eq!(
+            parse(&["probe", "http://127.0.0.1:1/readyz"])
+                .unwrap()
+                .command,
+            Some(Command::Probe {
+                url: "http://127.0.0.1:1/readyz".into()
+            })
+        );
         assert!(parse(&["--config="]).is_err());
         assert_eq!(
             parse(&["--port", "1"]).unwrap_err().kind(),

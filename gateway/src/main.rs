@@ -5,8 +5,32 @@ use std::process::ExitCode;
 
 use actors::locks::UnitLink;
 use clap::Parser;
-use gateway::cli::Cli;
+use gateway::cli::{Cli, Command};
 use gateway::server::{ServerOptions, shutdown_signal};
+
+/// `ev-rental probe URL`: one request on a small runtime of its own, no configuration read.
+fn probe(url: &str) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("ev-rental probe: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(gateway::probe::probe(url)) {
+        Ok(status) => {
+            println!("{status}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("ev-rental probe: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
 
 /// Exit code for a bad command line or configuration, so scripts can tell it from a crash.
 const EXIT_BAD_CONFIG: u8 = 2;
@@ -15,6 +39,9 @@ fn main() -> ExitCode {
     // `--help` and `--version` print and exit 0; a bad command line exits 2 (clap's usage
     // code, the same as a bad configuration's).
     let cli = Cli::parse();
+    if let Some(Command::Probe { url }) = &cli.command {
+        return probe(url);
+    }
     let config = match actors::Config::load(cli.config.as_deref(), std::env::vars()) {
         Ok(config) => config,
         Err(error) => {

@@ -2,10 +2,13 @@
 //! server on a real port with real unit clients. Each must end with a clean audit, the
 //! customers' accounting matching the services' records, and no unexpected error.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use actors::Config;
+use actors::billing::EntryKind;
 use actors::locks::UnitLink;
+use actors::reservations::{Requester, ReservationFilter};
 use chrono::TimeDelta;
 use gateway::server::{RunningServer, ServerOptions};
 use simulator::fleet::options::Options;
@@ -92,7 +95,148 @@ async fn a_run_against_a_server_drives_it_over_http_and_websocket() {
     assert_clean(&report);
     assert_eq!(report.run.target, target);
     assert_eq!(report.run.speedup, SPEEDUP);
+    reports_equal_the_ledgers(&server, &target).await;
     server.stop().await.expect("server stops");
+}
+
+/// Revenue per car from the ledgers: captures and charges beyond the holds, less refunds.
+async fn ledger_revenue_by_car(server: &RunningServer) -> BTreeMap<String, i64> {
+    let services = server.system().services();
+    let mut by_car = BTreeMap::new();
+    let mut after = None;
+    loop {
+        let page = services
+            .reservations
+            .list(Requester::Admin, &ReservationFilter::default(), 200, after)
+            .expect("reservations");
+        for reservation in &page.items {
+            let ledger = services
+                .billing
+                .ledger(reservation.id)
+                .await
+                .expect("ledger");
+            let revenue: i64 = ledger
+                .iter()
+                .map(|entry| match entry.kind {
+                    EntryKind::Capture | EntryKind::Charge => entry.amount_cents,
+                    EntryKind::Refund => -entry.amount_cents,
+                    _ => 0,
+                })
+                .sum();
+            if ledger
+                .iter()
+                .any(|entry| matches!(entry.kind, EntryKind::Capture | EntryKind::Charge))
+            {
+                *by_car
+                    .entry(reservation.vehicle_id.to_string())
+                    .or_insert(0) += revenue;
+            }
+        }
+        match page.next_cursor {
+            Some(next) => after = Some(next),
+            None => return by_car,
+        }
+    }
+}
+
+/// Splits a CSV document as RFC 4180 writes it (quoted fields may hold commas and quotes).
+fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for line in text.split("\r\n").filter(|line| !line.is_empty()) {
+        let mut fields = Vec::new();
+        let mut field = String::new();
+        let mut quoted = false;
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            match (c, quoted) {
+                ('"', true) if chars.peek() == Some(&'"') => {
+                    field.push('"');
+                    chars.next();
+                }
+                ('"', _) => quoted = !quoted,
+                (',', false) => fields.push(std::mem::take(&mut field)),
+                (c, _) => field.push(c),
+            }
+        }
+        fields.push(field);
+        rows.push(fields);
+    }
+    rows
+}
+
+/// The reports service's revenue by car, read as CSV over HTTP as an operator would, equals
+/// the billing ledgers' once every store's events are relayed, and its total equals the JSON
+/// report's.
+async fn reports_equal_the_ledgers(server: &RunningServer, target: &str) {
+    let http = reqwest::Client::new();
+    let tokens: serde_json::Value = http
+        .post(format!("{target}/v1/auth/token"))
+        .json(&serde_json::json!({"email": "ops@example.com", "password": "operador-2026"}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("tokens");
+    let token = tokens["access_token"].as_str().expect("access token");
+    let now = server.system().clock().now();
+    let span = [
+        ("from", (now - TimeDelta::days(2)).to_rfc3339()),
+        ("to", (now + TimeDelta::days(1)).to_rfc3339()),
+        ("group_by", "vehicle".to_owned()),
+    ];
+    server
+        .system()
+        .services()
+        .events
+        .relay_now()
+        .await
+        .expect("events relayed");
+    let ledgers = ledger_revenue_by_car(server).await;
+    assert!(!ledgers.is_empty(), "the run captured money");
+    let response = http
+        .get(format!("{target}/v1/reports/revenue"))
+        .query(&span)
+        .bearer_auth(token)
+        .header("Accept", "text/csv")
+        .send()
+        .await
+        .expect("revenue as CSV");
+    assert_eq!(response.status(), 200);
+    let rows = parse_csv(&response.text().await.expect("CSV body"));
+    let header = &rows[0];
+    let column = |name: &str| {
+        header
+            .iter()
+            .position(|field| field == name)
+            .unwrap_or_else(|| panic!("column {name} in {header:?}"))
+    };
+    let (key, revenue) = (column("key"), column("revenue_cents"));
+    let reported: BTreeMap<String, i64> = rows[1..]
+        .iter()
+        .map(|row| {
+            assert_eq!(row.len(), header.len(), "{row:?}");
+            (
+                row[key].clone(),
+                row[revenue].parse().expect("whole centavos"),
+            )
+        })
+        .collect();
+    assert_eq!(reported, ledgers);
+    let json: serde_json::Value = http
+        .get(format!("{target}/v1/reports/revenue"))
+        .query(&span)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("revenue as JSON")
+        .json()
+        .await
+        .expect("JSON body");
+    assert_eq!(
+        json["total_cents"].as_i64(),
+        Some(ledgers.values().sum::<i64>())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -163,10 +163,8 @@ impl ClusterConfig {
                 "both set, or both empty",
             ));
         }
-        if !self.advertise_url.is_empty()
-            && !(self.advertise_url.starts_with("http://")
-                || self.advertise_url.starts_with("https://"))
-        {
+        let url = &self.advertise_url;
+        if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
             return Err(value_error(
                 "cluster.advertise_url",
                 "",
@@ -300,7 +298,10 @@ mod tests {
             ),
         ];
         for (config, key) in cases {
-            assert!(key_of(config.validate(false).unwrap_err()).contains(key), "{key}");
+            assert!(
+                key_of(config.validate(false).unwrap_err()).contains(key),
+                "{key}"
+            );
         }
     }
 

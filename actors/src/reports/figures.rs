@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset, Offset, TimeDelta, Utc};
 
+use super::areas::Areas;
 use super::model::{CarFacts, Trip};
 use crate::ids::{CustomerId, ReservationId, VehicleId};
 
@@ -21,14 +22,14 @@ pub enum GroupBy {
     Day,
     /// By car.
     Vehicle,
-    /// By the area of the car's position at the rental's start.
+    /// By the neighbourhood of the car's position at the rental's start (see `areas`).
     Area,
 }
 
 /// One row of the revenue report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RevenueRow {
-    /// The day (`YYYY-MM-DD`), the car's id, or the area (`unknown` when not known).
+    /// The day (`YYYY-MM-DD`), the car's id, or the area's name (`unknown` when not known).
     pub key: String,
     /// Captured from holds.
     pub captured_cents: i64,
@@ -48,6 +49,7 @@ pub(crate) fn revenue(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     group_by: GroupBy,
+    areas: &Areas,
 ) -> Vec<RevenueRow> {
     let offset = local_offset();
     let mut rows: BTreeMap<String, (RevenueRow, Vec<Option<ReservationId>>)> = BTreeMap::new();
@@ -58,7 +60,7 @@ pub(crate) fn revenue(
                 GroupBy::Vehicle => trip
                     .vehicle_id
                     .map_or_else(|| "unknown".to_owned(), |id| id.to_string()),
-                GroupBy::Area => trip.area.clone().unwrap_or_else(|| "unknown".to_owned()),
+                GroupBy::Area => areas.name_of(trip.start_place),
             };
             let (row, seen) = rows.entry(key.clone()).or_insert_with(|| {
                 (

@@ -1,7 +1,12 @@
 use chrono::TimeDelta;
 
 use super::*;
+use crate::config::ConsoleConfig;
 use crate::reports::model::Movement;
+
+/// Near Praça XV and near Campeche's beach.
+const CENTRO: (f64, f64) = (-27.5969, -48.5495);
+const CAMPECHE: (f64, f64) = (-27.6800, -48.4800);
 
 fn at(hours: i64) -> DateTime<Utc> {
     // Monday 2026-12-07 00:00 UTC, 21:00 of Sunday in Florianópolis.
@@ -11,12 +16,12 @@ fn at(hours: i64) -> DateTime<Utc> {
         + TimeDelta::hours(hours)
 }
 
-fn trip(vehicle: VehicleId, area: &str, money: &[(i64, i64, i64, i64)]) -> Trip {
+fn trip(vehicle: VehicleId, place: (f64, f64), money: &[(i64, i64, i64, i64)]) -> Trip {
     Trip {
         reservation_id: Some(ReservationId::new()),
         customer_id: Some(CustomerId::new()),
         vehicle_id: Some(vehicle),
-        area: Some(area.to_owned()),
+        start_place: Some(place),
         money: money
             .iter()
             .map(|&(hour, captured, extra, refunded)| Movement {
@@ -35,15 +40,11 @@ fn revenue_is_captured_plus_extra_less_refunds_by_local_day_car_and_area() {
     let (a, b) = (VehicleId::new(), VehicleId::new());
     let trips = [
         // 02:00 UTC is still Sunday 23:00 locally.
-        trip(a, "cell:-27.60,-48.55", &[(2, 10_000, 500, 0)]),
-        trip(
-            a,
-            "cell:-27.60,-48.55",
-            &[(4, 8_000, 0, 0), (30, 0, 0, 1_000)],
-        ),
-        trip(b, "cell:-27.70,-48.50", &[(5, 6_000, 0, 0)]),
+        trip(a, CENTRO, &[(2, 10_000, 500, 0)]),
+        trip(a, CENTRO, &[(4, 8_000, 0, 0), (30, 0, 0, 1_000)]),
+        trip(b, CAMPECHE, &[(5, 6_000, 0, 0)]),
     ];
-    let by_day = revenue(&trips, at(0), at(48), GroupBy::Day);
+    let by_day = revenue(&trips, at(0), at(48), GroupBy::Day, &Areas::default());
     let days: Vec<(&str, i64)> = by_day
         .iter()
         .map(|row| (row.key.as_str(), row.revenue_cents))
@@ -56,16 +57,22 @@ fn revenue_is_captured_plus_extra_less_refunds_by_local_day_car_and_area() {
             ("2026-12-08", -1_000)
         ]
     );
-    let by_car = revenue(&trips, at(0), at(48), GroupBy::Vehicle);
+    let by_car = revenue(&trips, at(0), at(48), GroupBy::Vehicle, &Areas::default());
     let for_a = by_car.iter().find(|row| row.key == a.to_string()).unwrap();
     assert_eq!((for_a.revenue_cents, for_a.reservations), (17_500, 2));
     assert_eq!(for_a.refunded_cents, 1_000);
-    let by_area = revenue(&trips, at(0), at(24), GroupBy::Area);
-    assert_eq!(by_area.len(), 2);
-    assert_eq!(by_area[0].key, "cell:-27.60,-48.55");
-    assert_eq!(by_area[0].revenue_cents, 18_500);
+    let areas = Areas::new(ConsoleConfig::default().neighbourhoods);
+    let by_area = revenue(&trips, at(0), at(24), GroupBy::Area, &areas);
+    let named: Vec<(&str, i64)> = by_area
+        .iter()
+        .map(|row| (row.key.as_str(), row.revenue_cents))
+        .collect();
+    assert_eq!(named, [("Campeche", 6_000), ("Centro", 18_500)]);
     // [from, to): a movement at `to` is not in it.
-    assert_eq!(revenue(&trips, at(0), at(2), GroupBy::Day), []);
+    assert_eq!(
+        revenue(&trips, at(0), at(2), GroupBy::Day, &Areas::default()),
+        []
+    );
 }
 
 #[test]
@@ -89,10 +96,10 @@ fn utilisation_is_rented_hours_over_service_hours_in_the_span() {
             },
         ),
     ];
-    let mut rented = trip(a, "x", &[]);
+    let mut rented = trip(a, CENTRO, &[]);
     rented.started_at = Some(at(-2));
     rented.released_at = Some(at(4));
-    let mut under_way = trip(a, "x", &[]);
+    let mut under_way = trip(a, CENTRO, &[]);
     under_way.started_at = Some(at(20));
     let rows = utilisation(&[rented, under_way], &cars, at(0), at(48), at(24));
     let row_a = rows.iter().find(|row| row.vehicle_id == a).unwrap();
@@ -109,20 +116,20 @@ fn utilisation_is_rented_hours_over_service_hours_in_the_span() {
 #[test]
 fn the_summary_counts_what_happened_in_the_span_and_what_is_owed_now() {
     let car = VehicleId::new();
-    let mut no_show = trip(car, "x", &[]);
+    let mut no_show = trip(car, CENTRO, &[]);
     no_show.no_show_at = Some(at(3));
     no_show.no_show_fee_cents = 4_500;
-    let mut cancelled = trip(car, "x", &[]);
+    let mut cancelled = trip(car, CENTRO, &[]);
     cancelled.cancelled_at = Some(at(1));
-    let mut late = trip(car, "x", &[]);
+    let mut late = trip(car, CENTRO, &[]);
     late.end_at = Some(at(5));
     late.released_at = Some(at(6));
     late.overtime_cents = 3_000;
     late.outstanding_cents = 1_200;
-    let mut on_time = trip(car, "x", &[]);
+    let mut on_time = trip(car, CENTRO, &[]);
     on_time.end_at = Some(at(5));
     on_time.released_at = Some(at(5));
-    let mut old_cancel = trip(car, "x", &[]);
+    let mut old_cancel = trip(car, CENTRO, &[]);
     old_cancel.cancelled_at = Some(at(-30));
     let balances = [(CustomerId::new(), 1_200), (CustomerId::new(), 0)];
     let summary = summary(
@@ -151,7 +158,7 @@ fn the_summary_counts_what_happened_in_the_span_and_what_is_owed_now() {
 fn a_statement_line_carries_status_amounts_and_distance() {
     let mut completed = trip(
         VehicleId::new(),
-        "x",
+        CENTRO,
         &[(5, 13_500, 3_000, 0), (6, 0, 0, 500)],
     );
     completed.start_at = Some(at(1));

@@ -86,8 +86,8 @@ pub(crate) fn apply_to_trip(trip: &mut Trip, event: &DomainEvent, start_place: O
             trip.end_at = Some(trip.end_at.map_or(*end_at, |end| end.max(*end_at)));
             trip.hold_cents = trip.hold_cents.max(hold_cents.get());
             trip.confirmed_at = Some(at);
-            if trip.started_at.is_some() && trip.area.is_none() {
-                trip.area = trip.booked_at_place.map(|(lat, lon)| area(lat, lon));
+            if trip.started_at.is_some() && trip.start_place.is_none() {
+                trip.start_place = trip.booked_at_place;
             }
         }
         EventData::ReservationCancelled { .. } => trip.cancelled_at = Some(at),
@@ -103,9 +103,7 @@ pub(crate) fn apply_to_trip(trip: &mut Trip, event: &DomainEvent, start_place: O
         }
         EventData::RentalStarted { unlocked_at } => {
             trip.started_at = Some(*unlocked_at);
-            trip.area = start_place
-                .or(trip.booked_at_place)
-                .map(|(lat, lon)| area(lat, lon));
+            trip.start_place = start_place.or(trip.booked_at_place);
         }
         EventData::RentalEnded {
             ended_by,
@@ -170,18 +168,6 @@ pub(crate) fn apply_to_balance(owed_cents: i64, event: &DomainEvent) -> i64 {
         EventData::BalancePaid { amount_cents } => (owed_cents - amount_cents.get()).max(0),
         _ => owed_cents,
     }
-}
-
-/// Size of an area cell, degrees (about 1.1 km north–south, 1 km east–west at the island's
-/// latitude).
-pub const AREA_CELL_DEG: f64 = 0.01;
-
-/// The area of a position. The fleet's configuration names no neighbourhoods (only the
-/// service area's outline), so an area is a grid cell of [`AREA_CELL_DEG`], named by its
-/// south-west corner: `cell:-27.60,-48.55`.
-pub fn area(lat: f64, lon: f64) -> String {
-    let corner = |degrees: f64| (degrees / AREA_CELL_DEG).floor() * AREA_CELL_DEG;
-    format!("cell:{:.2},{:.2}", corner(lat), corner(lon))
 }
 
 #[cfg(test)]

@@ -111,7 +111,7 @@ fn a_late_rental_folds_into_one_trip_with_its_money_and_area() {
     // The refund falls after the capture: a span ending between them counts the capture only.
     assert_eq!(trip.revenue_between(at(0), at(290)), 16_500);
     // The start's own position decides the area, not where the car was booked.
-    assert_eq!(trip.area.as_deref(), Some("cell:-27.61,-48.53"));
+    assert_eq!(trip.start_place, Some((-27.6012, -48.5201)));
 }
 
 #[test]
@@ -142,8 +142,9 @@ fn events_of_other_stores_may_come_first_and_the_trip_is_the_same() {
     assert_eq!(shuffled.end_at, in_order.end_at);
     assert_eq!(shuffled.hold_cents, in_order.hold_cents);
     // Without a position at the start, the place at booking decides, whichever came first.
-    assert_eq!(in_order.area.as_deref(), Some("cell:-27.60,-48.55"));
-    assert_eq!(shuffled.area, in_order.area);
+    assert_eq!(in_order.start_place, in_order.booked_at_place);
+    assert!(in_order.start_place.is_some());
+    assert_eq!(shuffled.start_place, in_order.start_place);
 }
 
 #[test]
@@ -242,11 +243,4 @@ fn events_the_reports_do_not_count_change_nothing() {
         },
     );
     assert!(matches!(target(&moved), Target::Position(_, recorded, _) if recorded == at(-1)));
-}
-
-#[test]
-fn an_area_is_the_south_west_corner_of_its_cell() {
-    assert_eq!(area(-27.5954, -48.548), "cell:-27.60,-48.55");
-    assert_eq!(area(-27.5901, -48.5401), "cell:-27.60,-48.55");
-    assert_ne!(area(-27.5899, -48.548), area(-27.5901, -48.548));
 }

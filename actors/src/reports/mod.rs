@@ -16,6 +16,7 @@
 //!   replays what the log still holds, so it reproduces figures for that span only (older
 //!   figures are cleared with the rest and not recomputed).
 
+mod areas;
 mod error;
 mod figures;
 mod fold;
@@ -35,11 +36,11 @@ use ractor::{Actor, ActorCell, ActorRef};
 use storage::Store;
 use tokio::sync::broadcast;
 
+pub use areas::{AREA_CELL_DEG, Areas, MAX_AREA_KM, OUTSIDE, UNKNOWN, grid_cell};
 pub use error::ReportsError;
 pub use figures::{
     GroupBy, RevenueRow, StatementLine, Summary, UtilisationRow, distance_km, local_offset,
 };
-pub use fold::{AREA_CELL_DEG, area};
 pub use model::{CarFacts, Movement, Trip};
 pub use writer::Logged;
 
@@ -73,6 +74,8 @@ struct Inner {
     writer: ActorRef<WriterMsg>,
     live: broadcast::Sender<Arc<Logged>>,
     clock: SharedClock,
+    /// The console's neighbourhoods, which name the areas of revenue by area.
+    areas: Areas,
 }
 
 /// Starts the service on its store: the writer, and the log's purge under `parent`.
@@ -96,6 +99,7 @@ pub async fn start(
             writer,
             live,
             clock: clock.clone(),
+            areas: Areas::new(config.console.neighbourhoods.clone()),
         }),
     };
     let purge = retention::LogPurge {
@@ -260,6 +264,7 @@ impl ReportsHandle {
             from,
             to,
             group_by,
+            &self.inner.areas,
         ))
     }
 

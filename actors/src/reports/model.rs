@@ -59,8 +59,9 @@ pub struct Trip {
     pub no_show_fee_cents: i64,
     /// When the doors first opened.
     pub started_at: Option<DateTime<Utc>>,
-    /// The area of the car's position at the start (see `area`).
-    pub area: Option<String>,
+    /// Where the car was when the doors first opened (latitude, longitude), or where it was
+    /// booked when the start's position is not known: what revenue by area groups on.
+    pub start_place: Option<(f64, f64)>,
     /// When the rental ended.
     pub released_at: Option<DateTime<Utc>>,
     /// Who ended it.

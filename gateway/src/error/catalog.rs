@@ -219,6 +219,12 @@ pub const fn problem_type(kind: ErrorKind) -> ProblemType {
             "Service unavailable",
             "The server is busy or a service is down; `Retry-After` says when to try again.",
         ),
+        K::NotLeader => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Not the leader",
+            "In cluster mode this node is a follower: send the request to `leader_url`, or retry \
+             here after `Retry-After` (this node takes over if the leader fails).",
+        ),
         K::Internal => (
             StatusCode::INTERNAL_SERVER_ERROR,
             "Internal error",

@@ -12,6 +12,7 @@ use crate::state::AppState;
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(super::health::router())
+        .merge(super::cluster::router())
         .merge(super::auth::router())
         .merge(super::customers::router())
         .merge(super::vehicles::router())

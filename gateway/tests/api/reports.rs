@@ -282,7 +282,7 @@ async fn reports_and_the_statement_come_from_the_events_as_json_and_csv_and_surv
         .iter()
         .map(|row| row["key"].as_str().unwrap())
         .collect();
-    assert_eq!(areas, ["cell:-27.60,-48.55", "unknown"]);
+    assert_eq!(areas, ["Centro", "unknown"]);
 
     // The same figures in CSV: a header, then one line per row of the JSON.
     let rows = csv(

@@ -2,9 +2,46 @@
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::extract::ApiJson;
+
+/// A report's row as a CSV line: the columns are the JSON row's fields, in the same order and
+/// with the same names, so a spreadsheet and a script read the same report.
+pub(super) trait CsvRow {
+    /// The column names.
+    const HEADER: &'static [&'static str];
+    /// The row's fields, one per column.
+    fn fields(&self) -> Vec<String>;
+}
+
+/// A report answered as the client asked: CSV of `rows` with `Accept: text/csv`, else `body` as
+/// JSON (the body holds the rows along with the span and totals).
+pub(super) fn answer<R: CsvRow>(
+    headers: &HeaderMap,
+    body: &impl Serialize,
+    rows: &[R],
+) -> Response {
+    if wants_csv(headers) {
+        csv(R::HEADER, rows.iter().map(CsvRow::fields))
+    } else {
+        ApiJson(body).into_response()
+    }
+}
+
+/// A CSV field of an optional value: empty when absent.
+pub(super) fn optional(value: Option<impl ToString>) -> String {
+    value.map(|value| value.to_string()).unwrap_or_default()
+}
+
+/// A CSV field of a time: RFC 3339 to the second, in UTC; empty when absent.
+pub(super) fn time(at: Option<DateTime<Utc>>) -> String {
+    optional(at.map(|at| at.to_rfc3339_opts(SecondsFormat::Secs, true)))
+}
 
 /// Whether the client asked for CSV.
-pub(super) fn wants_csv(headers: &HeaderMap) -> bool {
+fn wants_csv(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::ACCEPT)
         .iter()
@@ -22,7 +59,7 @@ fn csv_field(text: &str) -> String {
 }
 
 /// A CSV document: a header line, then the rows, CRLF-terminated.
-pub(super) fn csv(header_row: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> Response {
+fn csv(header_row: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> Response {
     let mut body = String::new();
     let mut line = |fields: Vec<String>| {
         let fields: Vec<String> = fields.iter().map(|field| csv_field(field)).collect();

@@ -8,7 +8,7 @@ pub mod statement;
 use actors::reports::{self, GroupBy, RevenueRow, Summary, UtilisationRow};
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -17,9 +17,9 @@ use utoipa_axum::routes;
 
 use crate::auth::Admin;
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::ApiQuery;
 use crate::state::AppState;
-use csv::{csv, wants_csv};
+use csv::{CsvRow, answer, optional, time};
 use statement::{__path_rebuild, __path_statement, rebuild, statement};
 
 /// This resource's routes.
@@ -64,8 +64,9 @@ pub struct RevenueQuery {
 /// One group of the revenue report.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RevenueRowDto {
-    /// The local day (`YYYY-MM-DD`), the car's id, or the area (`cell:<lat>,<lon>` of a
-    /// 0.01° grid, or `unknown`).
+    /// The local day (`YYYY-MM-DD`), the car's id, or the area: the name of the configured
+    /// neighbourhood nearest to where the rental started, `outside` (farther than 8 km from
+    /// all of them) or `unknown`.
     pub key: String,
     /// Captured from the holds, in centavos.
     pub captured_cents: i64,
@@ -77,6 +78,27 @@ pub struct RevenueRowDto {
     pub revenue_cents: i64,
     /// Reservations whose money moved in this group.
     pub reservations: usize,
+}
+
+impl CsvRow for RevenueRowDto {
+    const HEADER: &'static [&'static str] = &[
+        "key",
+        "captured_cents",
+        "extra_cents",
+        "refunded_cents",
+        "revenue_cents",
+        "reservations",
+    ];
+    fn fields(&self) -> Vec<String> {
+        vec![
+            self.key.clone(),
+            self.captured_cents.to_string(),
+            self.extra_cents.to_string(),
+            self.refunded_cents.to_string(),
+            self.revenue_cents.to_string(),
+            self.reservations.to_string(),
+        ]
+    }
 }
 
 impl From<RevenueRow> for RevenueRowDto {
@@ -110,8 +132,8 @@ pub struct RevenueDto {
 }
 
 /// Money taken in a span (captured and charged beyond holds, less refunds), by the local day
-/// (UTC−03:00) the money moved, by car, or by area: the 0.01° grid cell of the car's position
-/// at the rental's start (the fleet configuration names no neighbourhoods). Admin. CSV with
+/// (UTC−03:00) the money moved, by car, or by area: the neighbourhood (`console.neighbourhoods`)
+/// whose centre is nearest to the car's position at the rental's start. Admin. CSV with
 /// `Accept: text/csv`.
 #[utoipa::path(
     get, path = "/v1/reports/revenue", tag = "reports",
@@ -137,39 +159,22 @@ pub async fn revenue(
     let (from, to) = reports::parse_span(&query.from, &query.to)?;
     let group = query.group_by.as_deref().unwrap_or("day");
     let group_by = GroupBy::parse(group)?;
-    let rows = state.services.reports.revenue(from, to, group_by)?;
-    if wants_csv(&headers) {
-        let header_row = [
-            "key",
-            "captured_cents",
-            "extra_cents",
-            "refunded_cents",
-            "revenue_cents",
-            "reservations",
-        ];
-        return Ok(csv(
-            &header_row,
-            rows.into_iter().map(|row| {
-                vec![
-                    row.key,
-                    row.captured_cents.to_string(),
-                    row.extra_cents.to_string(),
-                    row.refunded_cents.to_string(),
-                    row.revenue_cents.to_string(),
-                    row.reservations.to_string(),
-                ]
-            }),
-        ));
-    }
-    Ok(ApiJson(RevenueDto {
+    let rows: Vec<RevenueRowDto> = state
+        .services
+        .reports
+        .revenue(from, to, group_by)?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    let body = RevenueDto {
         from,
         to,
         group_by: group.to_owned(),
         currency: "BRL",
         total_cents: rows.iter().map(|row| row.revenue_cents).sum(),
-        rows: rows.into_iter().map(Into::into).collect(),
-    })
-    .into_response())
+        rows,
+    };
+    Ok(answer(&headers, &body, &body.rows))
 }
 
 /// One car's utilisation.
@@ -186,6 +191,25 @@ pub struct UtilisationRowDto {
     pub hours_in_service: f64,
     /// Rented over in service, 0 to 1.
     pub utilisation: f64,
+}
+
+impl CsvRow for UtilisationRowDto {
+    const HEADER: &'static [&'static str] = &[
+        "vehicle_id",
+        "plate",
+        "hours_rented",
+        "hours_in_service",
+        "utilisation",
+    ];
+    fn fields(&self) -> Vec<String> {
+        vec![
+            self.vehicle_id.clone(),
+            optional(self.plate.as_ref()),
+            format!("{:.3}", self.hours_rented),
+            format!("{:.3}", self.hours_in_service),
+            format!("{:.4}", self.utilisation),
+        ]
+    }
 }
 
 impl From<UtilisationRow> for UtilisationRowDto {
@@ -236,34 +260,13 @@ pub async fn utilisation(
     ApiQuery(query): ApiQuery<SpanQuery>,
 ) -> Result<Response, ApiError> {
     let (from, to) = reports::parse_span(&query.from, &query.to)?;
-    let rows = state.services.reports.utilisation(from, to)?;
-    if wants_csv(&headers) {
-        let header_row = [
-            "vehicle_id",
-            "plate",
-            "hours_rented",
-            "hours_in_service",
-            "utilisation",
-        ];
-        return Ok(csv(
-            &header_row,
-            rows.into_iter().map(|row| {
-                vec![
-                    row.vehicle_id.to_string(),
-                    row.plate.unwrap_or_default(),
-                    format!("{:.3}", row.hours_rented),
-                    format!("{:.3}", row.hours_in_service),
-                    format!("{:.4}", row.utilisation),
-                ]
-            }),
-        ));
-    }
-    Ok(ApiJson(UtilisationDto {
+    let cars = state.services.reports.utilisation(from, to)?;
+    let body = UtilisationDto {
         from,
         to,
-        cars: rows.into_iter().map(Into::into).collect(),
-    })
-    .into_response())
+        cars: cars.into_iter().map(Into::into).collect(),
+    };
+    Ok(answer(&headers, &body, &body.cars))
 }
 
 /// No-shows, cancellations, late returns and balances over a span.
@@ -291,6 +294,37 @@ pub struct SummaryDto {
     pub customers_owing: usize,
     /// What they owe now.
     pub outstanding_cents: i64,
+}
+
+impl CsvRow for SummaryDto {
+    const HEADER: &'static [&'static str] = &[
+        "from",
+        "to",
+        "no_shows",
+        "no_show_fees_cents",
+        "cancellations",
+        "late_returns",
+        "overtime_cents",
+        "refused_at_end",
+        "refused_at_end_cents",
+        "customers_owing",
+        "outstanding_cents",
+    ];
+    fn fields(&self) -> Vec<String> {
+        vec![
+            time(Some(self.from)),
+            time(Some(self.to)),
+            self.no_shows.to_string(),
+            self.no_show_fees_cents.to_string(),
+            self.cancellations.to_string(),
+            self.late_returns.to_string(),
+            self.overtime_cents.to_string(),
+            self.refused_at_end.to_string(),
+            self.refused_at_end_cents.to_string(),
+            self.customers_owing.to_string(),
+            self.outstanding_cents.to_string(),
+        ]
+    }
 }
 
 impl SummaryDto {
@@ -335,30 +369,6 @@ pub async fn summary(
     ApiQuery(query): ApiQuery<SpanQuery>,
 ) -> Result<Response, ApiError> {
     let (from, to) = reports::parse_span(&query.from, &query.to)?;
-    let dto = SummaryDto::new(from, to, state.services.reports.summary(from, to)?);
-    if wants_csv(&headers) {
-        let value = serde_json::to_value(&dto).map_err(|error| ApiError::internal(&error))?;
-        let names = [
-            "from",
-            "to",
-            "no_shows",
-            "no_show_fees_cents",
-            "cancellations",
-            "late_returns",
-            "overtime_cents",
-            "refused_at_end",
-            "refused_at_end_cents",
-            "customers_owing",
-            "outstanding_cents",
-        ];
-        let row = names
-            .iter()
-            .map(|name| match &value[*name] {
-                serde_json::Value::String(text) => text.clone(),
-                other => other.to_string(),
-            })
-            .collect();
-        return Ok(csv(&names, [row]));
-    }
-    Ok(ApiJson(dto).into_response())
+    let body = SummaryDto::new(from, to, state.services.reports.summary(from, to)?);
+    Ok(answer(&headers, &body, std::slice::from_ref(&body)))
 }

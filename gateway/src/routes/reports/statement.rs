@@ -3,22 +3,17 @@
 use actors::reports::{self, StatementLine};
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, SecondsFormat, Utc};
+use axum::response::Response;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::SpanQuery;
-use super::csv::{csv, wants_csv};
+use super::csv::{CsvRow, answer, optional, time};
 use crate::auth::{Admin, Customer};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
-
-fn time(at: Option<DateTime<Utc>>) -> String {
-    at.map(|at| at.to_rfc3339_opts(SecondsFormat::Secs, true))
-        .unwrap_or_default()
-}
 
 /// One trip of a statement.
 #[derive(Debug, Serialize, ToSchema)]
@@ -58,6 +53,47 @@ pub struct StatementLineDto {
     pub refunded_cents: i64,
     /// What the card refused at the end (owed).
     pub outstanding_cents: i64,
+}
+
+impl CsvRow for StatementLineDto {
+    const HEADER: &'static [&'static str] = &[
+        "reservation_id",
+        "vehicle_id",
+        "plate",
+        "model",
+        "start_at",
+        "end_at",
+        "started_at",
+        "ended_at",
+        "status",
+        "distance_km",
+        "hold_cents",
+        "total_cents",
+        "overtime_cents",
+        "paid_cents",
+        "refunded_cents",
+        "outstanding_cents",
+    ];
+    fn fields(&self) -> Vec<String> {
+        vec![
+            optional(self.reservation_id.as_ref()),
+            optional(self.vehicle_id.as_ref()),
+            optional(self.plate.as_ref()),
+            optional(self.model.as_ref()),
+            time(self.start_at),
+            time(self.end_at),
+            time(self.started_at),
+            time(self.ended_at),
+            self.status.to_owned(),
+            optional(self.distance_km.map(|km| format!("{km:.3}"))),
+            self.hold_cents.to_string(),
+            self.total_cents.to_string(),
+            self.overtime_cents.to_string(),
+            self.paid_cents.to_string(),
+            self.refunded_cents.to_string(),
+            self.outstanding_cents.to_string(),
+        ]
+    }
 }
 
 impl From<StatementLine> for StatementLineDto {
@@ -121,58 +157,13 @@ pub async fn statement(
 ) -> Result<Response, ApiError> {
     let (from, to) = reports::parse_span(&query.from, &query.to)?;
     let lines = state.services.reports.statement(customer, from, to)?;
-    if wants_csv(&headers) {
-        let header_row = [
-            "reservation_id",
-            "vehicle_id",
-            "plate",
-            "model",
-            "start_at",
-            "end_at",
-            "started_at",
-            "ended_at",
-            "status",
-            "distance_km",
-            "hold_cents",
-            "total_cents",
-            "overtime_cents",
-            "paid_cents",
-            "refunded_cents",
-            "outstanding_cents",
-        ];
-        let rows = lines.into_iter().map(|line| {
-            vec![
-                line.reservation_id
-                    .map(|id| id.to_string())
-                    .unwrap_or_default(),
-                line.vehicle_id.map(|id| id.to_string()).unwrap_or_default(),
-                line.plate.unwrap_or_default(),
-                line.model.unwrap_or_default(),
-                time(line.start_at),
-                time(line.end_at),
-                time(line.started_at),
-                time(line.ended_at),
-                line.status.to_owned(),
-                line.distance_km
-                    .map(|km| format!("{km:.3}"))
-                    .unwrap_or_default(),
-                line.hold_cents.to_string(),
-                line.total_cents.to_string(),
-                line.overtime_cents.to_string(),
-                line.paid_cents.to_string(),
-                line.refunded_cents.to_string(),
-                line.outstanding_cents.to_string(),
-            ]
-        });
-        return Ok(csv(&header_row, rows));
-    }
-    Ok(ApiJson(StatementDto {
+    let body = StatementDto {
         from,
         to,
         currency: "BRL",
         trips: lines.into_iter().map(Into::into).collect(),
-    })
-    .into_response())
+    };
+    Ok(answer(&headers, &body, &body.trips))
 }
 
 /// What a rebuild did.
