@@ -2,6 +2,7 @@
 
 mod lease;
 mod log;
+mod rate;
 mod servers;
 
 use std::time::Duration;

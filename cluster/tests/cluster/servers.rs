@@ -139,7 +139,10 @@ impl NatsCluster {
         let ready = async {
             loop {
                 if let Ok(client) = async_nats::connect(self.urls()).await {
-                    let jetstream = async_nats::jetstream::new(client);
+                    // Short answers: until the meta leader is elected, requests go unanswered.
+                    let jetstream = async_nats::jetstream::ContextBuilder::new()
+                        .timeout(Duration::from_millis(500))
+                        .build(client);
                     let probe = async_nats::jetstream::stream::Config {
                         name: "probe".into(),
                         subjects: vec!["probe".into()],
