@@ -253,6 +253,10 @@ impl Lease {
                 outcome = attempt => outcome,
             };
             match outcome {
+                // An answer so late that the validity it grants has already passed.
+                Ok(Acquisition::Won { valid_until, .. }) if valid_until <= Instant::now() => {
+                    step_down(&role, &mut held, None);
+                }
                 Ok(Acquisition::Won {
                     revision,
                     valid_until,
