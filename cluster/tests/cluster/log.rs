@@ -8,7 +8,7 @@ use tokio::sync::oneshot;
 use cluster::{AppendError, Entry, Lease, Log, LogReader, Role, connect};
 
 use crate::servers::NatsCluster;
-use crate::{PATIENCE, is_leader, wait_for};
+use crate::{PATIENCE, is_leader, settled, wait_for};
 
 /// Reads entries until the reader has consumed the log up to `last`.
 async fn read_up_to(reader: &mut LogReader, last: u64) -> Vec<Entry> {
@@ -34,7 +34,7 @@ async fn a_stale_writer_is_fenced() {
     let nats = connect(&config).await.expect("connected");
     let log = Log::open(&nats, &config).await.expect("the stream");
     let old = log.writer_at(log.last_sequence().await.expect("read"));
-    let first = old.append("rentals", b"one").await.expect("appended");
+    let first = settled(|| old.append("rentals", b"one")).await;
     assert_eq!(first, 1);
 
     let new = log.writer_at(log.last_sequence().await.expect("read"));
@@ -63,7 +63,7 @@ async fn a_reader_gets_every_entry_in_order_with_large_ones_joined_and_broken_on
     let nats = connect(&config).await.expect("connected");
     let log = Log::open(&nats, &config).await.expect("the stream");
     let writer = log.writer_at(0);
-    writer.append("rentals", b"r1").await.expect("appended");
+    settled(|| writer.append("rentals", b"r1")).await;
     writer.append("cars", b"c1").await.expect("appended");
     // Two and a half times the server's largest message.
     let large: Vec<u8> = (0..(5 * 1024 * 1024 / 2))
@@ -132,7 +132,7 @@ async fn appends_and_renewals_go_on_with_one_server_of_three_down() {
     let nats = connect(&config).await.expect("connected");
     let log = Log::open(&nats, &config).await.expect("the stream");
     let writer = log.writer_at(0);
-    writer.append("rentals", b"before").await.expect("appended");
+    settled(|| writer.append("rentals", b"before")).await;
     let lease = Lease::open(&nats, &config, &config.advertise_url)
         .await
         .expect("the bucket");

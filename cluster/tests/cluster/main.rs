@@ -28,6 +28,30 @@ pub(crate) async fn wait_for(
     (Instant::now(), seen)
 }
 
+/// Retries `attempt` while it fails: right after a bucket or stream is created, the server a
+/// client is connected to may not know yet who answers its subjects ("no responders").
+pub(crate) async fn settled<
+    T,
+    E: std::fmt::Debug,
+    F: std::future::Future<Output = Result<T, E>>,
+>(
+    mut attempt: impl FnMut() -> F,
+) -> T {
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            match attempt().await {
+                Ok(value) => return value,
+                Err(error) => {
+                    eprintln!("retrying: {error:?}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    })
+    .await
+    .expect("the cluster answered in time")
+}
+
 /// Whether the role is `Leader`, stale or not.
 pub(crate) fn is_leader(role: &Role) -> bool {
     matches!(role, Role::Leader { .. })

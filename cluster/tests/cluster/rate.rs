@@ -15,6 +15,7 @@ async fn append_rate() {
     let nats = connect(&config).await.expect("connected");
     let log = Log::open(&nats, &config).await.expect("the stream");
     let writer = log.writer_at(0);
+    crate::settled(|| writer.append("rentals", b"first")).await;
     for size in [256usize, 4096, 64 * 1024] {
         let payload = vec![7u8; size];
         let count = 500;
