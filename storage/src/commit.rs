@@ -277,7 +277,9 @@ impl Worker {
                 Err(RecvTimeoutError::Timeout) => None,
                 // Every handle is gone: make what was written durable and stop.
                 Err(RecvTimeoutError::Disconnected) => {
-                    let _ = self.flush();
+                    if self.flush().is_err() {
+                        self.flush_if_fenced();
+                    }
                     return;
                 }
             };
@@ -333,14 +335,18 @@ impl Worker {
             }
             waiting = still_waiting;
             if let Some(reply) = close {
-                if self.fenced.get().is_some() {
-                    // Nothing more reaches the log, but what this node wrote stays on its disk
-                    // for whoever examines it.
-                    let _ = self.db.flush();
-                }
+                self.flush_if_fenced();
                 reply.send(result.map_err(|error| error.to_storage(&self.store)));
                 return;
             }
+        }
+    }
+
+    /// When the store stops fenced, nothing more reaches the log, but what this node wrote
+    /// still goes to its own disk for whoever examines it.
+    fn flush_if_fenced(&self) {
+        if self.fenced.get().is_some() {
+            let _ = self.db.flush();
         }
     }
 
