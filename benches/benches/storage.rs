@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use benches::{SampleRecord, runtime, temp_raw_sled, temp_store};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use storage::Table;
+use storage::{Batch, ReplicationError, Replicator, ReplicatorSlot, StorageConfig, Store, Table};
 
 fn durable_writes(c: &mut Criterion) {
     let mut group = c.benchmark_group("durable_writes");
@@ -36,33 +36,84 @@ fn durable_writes(c: &mut Criterion) {
         let next = Arc::new(AtomicU64::new(0));
         group.bench_function(format!("group_commit/{writers}_writers"), |b| {
             b.iter_custom(|iterations| {
-                let (store, table, next) = (store.clone(), table.clone(), next.clone());
-                rt.block_on(async move {
-                    let started = Instant::now();
-                    let tasks: Vec<_> = (0..writers)
-                        .map(|writer| {
-                            let (store, table, next) = (store.clone(), table.clone(), next.clone());
-                            // Spread the iterations over the writers; each write waits for its flush.
-                            let share =
-                                iterations / writers + u64::from(writer < iterations % writers);
-                            tokio::spawn(async move {
-                                for _ in 0..share {
-                                    let key = next.fetch_add(1, Ordering::Relaxed);
-                                    table.insert(&key, &SampleRecord::new(key)).expect("insert");
-                                    store.commit().await.expect("commit");
-                                }
-                            })
-                        })
-                        .collect();
-                    for task in tasks {
-                        task.await.expect("writer");
-                    }
-                    started.elapsed()
-                })
+                rt.block_on(concurrent_commits(
+                    &store, &table, &next, writers, iterations,
+                ))
             })
         });
     }
     group.finish();
+}
+
+/// What the committer's replication work costs (the dirty-key journal, the read-back
+/// transaction, the batch encoding) with a log that answers at once, beside the same store
+/// without a replicator.
+fn replicated_writes(c: &mut Criterion) {
+    let mut group = c.benchmark_group("replicated_writes");
+    group.throughput(Throughput::Elements(1));
+    group.sample_size(20);
+    group.measurement_time(Duration::from_secs(8));
+    let rt = runtime();
+    let noop: Arc<dyn Replicator> = Arc::new(NoopLog);
+    for (name, slot) in [
+        ("no_replicator", ReplicatorSlot::default()),
+        ("noop_replicator", ReplicatorSlot::new(noop)),
+    ] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = StorageConfig {
+            data_dir: dir.path().to_owned(),
+            replicator: slot,
+            ..StorageConfig::default()
+        };
+        let store = Store::open(&config, "bench").expect("store");
+        let table: Table<u64, SampleRecord> = store.table("records").expect("table");
+        let next = Arc::new(AtomicU64::new(0));
+        group.bench_function(format!("{name}/16_writers"), |b| {
+            b.iter_custom(|iterations| {
+                rt.block_on(concurrent_commits(&store, &table, &next, 16, iterations))
+            })
+        });
+    }
+    group.finish();
+}
+
+/// A replicated log that takes every batch at once, after encoding it as a real one would.
+struct NoopLog;
+
+impl Replicator for NoopLog {
+    fn replicate(&self, batch: &Batch) -> Result<(), ReplicationError> {
+        std::hint::black_box(batch.encode());
+        Ok(())
+    }
+}
+
+/// `iterations` durable writes spread over `writers` tasks, each write waiting for its commit.
+async fn concurrent_commits(
+    store: &Store,
+    table: &Table<u64, SampleRecord>,
+    next: &Arc<AtomicU64>,
+    writers: u64,
+    iterations: u64,
+) -> Duration {
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..writers)
+        .map(|writer| {
+            let (store, table, next) = (store.clone(), table.clone(), next.clone());
+            // Spread the iterations over the writers; each write waits for its flush.
+            let share = iterations / writers + u64::from(writer < iterations % writers);
+            tokio::spawn(async move {
+                for _ in 0..share {
+                    let key = next.fetch_add(1, Ordering::Relaxed);
+                    table.insert(&key, &SampleRecord::new(key)).expect("insert");
+                    store.commit().await.expect("commit");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("writer");
+    }
+    started.elapsed()
 }
 
 fn lazy_writes(c: &mut Criterion) {
@@ -95,5 +146,5 @@ fn lazy_writes(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, durable_writes, lazy_writes);
+criterion_group!(benches, durable_writes, replicated_writes, lazy_writes);
 criterion_main!(benches);

@@ -47,6 +47,7 @@ pub fn temp_store(name: &str) -> (TempDir, Store) {
         cache_capacity_mb: 64,
         flush_every_ms: 500,
         commit_window_us: 1_000,
+        ..StorageConfig::default()
     };
     let store = Store::open(&config, name).expect("store");
     (dir, store)

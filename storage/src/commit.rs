@@ -13,15 +13,18 @@
 //! benches, the crash test's child process). The same thread runs the periodic flush of the
 //! lazy durability class, so the two never overlap either.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
 use crate::error::{StorageError, StorageResult};
+use crate::journal::{Journal, Touched};
+use crate::replicated_flush::{FlushError, ReplicatedFlush};
+use crate::replication::{ReplicationError, Replicator};
 use crate::stats::FlushStats;
 
 /// Write sequence numbers shared by a store's tables and its committer.
@@ -31,12 +34,48 @@ pub(crate) struct WriteClock {
     written: AtomicU64,
     /// The highest write sequence number known to be on disk.
     durable: AtomicU64,
+    /// The keys written since the last replicated batch; only a replicated store keeps one.
+    journal: Option<Journal>,
 }
 
 impl WriteClock {
+    /// A clock for a store that replicates its writes (`journaled`) or not.
+    pub(crate) fn new(journaled: bool) -> Self {
+        WriteClock {
+            journal: journaled.then(Journal::default),
+            ..WriteClock::default()
+        }
+    }
+
     /// Records that a write has completed and returns its sequence number.
     pub(crate) fn tick(&self) -> u64 {
         self.written.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// [`WriteClock::tick`] for a write of `key` in `tree`, which a replicated store notes
+    /// first (see `journal` for why the order matters). Call it after the sled write.
+    pub(crate) fn tick_key(&self, tree: &Arc<str>, key: &[u8]) -> u64 {
+        if let Some(journal) = &self.journal {
+            journal.mark(tree, key);
+        }
+        self.tick()
+    }
+
+    /// [`WriteClock::tick`] for a committed transaction that wrote `touched`.
+    pub(crate) fn tick_touched(&self, touched: Vec<Touched>) -> u64 {
+        if let Some(journal) = &self.journal {
+            journal.mark_all(touched);
+        }
+        self.tick()
+    }
+
+    /// Whether writes must note their keys (the store replicates).
+    pub(crate) fn journaled(&self) -> bool {
+        self.journal.is_some()
+    }
+
+    pub(crate) fn journal(&self) -> Option<&Journal> {
+        self.journal.as_ref()
     }
 
     pub(crate) fn written(&self) -> u64 {
@@ -77,27 +116,37 @@ pub(crate) struct Committer {
     store: String,
     requests: mpsc::Sender<Request>,
     clock: Arc<WriteClock>,
+    /// Set once the replicated log fenced this store off: from then on no commit succeeds.
+    fenced: Arc<OnceLock<ReplicationError>>,
     thread: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Committer {
-    /// Starts the committer thread for `db`, flushing lazily written data every `lazy_every`.
+    /// Starts the committer thread for `db`, flushing lazily written data every `lazy_every`
+    /// and, with a `replicator` (whose store's `clock` must then keep a journal), replicating
+    /// every flush before acknowledging it.
     pub(crate) fn start(
         store: &str,
         db: sled::Db,
         clock: Arc<WriteClock>,
         stats: Arc<FlushStats>,
-        lazy_every: Duration,
-        window: Duration,
+        timing: CommitTiming,
+        replicator: Option<Arc<dyn Replicator>>,
     ) -> StorageResult<Self> {
         let (requests, inbox) = mpsc::channel();
+        let fenced = Arc::new(OnceLock::new());
+        let replicated = replicator
+            .map(|replicator| ReplicatedFlush::new(store, db.clone(), replicator, fenced.clone()));
         let worker = Worker {
+            store: store.to_owned(),
             db,
             clock: clock.clone(),
             stats,
             inbox,
-            lazy_every,
-            window,
+            lazy_every: timing.lazy_every,
+            window: timing.window,
+            replicated,
+            fenced: fenced.clone(),
         };
         let thread = std::thread::Builder::new()
             .name(format!("commit-{store}"))
@@ -110,6 +159,7 @@ impl Committer {
             store: store.to_owned(),
             requests,
             clock,
+            fenced,
             thread: std::sync::Mutex::new(Some(thread)),
         })
     }
@@ -120,8 +170,21 @@ impl Committer {
         }
     }
 
-    /// Waits until every write completed before this call is on disk.
+    /// A deposed store acknowledges nothing, not even writes that were durable before.
+    fn check_fenced(&self) -> StorageResult<()> {
+        match self.fenced.get() {
+            Some(reason) => Err(StorageError::Replication {
+                store: self.store.clone(),
+                source: reason.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Waits until every write completed before this call is on disk (and, for a replicated
+    /// store, in the replicated log).
     pub(crate) async fn commit(&self) -> StorageResult<()> {
+        self.check_fenced()?;
         let upto = self.clock.written();
         if upto <= self.clock.durable() {
             return Ok(());
@@ -138,6 +201,7 @@ impl Committer {
 
     /// [`Committer::commit`] for synchronous callers outside an async runtime.
     pub(crate) fn commit_blocking(&self) -> StorageResult<()> {
+        self.check_fenced()?;
         let upto = self.clock.written();
         if upto <= self.clock.durable() {
             return Ok(());
@@ -179,7 +243,16 @@ impl Drop for Committer {
     }
 }
 
+/// How often the committer flushes lazily written data, and how long a durable commit may wait
+/// for others to join it (see [`StorageConfig`](crate::StorageConfig)).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CommitTiming {
+    pub(crate) lazy_every: Duration,
+    pub(crate) window: Duration,
+}
+
 struct Worker {
+    store: String,
     db: sled::Db,
     clock: Arc<WriteClock>,
     stats: Arc<FlushStats>,
@@ -187,10 +260,13 @@ struct Worker {
     lazy_every: Duration,
     /// The group-commit window (see `StorageConfig::commit_window_us`).
     window: Duration,
+    /// The replication step of every flush, for a store that has a replicator.
+    replicated: Option<ReplicatedFlush>,
+    fenced: Arc<OnceLock<ReplicationError>>,
 }
 
 impl Worker {
-    fn run(self) {
+    fn run(mut self) {
         let mut waiting: Vec<(u64, Reply)> = Vec::new();
         let mut next_lazy_flush = Instant::now() + self.lazy_every;
         let mut last_flush_end = Instant::now() - self.window;
@@ -201,7 +277,9 @@ impl Worker {
                 Err(RecvTimeoutError::Timeout) => None,
                 // Every handle is gone: make what was written durable and stop.
                 Err(RecvTimeoutError::Disconnected) => {
-                    let _ = self.flush();
+                    if self.flush().is_err() {
+                        self.flush_if_fenced();
+                    }
                     return;
                 }
             };
@@ -225,10 +303,13 @@ impl Worker {
                     Err(_) => break,
                 }
             }
+            // A fenced store's lazy writes have nowhere to go: only waiters (to be refused) and
+            // closing still run a flush.
             let needs_flush = close.is_some()
                 || waiting.iter().any(|(upto, _)| *upto > self.clock.durable())
                 || (Instant::now() >= next_lazy_flush
-                    && self.clock.written() > self.clock.durable());
+                    && self.clock.written() > self.clock.durable()
+                    && self.fenced.get().is_none());
             let result = if needs_flush {
                 let flushed = self.flush();
                 last_flush_end = Instant::now();
@@ -245,26 +326,52 @@ impl Worker {
                 if upto <= durable {
                     reply.send(Ok(()));
                 } else if let Err(error) = &result {
-                    // Those writes may not be on disk: the writer must not report success.
-                    reply.send(Err(StorageError::Engine(error.clone())));
+                    // Those writes may not be on disk, or not in the replicated log: the writer
+                    // must not report success.
+                    reply.send(Err(error.to_storage(&self.store)));
                 } else {
                     still_waiting.push((upto, reply));
                 }
             }
             waiting = still_waiting;
             if let Some(reply) = close {
-                reply.send(result.map_err(StorageError::Engine));
+                self.flush_if_fenced();
+                reply.send(result.map_err(|error| error.to_storage(&self.store)));
                 return;
             }
         }
     }
 
-    /// Flushes and advances the durable mark to what was written before the flush began.
-    fn flush(&self) -> Result<(), sled::Error> {
+    /// When the store stops fenced, nothing more reaches the log, but what this node wrote
+    /// still goes to its own disk for whoever examines it.
+    fn flush_if_fenced(&self) {
+        if self.fenced.get().is_some() {
+            let _ = self.db.flush();
+        }
+    }
+
+    /// Flushes, replicates what the flush covered when the store has a replicator, and only
+    /// then advances the durable mark to what was written before the flush began.
+    fn flush(&mut self) -> Result<(), FlushError> {
+        if let Some(reason) = self.fenced.get() {
+            return Err(FlushError::Replication(reason.clone()));
+        }
         let covered = self.clock.written();
+        // Taken after reading `covered`: every write numbered up to it marked its keys first.
+        let dirty = self.clock.journal().map(Journal::take);
         let started = Instant::now();
-        self.db.flush()?;
+        if let Err(error) = self.db.flush() {
+            if let (Some(journal), Some(dirty)) = (self.clock.journal(), dirty) {
+                journal.restore(dirty);
+            }
+            return Err(FlushError::Engine(error));
+        }
         self.stats.record(started.elapsed());
+        if let (Some(replicated), Some(journal), Some(dirty)) =
+            (&mut self.replicated, self.clock.journal(), dirty)
+        {
+            replicated.replicate(journal, dirty)?;
+        }
         self.clock.durable.fetch_max(covered, Ordering::SeqCst);
         Ok(())
     }

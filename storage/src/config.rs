@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::replication::ReplicatorSlot;
+
 /// Where stores live and how much memory and flushing they get.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -21,6 +23,10 @@ pub struct StorageConfig {
     /// buffer on its IO threads, so batching more writes a flush saves CPU; the wait applies
     /// only when the previous flush ended less than this long ago.
     pub commit_window_us: u64,
+    /// Where durable commits are replicated before they are acknowledged (cluster mode); set by
+    /// code at start-up, never read from a file: a log client is not a setting.
+    #[serde(skip)]
+    pub replicator: ReplicatorSlot,
 }
 
 impl Default for StorageConfig {
@@ -30,6 +36,21 @@ impl Default for StorageConfig {
             cache_capacity_mb: 64,
             flush_every_ms: 500,
             commit_window_us: 1_000,
+            replicator: ReplicatorSlot::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_replicator_never_reaches_a_configuration_file() {
+        let text = toml::to_string(&StorageConfig::default()).unwrap();
+        assert!(!text.contains("replicator"), "{text}");
+        let read: StorageConfig = toml::from_str(&text).unwrap();
+        assert_eq!(read, StorageConfig::default());
+        assert!(toml::from_str::<StorageConfig>("replicator = 1").is_err());
     }
 }

@@ -3,6 +3,9 @@
 
 use std::path::PathBuf;
 
+use crate::codec::CodecError;
+use crate::replication::ReplicationError;
+
 /// What can go wrong in a store.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -61,9 +64,44 @@ pub enum StorageError {
         /// The table that was asked for.
         table: String,
     },
+
+    /// The replicated log did not take this store's writes: they are not acknowledged. Either
+    /// the log was unavailable (a later commit retries them) or this node was deposed (every
+    /// later commit of the store fails too).
+    #[error("the store `{store}` could not replicate its writes: {source}")]
+    Replication {
+        /// The store's name.
+        store: String,
+        /// What the log answered.
+        source: ReplicationError,
+    },
+
+    /// Bytes read from the replicated log are not a batch this version of the code wrote.
+    #[error("undecodable replication batch: {source}")]
+    Batch {
+        /// What the decoder said.
+        source: CodecError,
+    },
+
+    /// A replication batch meant for another store was applied to this one: the caller routed
+    /// it wrongly, and applying it would mix two services' data.
+    #[error("a batch of store `{batch_store}` cannot be applied to store `{store}`")]
+    ForeignBatch {
+        /// The store that was asked to apply it.
+        store: String,
+        /// The store the batch came from.
+        batch_store: String,
+    },
 }
 
 impl StorageError {
+    /// Whether the failure comes from the replicated log being unreachable or having deposed
+    /// this node, rather than from this store's own engine or data: callers answer it as a
+    /// service that is unavailable, not as an internal fault.
+    pub fn is_replication(&self) -> bool {
+        matches!(self, StorageError::Replication { .. })
+    }
+
     pub(crate) fn corrupt(table: &str, key: &[u8], reason: impl ToString) -> Self {
         StorageError::Corrupt {
             table: table.to_owned(),

@@ -74,7 +74,7 @@ impl<I: Key, K: Key + PartialEq> UniqueIndex<I, K> {
             Some(owner_bytes.as_slice()),
         )? {
             Ok(()) => {
-                self.clock.tick();
+                self.clock.tick_key(&self.name, &key);
                 Ok(())
             }
             Err(current) if current.current.as_deref() == Some(owner_bytes.as_slice()) => Ok(()),
@@ -91,7 +91,7 @@ impl<I: Key, K: Key + PartialEq> UniqueIndex<I, K> {
             .compare_and_swap(&key, Some(owner_bytes.as_slice()), None as Option<&[u8]>)?
             .is_ok();
         if released {
-            self.clock.tick();
+            self.clock.tick_key(&self.name, &key);
         }
         Ok(released)
     }

@@ -124,6 +124,16 @@ impl Outbox {
         Ok(())
     }
 
+    /// Keeps the sequence ahead of an event written by a replicated batch (`key` is its raw
+    /// key), so that a follower that takes over numbers its own events after the leader's.
+    pub(crate) fn observe_applied(&self, key: &[u8]) {
+        if let Ok(sequence) = <u64 as crate::key::Key>::from_key_bytes(key) {
+            self.shared
+                .next
+                .fetch_max(sequence.saturating_add(1), Ordering::Relaxed);
+        }
+    }
+
     /// Events waiting (walks the tree: for metrics and tests).
     pub fn len(&self) -> usize {
         self.table.len()

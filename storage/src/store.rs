@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::commit::{Committer, WriteClock};
+use crate::commit::{CommitTiming, Committer, WriteClock};
 use crate::config::StorageConfig;
 use crate::error::{StorageError, StorageResult};
 use crate::index::UniqueIndex;
@@ -21,17 +21,17 @@ use crate::transaction::{self, Tx, TxAbort, TxError, TxMember};
 /// or [`Store::close`] is called.
 #[derive(Clone)]
 pub struct Store {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
-    name: String,
+pub(crate) struct Inner {
+    pub(crate) name: String,
     path: PathBuf,
-    db: sled::Db,
-    clock: Arc<WriteClock>,
+    pub(crate) db: sled::Db,
+    pub(crate) clock: Arc<WriteClock>,
     stats: Arc<FlushStats>,
     committer: Committer,
-    outbox: Outbox,
+    pub(crate) outbox: Outbox,
 }
 
 impl std::fmt::Debug for Store {
@@ -44,7 +44,9 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store `name` under `config.data_dir/name`.
+    /// Opens (creating if needed) the store `name` under `config.data_dir/name`. With a
+    /// replicator in `config`, every durable commit (and every periodic flush) of the store is
+    /// replicated through it before it is acknowledged.
     pub fn open(config: &StorageConfig, name: &str) -> StorageResult<Self> {
         let path = config.data_dir.join(name);
         std::fs::create_dir_all(&path).map_err(|source| StorageError::Open {
@@ -59,15 +61,20 @@ impl Store {
             // thread is turned off so that no flush ever runs beside the committer's.
             .flush_every_ms(None)
             .open()?;
-        let clock = Arc::new(WriteClock::default());
+        let replicator = config.replicator.get().cloned();
+        let clock = Arc::new(WriteClock::new(replicator.is_some()));
         let stats = Arc::new(FlushStats::default());
+        let timing = CommitTiming {
+            lazy_every: Duration::from_millis(config.flush_every_ms.max(1)),
+            window: Duration::from_micros(config.commit_window_us),
+        };
         let committer = Committer::start(
             name,
             db.clone(),
             clock.clone(),
             stats.clone(),
-            Duration::from_millis(config.flush_every_ms.max(1)),
-            Duration::from_micros(config.commit_window_us),
+            timing,
+            replicator,
         )?;
         let outbox = Outbox::open(db.open_tree("outbox")?, clock.clone())?;
         tracing::debug!(store = name, path = %path.display(), recovered = db.was_recovered(), "store opened");
@@ -118,15 +125,15 @@ impl Store {
         members: &[&dyn TxMember],
         body: impl Fn(&Tx<'_>) -> Result<R, TxAbort<E>>,
     ) -> Result<R, TxError<E>> {
-        let result = transaction::run(members, body);
-        if result.is_ok() {
-            self.inner.clock.tick();
-        }
-        result
+        let (value, touched) = transaction::run(members, self.inner.clock.journaled(), body)?;
+        self.inner.clock.tick_touched(touched);
+        Ok(value)
     }
 
-    /// Resolves once every write made before the call is on disk (the durable class).
-    /// Concurrent callers share flushes: see the `commit` module.
+    /// Resolves once every write made before the call is on disk (the durable class) and, for a
+    /// replicated store, in the replicated log. Concurrent callers share flushes: see the
+    /// `commit` module. A replicated store answers [`StorageError::Replication`] when the log did
+    /// not take the writes, and for good once the log fenced it off.
     pub async fn commit(&self) -> StorageResult<()> {
         self.inner.committer.commit().await?;
         // Events appended before this commit are now durable: the relay may deliver them.
@@ -175,6 +182,7 @@ mod tests {
             cache_capacity_mb: 8,
             flush_every_ms: 50,
             commit_window_us: 1_000,
+            ..StorageConfig::default()
         }
     }
 
@@ -259,6 +267,45 @@ mod tests {
             Err(StorageError::Closed { .. })
         ));
         assert!(store.close().is_ok(), "closing twice is harmless");
+    }
+
+    #[test]
+    fn only_a_replicated_store_notes_the_keys_it_writes() {
+        struct Nothing;
+        impl crate::Replicator for Nothing {
+            fn replicate(&self, _: &crate::Batch) -> Result<(), crate::ReplicationError> {
+                Ok(())
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let plain = Store::open(&config(dir.path()), "plain").unwrap();
+        let table: Table<u64, u64> = plain.table("numbers").unwrap();
+        table.insert(&1, &1).unwrap();
+        plain
+            .transaction::<(), ()>(&[&table], |tx| Ok(tx.table(&table)?.insert(&2, &2)?))
+            .unwrap();
+        assert!(plain.inner.clock.journal().is_none());
+
+        let replicated = Store::open(
+            &StorageConfig {
+                replicator: crate::ReplicatorSlot::new(Arc::new(Nothing)),
+                ..config(dir.path())
+            },
+            "replicated",
+        )
+        .unwrap();
+        let journal = || replicated.inner.clock.journal().unwrap();
+        let table: Table<u64, u64> = replicated.table("numbers").unwrap();
+        table.insert(&1, &1).unwrap();
+        assert!(!journal().is_empty());
+        replicated.commit_blocking().unwrap();
+        assert!(journal().is_empty(), "the commit took the keys");
+        replicated
+            .transaction::<(), ()>(&[&table], |tx| Ok(tx.table(&table)?.remove(&1)?))
+            .unwrap();
+        let taken = journal().take();
+        assert_eq!(taken.len(), 1);
+        assert_eq!(taken.values().next().unwrap().len(), 1);
     }
 
     #[test]

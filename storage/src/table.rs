@@ -75,7 +75,7 @@ impl<K: Key, V: Serialize + DeserializeOwned> Table<K, V> {
         let key = key.to_key_bytes();
         let bytes = self.encode_value(value)?;
         let previous = self.tree.insert(&key, bytes)?;
-        self.clock.tick();
+        self.clock.tick_key(&self.name, &key);
         previous
             .map(|old| self.decode_value(&key, &old))
             .transpose()
@@ -89,7 +89,7 @@ impl<K: Key, V: Serialize + DeserializeOwned> Table<K, V> {
             .tree
             .compare_and_swap(&key, None as Option<&[u8]>, Some(bytes))?;
         if swapped.is_ok() {
-            self.clock.tick();
+            self.clock.tick_key(&self.name, &key);
         }
         Ok(swapped.is_ok())
     }
@@ -98,7 +98,7 @@ impl<K: Key, V: Serialize + DeserializeOwned> Table<K, V> {
     pub fn remove(&self, key: &K) -> StorageResult<Option<V>> {
         let key = key.to_key_bytes();
         let previous = self.tree.remove(&key)?;
-        self.clock.tick();
+        self.clock.tick_key(&self.name, &key);
         previous
             .map(|old| self.decode_value(&key, &old))
             .transpose()

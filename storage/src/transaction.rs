@@ -11,11 +11,13 @@ use serde::de::DeserializeOwned;
 use sled::transaction::{
     ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
 };
+use std::cell::RefCell;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
 use crate::error::StorageError;
 use crate::index::UniqueIndex;
+use crate::journal::Touched;
 use crate::key::Key;
 use crate::table::Table;
 
@@ -114,6 +116,16 @@ impl From<StorageError> for TxOpError {
 pub struct Tx<'a> {
     trees: &'a [TransactionalTree],
     names: &'a [String],
+    /// The keys this run of the closure wrote, noted only for a replicated store.
+    touched: Option<&'a RefCell<Vec<Touched>>>,
+}
+
+/// Notes a key written inside a transaction; the store marks it dirty once the transaction
+/// has committed.
+fn note(touched: Option<&RefCell<Vec<Touched>>>, tree: &Arc<str>, key: Vec<u8>) {
+    if let Some(touched) = touched {
+        touched.borrow_mut().push((tree.clone(), key));
+    }
 }
 
 impl<'a> Tx<'a> {
@@ -138,6 +150,7 @@ impl<'a> Tx<'a> {
         Ok(TxTable {
             tree: self.view(table)?,
             table,
+            touched: self.touched,
         })
     }
 
@@ -149,6 +162,7 @@ impl<'a> Tx<'a> {
         Ok(TxIndex {
             tree: self.view(index)?,
             index,
+            touched: self.touched,
             _types: PhantomData,
         })
     }
@@ -158,6 +172,7 @@ impl<'a> Tx<'a> {
 pub struct TxTable<'a, K, V> {
     tree: &'a TransactionalTree,
     table: &'a Table<K, V>,
+    touched: Option<&'a RefCell<Vec<Touched>>>,
 }
 
 impl<K: Key, V: Serialize + DeserializeOwned> TxTable<'_, K, V> {
@@ -173,13 +188,17 @@ impl<K: Key, V: Serialize + DeserializeOwned> TxTable<'_, K, V> {
     /// Writes a record.
     pub fn insert(&self, key: &K, value: &V) -> Result<(), TxOpError> {
         let bytes = self.table.encode_value(value)?;
-        self.tree.insert(key.to_key_bytes(), bytes)?;
+        let key = key.to_key_bytes();
+        self.tree.insert(key.as_slice(), bytes)?;
+        note(self.touched, &self.table.name, key);
         Ok(())
     }
 
     /// Removes a record.
     pub fn remove(&self, key: &K) -> Result<(), TxOpError> {
-        self.tree.remove(key.to_key_bytes())?;
+        let key = key.to_key_bytes();
+        self.tree.remove(key.as_slice())?;
+        note(self.touched, &self.table.name, key);
         Ok(())
     }
 }
@@ -188,6 +207,7 @@ impl<K: Key, V: Serialize + DeserializeOwned> TxTable<'_, K, V> {
 pub struct TxIndex<'a, I, K> {
     tree: &'a TransactionalTree,
     index: &'a UniqueIndex<I, K>,
+    touched: Option<&'a RefCell<Vec<Touched>>>,
     _types: PhantomData<fn() -> I>,
 }
 
@@ -208,8 +228,9 @@ impl<I: Key, K: Key + PartialEq> TxIndex<'_, I, K> {
             Some(current) if current == *owner => Ok(()),
             Some(_) => Err(self.index.conflict().into()),
             None => {
-                self.tree
-                    .insert(value.to_key_bytes(), owner.to_key_bytes())?;
+                let key = value.to_key_bytes();
+                self.tree.insert(key.as_slice(), owner.to_key_bytes())?;
+                note(self.touched, &self.index.name, key);
                 Ok(())
             }
         }
@@ -219,7 +240,9 @@ impl<I: Key, K: Key + PartialEq> TxIndex<'_, I, K> {
     pub fn release(&self, value: &I, owner: &K) -> Result<bool, TxOpError> {
         match self.get(value)? {
             Some(current) if current == *owner => {
-                self.tree.remove(value.to_key_bytes())?;
+                let key = value.to_key_bytes();
+                self.tree.remove(key.as_slice())?;
+                note(self.touched, &self.index.name, key);
                 Ok(true)
             }
             _ => Ok(false),
@@ -227,26 +250,34 @@ impl<I: Key, K: Key + PartialEq> TxIndex<'_, I, K> {
     }
 }
 
-/// Runs `body` as one sled transaction over `members`.
+/// Runs `body` as one sled transaction over `members`. With `journaled`, also answers the keys
+/// the committed run wrote: sled may run the closure several times, so the notes start afresh
+/// on every run and only the last (committed) run's are kept.
 pub(crate) fn run<R, E>(
     members: &[&dyn TxMember],
+    journaled: bool,
     body: impl Fn(&Tx<'_>) -> Result<R, TxAbort<E>>,
-) -> Result<R, TxError<E>> {
+) -> Result<(R, Vec<Touched>), TxError<E>> {
     let trees: Vec<&sled::Tree> = members.iter().map(|member| member.tree()).collect();
     let names: Arc<[String]> = members
         .iter()
         .map(|member| member.member_name().to_owned())
         .collect();
+    let touched = RefCell::new(Vec::new());
     let outcome = sled::Transactional::transaction(trees.as_slice(), |views| {
+        touched.borrow_mut().clear();
         let tx = Tx {
             trees: views,
             names: &names,
+            touched: journaled.then_some(&touched),
         };
         body(&tx).map_err(|abort| abort.0)
     });
-    outcome.map_err(|error| match error {
-        TransactionError::Abort(Failure::User(error)) => TxError::Aborted(error),
-        TransactionError::Abort(Failure::Storage(error)) => TxError::Storage(error),
-        TransactionError::Storage(error) => TxError::Storage(StorageError::Engine(error)),
-    })
+    outcome
+        .map(|value| (value, touched.into_inner()))
+        .map_err(|error| match error {
+            TransactionError::Abort(Failure::User(error)) => TxError::Aborted(error),
+            TransactionError::Abort(Failure::Storage(error)) => TxError::Storage(error),
+            TransactionError::Storage(error) => TxError::Storage(StorageError::Engine(error)),
+        })
 }

@@ -24,6 +24,7 @@ fn config(dir: &Path) -> StorageConfig {
         // Long enough that only durable commits flush while the child runs.
         flush_every_ms: 60_000,
         commit_window_us: 1_000,
+        ..StorageConfig::default()
     }
 }
 

@@ -54,7 +54,7 @@ proptest! {
     #[test]
     fn table_and_index_behave_like_maps(ops in prop::collection::vec(op(), 1..80)) {
         let dir = tempfile::tempdir().unwrap();
-        let config = StorageConfig { data_dir: dir.path().to_owned(), cache_capacity_mb: 4, flush_every_ms: 1000, commit_window_us: 1_000 };
+        let config = StorageConfig { data_dir: dir.path().to_owned(), cache_capacity_mb: 4, flush_every_ms: 1000, commit_window_us: 1_000, ..StorageConfig::default() };
         let store = Store::open(&config, "model").unwrap();
         let table: Table<K, String> = store.table("records").unwrap();
         let index: UniqueIndex<String, K> = store.unique_index("by_email").unwrap();

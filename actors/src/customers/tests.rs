@@ -84,6 +84,7 @@ fn storage_config(dir: &Path) -> StorageConfig {
         cache_capacity_mb: 4,
         flush_every_ms: 50,
         commit_window_us: 1_000,
+        ..StorageConfig::default()
     }
 }
 

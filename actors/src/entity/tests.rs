@@ -78,6 +78,7 @@ async fn fixture(idle_timeout: Duration, intensity: RestartIntensity) -> Fixture
         cache_capacity_mb: 4,
         flush_every_ms: 100,
         commit_window_us: 1_000,
+        ..StorageConfig::default()
     };
     let store = Store::open(&config, "counters").unwrap();
     let table = store.table("counters").unwrap();

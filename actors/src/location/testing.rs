@@ -42,6 +42,7 @@ pub(crate) fn storage(dir: &Path) -> StorageConfig {
         cache_capacity_mb: 4,
         flush_every_ms: 50,
         commit_window_us: 1_000,
+        ..StorageConfig::default()
     }
 }
 

@@ -20,6 +20,7 @@ fn store(dir: &std::path::Path) -> Store {
         cache_capacity_mb: 4,
         flush_every_ms: 50,
         commit_window_us: 1_000,
+        ..storage::StorageConfig::default()
     };
     Store::open(&config, "billing").unwrap()
 }

@@ -136,6 +136,7 @@ fn provider(dir: &std::path::Path, base: &str) -> StripeProvider {
         cache_capacity_mb: 4,
         flush_every_ms: 50,
         commit_window_us: 1_000,
+        ..storage::StorageConfig::default()
     };
     let store = Store::open(&config, "billing").unwrap();
     let billing = BillingConfig {
