@@ -233,11 +233,17 @@ impl Kinded for crate::ask::AskError {
     }
 }
 
-/// A store failing is always our fault, never the caller's (conflicts on unique indexes are
-/// turned into the owning service's own `AlreadyRegistered` before they get here).
+/// A store failing is our fault, never the caller's (conflicts on unique indexes are turned
+/// into the owning service's own `AlreadyRegistered` before they get here). In cluster mode a
+/// commit the replicated log could not take (unreachable, or this node deposed) is not a fault
+/// of the request either: it is retried later, or at the new leader.
 impl Kinded for storage::StorageError {
     fn kind(&self) -> ErrorKind {
-        ErrorKind::Internal
+        if self.is_replication() {
+            ErrorKind::Unavailable
+        } else {
+            ErrorKind::Internal
+        }
     }
 }
 

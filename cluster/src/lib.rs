@@ -11,6 +11,8 @@ mod connect;
 mod error;
 mod lease;
 mod log;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use connect::{Nats, connect};
 pub use error::{AppendError, ClusterError};

@@ -32,6 +32,9 @@ fn probe(url: &str) -> ExitCode {
     }
 }
 
+/// Exit code of a leader that lost its lease: its supervisor restarts it, as a follower.
+const EXIT_DEPOSED: u8 = 3;
+
 /// Exit code for a bad command line or configuration, so scripts can tell it from a crash.
 const EXIT_BAD_CONFIG: u8 = 2;
 
@@ -63,6 +66,23 @@ fn main() -> ExitCode {
     // Commands go to the real car units, each over the WebSocket it keeps open; the units that
     // obey in-process exist for tests and the simulator only.
     let options = ServerOptions::for_config(&config, UnitLink::remote());
+    if config.cluster.enabled {
+        return match runtime.block_on(gateway::cluster::node::run(
+            config,
+            options,
+            shutdown_signal(),
+        )) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                let causes = actors::error_kind::with_causes(&error);
+                tracing::error!(error = %causes, "ev-rental stopped with an error");
+                ExitCode::from(match error {
+                    gateway::cluster::node::NodeError::Deposed => EXIT_DEPOSED,
+                    _ => 1,
+                })
+            }
+        };
+    }
     match runtime.block_on(gateway::server::run(config, options, shutdown_signal())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

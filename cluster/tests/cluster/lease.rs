@@ -5,7 +5,7 @@ use tokio::sync::oneshot;
 
 use cluster::{Acquisition, Holder, Lease, Role, connect};
 
-use crate::servers::NatsCluster;
+use cluster::testing::NatsCluster;
 use crate::{PATIENCE, is_leader, settled, wait_for};
 
 async fn lease(cluster: &NatsCluster, node: &str, ttl_ms: u64) -> (cluster::Nats, Lease) {

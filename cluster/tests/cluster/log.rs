@@ -7,7 +7,7 @@ use tokio::sync::oneshot;
 
 use cluster::{AppendError, Entry, Lease, Log, LogReader, Role, connect};
 
-use crate::servers::NatsCluster;
+use cluster::testing::NatsCluster;
 use crate::{PATIENCE, is_leader, settled, wait_for};
 
 /// Reads entries until the reader has consumed the log up to `last`.

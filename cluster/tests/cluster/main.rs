@@ -3,7 +3,6 @@
 mod lease;
 mod log;
 mod rate;
-mod servers;
 
 use std::time::Duration;
 

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use cluster::{Log, connect};
 
-use crate::servers::NatsCluster;
+use cluster::testing::NatsCluster;
 
 #[tokio::test]
 #[ignore = "a measurement, not a check: run it by name"]

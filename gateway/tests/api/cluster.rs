@@ -1,0 +1,263 @@
+//! Cluster mode with real processes: `ev-rental` nodes on a real three-server NATS cluster
+//! (`sync_interval: always`), a leader killed with SIGKILL, a leader paused past its lease.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cluster::testing::NatsCluster;
+use serde_json::{Value, json};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_ev-rental");
+const LEASE_TTL_MS: u64 = 2_000;
+const ADMIN: (&str, &str) = ("ops@cluster.test", "operador-cluster-2026");
+/// Long enough for any step on a loaded machine; only a hang reaches it.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// One `ev-rental` process in cluster mode; killed when dropped.
+struct Node {
+    id: String,
+    url: String,
+    child: Option<Child>,
+}
+
+impl Node {
+    fn start(nats: &NatsCluster, deployment: &str, id: &str, port: u16, data: &Path) -> Node {
+        let url = format!("http://127.0.0.1:{port}");
+        let urls = nats
+            .urls()
+            .iter()
+            .map(|url| format!("\"{url}\""))
+            .collect::<Vec<_>>()
+            .join(",");
+        let log = std::fs::File::create(data.with_extension("log")).unwrap();
+        let child = Command::new(BINARY)
+            .env("EVR_SERVER__BIND", format!("127.0.0.1:{port}"))
+            .env("EVR_STORAGE__DATA_DIR", data)
+            .env("EVR_AUTH__JWT_SECRET", "a-cluster-wide-token-secret-of-32-bytes+")
+            .env("EVR_AUTH__DATA_KEY", "ab".repeat(32))
+            .env("EVR_AUTH__ADMIN_EMAIL", ADMIN.0)
+            .env("EVR_AUTH__ADMIN_PASSWORD", ADMIN.1)
+            .env("EVR_CLUSTER__ENABLED", "true")
+            .env("EVR_CLUSTER__NATS_URLS", format!("[{urls}]"))
+            .env("EVR_CLUSTER__NODE_ID", id)
+            .env("EVR_CLUSTER__ADVERTISE_URL", &url)
+            .env("EVR_CLUSTER__LEASE_TTL_MS", LEASE_TTL_MS.to_string())
+            .env("EVR_CLUSTER__NAME", deployment)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        Node {
+            id: id.into(),
+            url,
+            child: Some(child),
+        }
+    }
+
+    fn pid(&self) -> String {
+        self.child.as_ref().unwrap().id().to_string()
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.pid()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill {signal}");
+    }
+
+    fn kill_9(&mut self) {
+        let mut child = self.child.take().unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    /// Waits for the process to end on its own; its exit code.
+    fn exit_code(&mut self) -> Option<i32> {
+        let started = Instant::now();
+        let child = self.child.as_mut().unwrap();
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                self.child = None;
+                return status.code();
+            }
+            assert!(started.elapsed() < PATIENCE, "{} did not exit", self.id);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+async fn status(http: &reqwest::Client, node: &Node) -> Option<Value> {
+    let response = http
+        .get(format!("{}/v1/cluster", node.url))
+        .send()
+        .await
+        .ok()?;
+    response.json().await.ok()
+}
+
+/// Waits until `node` reports `role` (and, if given, names `leader`); when it did.
+async fn wait_role(http: &reqwest::Client, node: &Node, role: &str, leader: Option<&Node>) {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = status(http, node).await
+            && status["role"] == role
+            && leader.is_none_or(|leader| status["leader"]["url"] == leader.url.as_str())
+        {
+            return;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "{} never became {role}; last status {:?}",
+            node.id,
+            status(http, node).await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn admin_token(http: &reqwest::Client, node: &Node) -> String {
+    let tokens: Value = http
+        .post(format!("{}/v1/auth/token", node.url))
+        .json(&json!({"email": ADMIN.0, "password": ADMIN.1}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    tokens["access_token"].as_str().unwrap().to_owned()
+}
+
+/// Registers car `n` through `node`; its id when the node acknowledged it (201).
+async fn register(http: &reqwest::Client, node: &Node, token: &str, n: u32) -> Option<String> {
+    let answer = http
+        .post(format!("{}/v1/vehicles", node.url))
+        .bearer_auth(token)
+        .json(&json!({
+            "plate": format!("CLU{}A{:02}", n % 10, n % 100),
+            "model": "BYD Dolphin",
+            "year": 2025,
+            "hourly_rate_cents": 4_500,
+        }))
+        .send()
+        .await
+        .ok()?;
+    if answer.status() != 201 {
+        return None;
+    }
+    let created: Value = answer.json().await.ok()?;
+    created["id"].as_str().map(str::to_owned)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_leader_is_replaced_and_every_acknowledged_write_survives() {
+    let nats = NatsCluster::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    let (port_a, port_b) = (free_port(), free_port());
+    let mut a = Node::start(&nats, "kill9", "node-a", port_a, &dir.path().join("a"));
+    wait_role(&http, &a, "leader", None).await;
+    let b = Node::start(&nats, "kill9", "node-b", port_b, &dir.path().join("b"));
+    wait_role(&http, &b, "follower", Some(&a)).await;
+
+    // A follower sends clients to the leader.
+    let refused = http
+        .get(format!("{}/v1/vehicles", b.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 503);
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let problem: Value = refused.json().await.unwrap();
+    assert_eq!(problem["type"], "urn:ev-rental:problem:not-leader");
+    assert_eq!(problem["leader_url"], a.url.as_str());
+
+    let token = admin_token(&http, &a).await;
+    let mut acknowledged = Vec::new();
+    for n in 0..20 {
+        acknowledged.push(register(&http, &a, &token, n).await.expect("the leader registers"));
+    }
+    a.kill_9();
+    let killed = Instant::now();
+    wait_role(&http, &b, "leader", None).await;
+    println!(
+        "cluster: node-b served {:.1} s after node-a was killed (lease {LEASE_TTL_MS} ms)",
+        killed.elapsed().as_secs_f64()
+    );
+
+    // The same token works on the new leader (one secret for the cluster), and every car the
+    // old leader acknowledged is there.
+    for id in &acknowledged {
+        let car = http
+            .get(format!("{}/v1/vehicles/{id}", b.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(car.status(), 200, "car {id} acknowledged by node-a");
+    }
+    assert!(register(&http, &b, &token, 20).await.is_some());
+
+    // The killed node comes back as a follower of the new leader, its own stores dropped and
+    // rebuilt from the log.
+    let a = Node::start(&nats, "kill9", "node-a", port_a, &dir.path().join("a"));
+    wait_role(&http, &a, "follower", Some(&b)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_paused_past_its_lease_acknowledges_nothing_and_exits() {
+    let nats = NatsCluster::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let mut a = Node::start(&nats, "pause", "node-a", free_port(), &dir.path().join("a"));
+    wait_role(&http, &a, "leader", None).await;
+    let b = Node::start(&nats, "pause", "node-b", free_port(), &dir.path().join("b"));
+    wait_role(&http, &b, "follower", Some(&a)).await;
+    let token = admin_token(&http, &a).await;
+    assert!(register(&http, &a, &token, 1).await.is_some());
+
+    // Frozen past its lease (a long pause, a stalled VM): the follower takes over.
+    a.signal("-STOP");
+    wait_role(&http, &b, "leader", None).await;
+    a.signal("-CONT");
+    // Whatever the old leader answers now, it acknowledges no write...
+    assert_eq!(register(&http, &a, &token, 2).await, None);
+    // ...and it stops serving with the exit code its supervisor restarts on.
+    assert_eq!(a.exit_code(), Some(3));
+    // The new leader has the first car and not the second.
+    let cars: Value = http
+        .get(format!("{}/v1/vehicles", b.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let plates: Vec<&str> = cars["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|car| car["plate"].as_str().unwrap())
+        .collect();
+    assert_eq!(plates, ["CLU1A01"]);
+}
