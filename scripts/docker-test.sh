@@ -120,7 +120,7 @@ if [[ ${SKIP_BASE_IMAGES:-0} != 1 ]]; then
 fi
 
 phase "ev-rental image"
-if ! docker build -t "$IMAGE" . >"$WORK/build.log" 2>&1; then
+if ! docker build --force-rm -t "$IMAGE" . >"$WORK/build.log" 2>&1; then
     tail -40 "$WORK/build.log" >&2
     fail "docker build"
 fi
@@ -132,6 +132,7 @@ if probe_supported; then
 else
     echo "NOTE: this ev-rental has no 'probe' subcommand yet, so the image's HEALTHCHECK would report" \
         "unhealthy; its health is checked here with the same GET /readyz sent by bash" >&2
+    # shellcheck disable=SC2016 # expanded by the container's bash, not here
     health_args+=(--health-cmd
         'bash -c '\''exec 3<>/dev/tcp/127.0.0.1/8080 && printf "GET /readyz HTTP/1.0\r\nHost: localhost\r\n\r\n" >&3 && read -r -t 5 _ code _ <&3 && [[ $code == 2* ]]'\''')
 fi
@@ -201,14 +202,15 @@ for n in 1 2 3; do
     while :; do
         # Routes are pooled (several per peer): count the peers.
         routes=$(http_get "$monitor/routez" | json 'len({r.get("remote_name") or r["remote_id"] for r in d.get("routes") or []})') || routes=0
-        leader=$(http_get "$monitor/jsz" | json '(d.get("meta_cluster") or {}).get("leader", "")') || leader=
-        [[ $routes -lt 2 || -z $leader ]] || break
-        ((SECONDS < deadline)) || { compose logs "nats-$n" | tail -30 >&2; fail "nats-$n: $routes peers routed, meta leader '$leader'"; }
+        meta=$(http_get "$monitor/jsz" | json '"%s %s" % ((d.get("meta_cluster") or {}).get("cluster_size", 0), (d.get("meta_cluster") or {}).get("leader", ""))') || meta='0 '
+        read -r size leader <<<"$meta"
+        [[ $routes -lt 2 || $size -lt 3 || -z $leader ]] || break
+        ((SECONDS < deadline)) || { compose logs "nats-$n" | tail -30 >&2; fail "nats-$n: $routes peers routed, a JetStream cluster of $size, meta leader '$leader'"; }
         sleep 1
     done
     sync=$(http_get "$monitor/varz" | json 'd["jetstream"]["config"].get("sync_always", False)')
     [[ $sync == True ]] || fail "nats-$n does not fsync every write (sync_always: $sync)"
-    ok "nats-$n: routes to $routes peers, JetStream meta leader $leader, sync_interval always"
+    ok "nats-$n: routes to $routes peers, a JetStream cluster of $size, meta leader $leader, sync_interval always"
 done
 
 phase "compose: ev-rental nodes"
