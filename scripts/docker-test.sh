@@ -38,7 +38,7 @@ compose() { "${COMPOSE[@]}" -p "$PROJECT" -f compose.yaml "$@"; }
 cleanup() {
     local status=$?
     set +e
-    docker rm -f "$SINGLE" "$PROBE_CONTAINER" >/dev/null 2>&1
+    docker rm -f -v "$SINGLE" "$PROBE_CONTAINER" >/dev/null 2>&1
     docker volume rm "$VOLUME" >/dev/null 2>&1
     compose down --volumes --remove-orphans --timeout 5 >/dev/null 2>&1
     rm -rf "$WORK"
@@ -86,6 +86,17 @@ wait_healthy() {
         fi
         sleep 1
     done
+}
+
+# SIGTERM, then a kill after 30 s (exit code 137); the server must have exited 0 before.
+stop_cleanly() {
+    local result
+    docker stop -t 30 "$1" >/dev/null
+    result=$(docker inspect -f '{{.State.ExitCode}} {{.State.OOMKilled}}' "$1")
+    [[ $result == '0 false' ]] || {
+        docker logs --tail 30 "$1" >&2
+        fail "docker stop $1: exit code and OOM-killed '$result' (137 is a kill at the timeout)"
+    }
 }
 
 # Waits until a URL answers 2xx, for at most $2 s.
@@ -142,8 +153,9 @@ docker run -d --name "$SINGLE" -v "$VOLUME:/var/lib/ev-rental" -p 127.0.0.1::808
 wait_healthy "$SINGLE" 120
 ok "healthy per its health check"
 
-uid=$(docker exec "$SINGLE" id -u)
+uid=$(docker exec "$SINGLE" stat -c %u /proc/1)
 [[ $uid =~ ^[0-9]+$ && $uid != 0 ]] || fail "the server runs as uid '$uid'"
+[[ $(docker exec "$SINGLE" id -u) == "$uid" ]] || fail "docker exec runs as another uid than the server"
 ok "runs as uid $uid"
 
 port=$(published_port "$SINGLE")
@@ -163,19 +175,14 @@ key_mode=$(awk '$1 == "data_key" { print $3 }' <<<"$listing")
 [[ $key_mode == 600 ]] || fail "the generated data key has mode '$key_mode' on the volume: $listing"
 ok "the volume holds the stores and the data key (mode 600)"
 
-docker stop -t 30 "$SINGLE" >/dev/null
-exit_code=$(docker inspect -f '{{.State.ExitCode}} {{.State.OOMKilled}}' "$SINGLE")
-[[ $exit_code == '0 false' ]] || {
-    docker logs --tail 30 "$SINGLE" >&2
-    fail "docker stop: exit code and OOM-killed '$exit_code' (137 is a kill at the timeout)"
-}
+stop_cleanly "$SINGLE"
 ok "docker stop: a clean exit 0 before the timeout"
 
 docker start "$SINGLE" >/dev/null
 wait_healthy "$SINGLE" 120
 port=$(published_port "$SINGLE")
 http_get -o /dev/null "http://127.0.0.1:$port/healthz" || fail "GET /healthz after the restart"
-docker stop -t 30 "$SINGLE" >/dev/null
+stop_cleanly "$SINGLE"
 ok "restarted on the same volume, stopped cleanly again"
 
 phase "compose: NATS cluster"
@@ -244,7 +251,7 @@ while :; do
     fi
     sleep 1
 done
-docker rm -f "$PROBE_CONTAINER" >/dev/null
+docker rm -f -v "$PROBE_CONTAINER" >/dev/null
 
 if [[ $cluster_route != present ]]; then
     echo "NOTE: the ev-rental nodes of compose.yaml are not exercised: $reason." >&2
