@@ -5,8 +5,8 @@ use tokio::sync::oneshot;
 
 use cluster::{Acquisition, Holder, Lease, Role, connect};
 
-use cluster::testing::NatsCluster;
 use crate::{PATIENCE, is_leader, settled, wait_for};
+use cluster::testing::NatsCluster;
 
 async fn lease(cluster: &NatsCluster, node: &str, ttl_ms: u64) -> (cluster::Nats, Lease) {
     let config = cluster.config("lease", node, ttl_ms);

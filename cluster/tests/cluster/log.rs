@@ -7,8 +7,8 @@ use tokio::sync::oneshot;
 
 use cluster::{AppendError, Entry, Lease, Log, LogReader, Role, connect};
 
-use cluster::testing::NatsCluster;
 use crate::{PATIENCE, is_leader, settled, wait_for};
+use cluster::testing::NatsCluster;
 
 /// Reads entries until the reader has consumed the log up to `last`.
 async fn read_up_to(reader: &mut LogReader, last: u64) -> Vec<Entry> {

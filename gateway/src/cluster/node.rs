@@ -73,7 +73,7 @@ enum Followed {
     /// Asked to stop.
     Stop,
     /// The lease is ours and the log is fenced at our position: lead through this writer.
-    Lead(LogWriter),
+    Lead(Box<LogWriter>),
 }
 
 /// Runs the node until `shutdown` resolves ([`NodeError::Deposed`] if it lost the lease while
@@ -148,7 +148,7 @@ pub async fn run(
 
     let mut leader = config.clone();
     leader.storage.replicator = ReplicatorSlot::new(Arc::new(LogReplicator::new(
-        Arc::new(writer),
+        Arc::from(writer),
         role.clone(),
         tokio::runtime::Handle::current(),
     )));
@@ -209,7 +209,7 @@ async fn follow_until_leading(
         let current = role.borrow_and_update().clone();
         if current.is_leader_now() {
             match take_over(config, log, stores, files, &mut reader).await? {
-                Some(writer) => return Ok(Followed::Lead(writer)),
+                Some(writer) => return Ok(Followed::Lead(Box::new(writer))),
                 None => continue,
             }
         }
@@ -265,7 +265,10 @@ async fn take_over(
     }
     follow::checkpoint(stores, files, reader.consumed()).await?;
     let writer = log.writer_at(reader.consumed());
-    match writer.append(FENCE, config.cluster.node_id.as_bytes()).await {
+    match writer
+        .append(FENCE, config.cluster.node_id.as_bytes())
+        .await
+    {
         Ok(sequence) => {
             files.set_applied(sequence)?;
             tracing::info!(sequence, "caught up with the log and fenced it");

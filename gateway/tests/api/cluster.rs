@@ -39,7 +39,10 @@ impl Node {
         let child = Command::new(BINARY)
             .env("EVR_SERVER__BIND", format!("127.0.0.1:{port}"))
             .env("EVR_STORAGE__DATA_DIR", data)
-            .env("EVR_AUTH__JWT_SECRET", "a-cluster-wide-token-secret-of-32-bytes+")
+            .env(
+                "EVR_AUTH__JWT_SECRET",
+                "a-cluster-wide-token-secret-of-32-bytes+",
+            )
             .env("EVR_AUTH__DATA_KEY", "ab".repeat(32))
             .env("EVR_AUTH__ADMIN_EMAIL", ADMIN.0)
             .env("EVR_AUTH__ADMIN_PASSWORD", ADMIN.1)
@@ -191,7 +194,11 @@ async fn a_killed_leader_is_replaced_and_every_acknowledged_write_survives() {
     let token = admin_token(&http, &a).await;
     let mut acknowledged = Vec::new();
     for n in 0..20 {
-        acknowledged.push(register(&http, &a, &token, n).await.expect("the leader registers"));
+        acknowledged.push(
+            register(&http, &a, &token, n)
+                .await
+                .expect("the leader registers"),
+        );
     }
     a.kill_9();
     let killed = Instant::now();
