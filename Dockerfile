@@ -72,9 +72,10 @@ EXPOSE 8080
 # SIGTERM starts the graceful shutdown (readiness 503, drain, flush every store, exit 0); give
 # `docker stop -t` at least server.drain_delay_s + server.shutdown_grace_s.
 STOPSIGNAL SIGTERM
-# Readiness, not liveness: a node that is not serving (starting, draining) is reported unhealthy.
+# Liveness: a follower of a cluster is healthy (it applies the log and answers /healthz) while its
+# /readyz says 503 not-leader, so load balancers route by /readyz, the engine restarts by this.
 # The server probes itself, so the image needs no curl.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["ev-rental", "probe", "http://127.0.0.1:8080/readyz"]
+    CMD ["ev-rental", "probe", "http://127.0.0.1:8080/healthz"]
 ENTRYPOINT ["ev-rental"]
 CMD ["--config", "/etc/ev-rental/config.toml"]

@@ -261,6 +261,7 @@ else
         || { cat "$WORK/compose.log" >&2; fail "starting the ev-rental nodes"; }
     admin_password=$(sed -n 's/^EVR_AUTH__ADMIN_PASSWORD=//p' "$env_file")
     leaders=()
+    leading=()
     for n in 1 2 3; do
         container=$(compose ps -q "ev-rental-$n")
         if probe_supported; then
@@ -279,9 +280,11 @@ else
             ((SECONDS < deadline)) || fail "ev-rental-$n: GET /v1/cluster did not answer 2xx within 60 s"
             sleep 1
         done
-        leader=$(json 'd.get("leader") or (d.get("lease") or {}).get("holder") or ""' <<<"$state")
+        leader=$(json '(d.get("leader") or {}).get("node_id") or ""' <<<"$state")
+        role=$(json 'd.get("role") or ""' <<<"$state")
         echo "ev-rental-$n: $state"
         [[ -n $leader ]] && leaders+=("$leader")
+        [[ $role == leader ]] && leading+=("ev-rental-$n")
         ok "ev-rental-$n answers GET /v1/cluster${leader:+, leader $leader}"
     done
     if ((${#leaders[@]} > 0)); then
@@ -289,5 +292,7 @@ else
             || fail "the nodes disagree on the leader: ${leaders[*]}"
         ok "the three nodes agree on the leader ${leaders[0]}"
     fi
+    ((${#leading[@]} == 1)) || fail "exactly one node must lead; leading: ${leading[*]:-none}"
+    ok "one node leads: ${leading[0]}"
 fi
 phase ""
