@@ -7,12 +7,17 @@ use std::time::{Duration, Instant};
 
 use cluster::testing::NatsCluster;
 use serde_json::{Value, json};
+use simulator::unit::{Fix, UnitClient, UnitConfig};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_ev-rental");
 const LEASE_TTL_MS: u64 = 2_000;
 const ADMIN: (&str, &str) = ("ops@cluster.test", "operador-cluster-2026");
 /// Long enough for any step on a loaded machine; only a hang reaches it.
 const PATIENCE: Duration = Duration::from_secs(60);
+
+/// The two tests pick free ports for their NATS servers and nodes by binding and releasing
+/// them: run side by side, one could take a port the other just chose. They run one at a time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -23,6 +28,7 @@ fn free_port() -> u16 {
 struct Node {
     id: String,
     url: String,
+    log: std::path::PathBuf,
     child: Option<Child>,
 }
 
@@ -35,7 +41,8 @@ impl Node {
             .map(|url| format!("\"{url}\""))
             .collect::<Vec<_>>()
             .join(",");
-        let log = std::fs::File::create(data.with_extension("log")).unwrap();
+        let log_path = data.with_extension("log");
+        let log = std::fs::File::create(&log_path).unwrap();
         let child = Command::new(BINARY)
             .env("EVR_SERVER__BIND", format!("127.0.0.1:{port}"))
             .env("EVR_STORAGE__DATA_DIR", data)
@@ -59,8 +66,16 @@ impl Node {
         Node {
             id: id.into(),
             url,
+            log: log_path,
             child: Some(child),
         }
+    }
+
+    /// The end of the node's log, for a failure's message.
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(15)..].join("\n")
     }
 
     fn pid(&self) -> String {
@@ -126,9 +141,10 @@ async fn wait_role(http: &reqwest::Client, node: &Node, role: &str, leader: Opti
         }
         assert!(
             started.elapsed() < PATIENCE,
-            "{} never became {role}; last status {:?}",
+            "{} never became {role}; last status {:?}; its log ends with:\n{}",
             node.id,
-            status(http, node).await
+            status(http, node).await,
+            node.log_tail()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -149,6 +165,18 @@ async fn admin_token(http: &reqwest::Client, node: &Node) -> String {
 
 /// Registers car `n` through `node`; its id when the node acknowledged it (201).
 async fn register(http: &reqwest::Client, node: &Node, token: &str, n: u32) -> Option<String> {
+    register_with_token(http, node, token, n)
+        .await
+        .map(|(id, _)| id)
+}
+
+/// Registers car `n` through `node`: its id and device token when acknowledged.
+async fn register_with_token(
+    http: &reqwest::Client,
+    node: &Node,
+    token: &str,
+    n: u32,
+) -> Option<(String, String)> {
     let answer = http
         .post(format!("{}/v1/vehicles", node.url))
         .bearer_auth(token)
@@ -165,11 +193,15 @@ async fn register(http: &reqwest::Client, node: &Node, token: &str, n: u32) -> O
         return None;
     }
     let created: Value = answer.json().await.ok()?;
-    created["id"].as_str().map(str::to_owned)
+    Some((
+        created["id"].as_str()?.to_owned(),
+        created["device_token"].as_str()?.to_owned(),
+    ))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_leader_is_replaced_and_every_acknowledged_write_survives() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let nats = NatsCluster::start().await;
     let dir = tempfile::tempdir().unwrap();
     let http = reqwest::Client::new();
@@ -200,6 +232,15 @@ async fn a_killed_leader_is_replaced_and_every_acknowledged_write_survives() {
                 .expect("the leader registers"),
         );
     }
+    // A car unit that knows both nodes, the follower first: it settles on the leader.
+    let (car, device_token) = register_with_token(&http, &a, &token, 21).await.unwrap();
+    let mut unit_config = UnitConfig::new(b.url.clone(), car.parse().unwrap(), device_token);
+    unit_config.other_servers = vec![a.url.clone()];
+    unit_config.initial_backoff = Duration::from_millis(100);
+    unit_config.max_backoff = Duration::from_millis(500);
+    unit_config.request_timeout = Duration::from_secs(2);
+    let unit = UnitClient::spawn(unit_config).unwrap();
+    unit.wait_connected(PATIENCE).await.unwrap();
     a.kill_9();
     let killed = Instant::now();
     wait_role(&http, &b, "leader", None).await;
@@ -221,6 +262,29 @@ async fn a_killed_leader_is_replaced_and_every_acknowledged_write_survives() {
     }
     assert!(register(&http, &b, &token, 20).await.is_some());
 
+    // The unit moves to the new leader: its next fix arrives there.
+    unit.report(Fix::new(-27.6005, -48.5196, chrono::Utc::now()))
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let position = http
+            .get(format!("{}/v1/vehicles/{car}/position", b.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        if position.status() == 200 {
+            break;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "the unit's fix never reached node-b"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    unit.wait_connected(PATIENCE).await.unwrap();
+    unit.shutdown().await.unwrap();
+
     // The killed node comes back as a follower of the new leader, its own stores dropped and
     // rebuilt from the log.
     let a = Node::start(&nats, "kill9", "node-a", port_a, &dir.path().join("a"));
@@ -229,6 +293,7 @@ async fn a_killed_leader_is_replaced_and_every_acknowledged_write_survives() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leader_paused_past_its_lease_acknowledges_nothing_and_exits() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let nats = NatsCluster::start().await;
     let dir = tempfile::tempdir().unwrap();
     let http = reqwest::Client::builder()

@@ -36,8 +36,10 @@ const METRES_PER_DEGREE_LAT: f64 = 111_320.0;
 #[derive(Clone, PartialEq, clap::Parser)]
 #[command(name = "ev-unit", version)]
 struct Cli {
-    /// The ev-rental server: https://host[:port], or http://host:port on a trusted network.
-    #[arg(long, value_name = "URL")]
+    /// The ev-rental server: https://host[:port], or http://host:port on a trusted network. For a
+    /// cluster, every node separated by commas: the unit moves to the next one when the one in
+    /// use fails or is a follower.
+    #[arg(long, value_name = "URL[,URL...]")]
     server: String,
     /// A PEM file of certificate authorities to trust besides the public ones (a private PKI).
     #[arg(long, value_name = "FILE")]
@@ -253,7 +255,14 @@ async fn main() -> ExitCode {
     if args.token_on_command_line {
         warn!("--token is visible to every user of this machine (ps); prefer EV_UNIT_TOKEN");
     }
-    let mut config = UnitConfig::new(args.server.clone(), args.vehicle, args.token.clone());
+    let mut servers = args
+        .server
+        .split(',')
+        .map(str::trim)
+        .filter(|url| !url.is_empty());
+    let first = servers.next().unwrap_or_default().to_owned();
+    let mut config = UnitConfig::new(first, args.vehicle, args.token.clone());
+    config.other_servers = servers.map(str::to_owned).collect();
     config.backlog_file = args.backlog.clone();
     if let Some(path) = &args.ca_cert {
         let read = std::fs::read(path)

@@ -26,6 +26,7 @@ use tokio_tungstenite::{
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
 use super::protocol::excerpt;
+use super::servers::socket_root;
 use super::shared::{Shared, StopReason, bump, stopping};
 use super::{
     AckFrame, Backoff, Behaviour, ExecutedCommands, ServerFrame, UnitConfig, UnitError,
@@ -40,7 +41,8 @@ const CLOSE_GRACE: Duration = Duration::from_secs(1);
 /// The command task, ready to run.
 #[derive(Debug)]
 pub(crate) struct CommandChannel {
-    url: String,
+    /// The channel's path under whichever server is in use.
+    path: String,
     authorization: HeaderValue,
     tls: Arc<rustls::ClientConfig>,
 }
@@ -51,17 +53,20 @@ impl CommandChannel {
         config: &UnitConfig,
         tls: Arc<rustls::ClientConfig>,
     ) -> Result<Self, UnitError> {
-        let url = config.commands_url()?;
-        url.as_str()
-            .into_client_request()
-            .map_err(|error| UnitError::Config(format!("bad WebSocket address {url}: {error}")))?;
+        let path = config.commands_path();
+        for root in config.roots()? {
+            let url = format!("{}{path}", socket_root(&root));
+            url.as_str().into_client_request().map_err(|error| {
+                UnitError::Config(format!("bad WebSocket address {url}: {error}"))
+            })?;
+        }
         let mut authorization = HeaderValue::from_str(&format!("Bearer {}", config.device_token))
             .map_err(|_| {
             UnitError::Config("the device token is not a valid header value".into())
         })?;
         authorization.set_sensitive(true);
         Ok(CommandChannel {
-            url,
+            path,
             authorization,
             tls,
         })
@@ -81,8 +86,10 @@ impl CommandChannel {
         let mut executed = ExecutedCommands::new(config.executed_memory);
         let mut connections: u64 = 0;
         loop {
+            let (server, root) = shared.servers.current();
+            let url = format!("{}{}", socket_root(root), self.path);
             let attempt = tokio::select! {
-                attempt = self.connect(config.request_timeout) => attempt,
+                attempt = self.connect(&url, config.request_timeout) => attempt,
                 _ = stopping(&mut stop) => return,
             };
             let failure = match attempt {
@@ -109,7 +116,12 @@ impl CommandChannel {
                     shared.request_stop(StopReason::InvalidToken);
                     return;
                 }
-                Err(error) => ("could not open the command channel", error),
+                Err(error) => {
+                    // A follower refuses the upgrade with 503, a dead node not at all: the
+                    // leader is another node.
+                    shared.servers.failed(server);
+                    ("could not open the command channel", error)
+                }
             };
             let delay = backoff.next_delay();
             let (what, error) = failure;
@@ -122,8 +134,8 @@ impl CommandChannel {
     }
 
     /// One upgrade attempt, bounded in time. A 401 answer becomes [`UnitError::InvalidToken`].
-    async fn connect(&self, timeout: Duration) -> Result<Socket, UnitError> {
-        let mut request = self.url.as_str().into_client_request()?;
+    async fn connect(&self, url: &str, timeout: Duration) -> Result<Socket, UnitError> {
+        let mut request = url.into_client_request()?;
         request
             .headers_mut()
             .insert(AUTHORIZATION, self.authorization.clone());

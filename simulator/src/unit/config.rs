@@ -16,6 +16,9 @@ pub struct UnitConfig {
     /// The server's root, `https://host[:port]` or, on a trusted network, `http://host:port`.
     /// The WebSocket address is derived from it (`wss://` or `ws://`).
     pub base_url: String,
+    /// The other nodes of a cluster, tried in turn when the one in use fails (a follower
+    /// answers 503 and names the leader; a dead node does not answer). Same form as `base_url`.
+    pub other_servers: Vec<String>,
     /// Certificate authorities trusted besides the public roots (a fleet's private PKI).
     pub ca_certificates: Vec<CertificateDer<'static>>,
     /// Where the backlog is kept across restarts; `None` keeps it in memory only (the
@@ -56,6 +59,7 @@ impl UnitConfig {
     ) -> Self {
         UnitConfig {
             base_url: base_url.into(),
+            other_servers: Vec::new(),
             ca_certificates: Vec::new(),
             backlog_file: None,
             vehicle_id,
@@ -70,46 +74,63 @@ impl UnitConfig {
         }
     }
 
-    /// The server root without a trailing slash, after checking its scheme.
+    /// Every server root, `base_url` first, checked.
+    pub(crate) fn roots(&self) -> Result<Vec<String>, UnitError> {
+        std::iter::once(&self.base_url)
+            .chain(&self.other_servers)
+            .map(|url| check_root(url).map(str::to_owned))
+            .collect()
+    }
+
+    /// The positions path under a server root.
+    pub(crate) fn positions_path(&self) -> String {
+        format!("/v1/units/{}/positions", self.vehicle_id)
+    }
+
+    /// The command channel's path under a server root.
+    pub(crate) fn commands_path(&self) -> String {
+        format!("/v1/units/{}/commands", self.vehicle_id)
+    }
+}
+
+/// A server root without its trailing slash, after checking its scheme.
+fn check_root(url: &str) -> Result<&str, UnitError> {
+    let root = url.trim_end_matches('/');
+    let host = root
+        .strip_prefix("https://")
+        .or_else(|| root.strip_prefix("http://"));
+    match host {
+        Some(host) if !host.is_empty() => Ok(root),
+        _ => Err(UnitError::Config(format!(
+            "a server must look like https://host[:port] or http://host:port, not {root:?}"
+        ))),
+    }
+}
+
+#[cfg(test)]
+impl UnitConfig {
+    /// The first server's root without a trailing slash, after checking its scheme.
     pub(crate) fn http_root(&self) -> Result<&str, UnitError> {
-        let root = self.base_url.trim_end_matches('/');
-        let host = root
-            .strip_prefix("https://")
-            .or_else(|| root.strip_prefix("http://"));
-        match host {
-            Some(host) if !host.is_empty() => Ok(root),
-            _ => Err(UnitError::Config(format!(
-                "base_url must look like https://host[:port] or http://host:port, not {root:?}"
-            ))),
-        }
+        check_root(&self.base_url)
     }
 
-    /// Where positions are posted.
+    /// Where positions are posted on the first server.
     pub(crate) fn positions_url(&self) -> Result<String, UnitError> {
-        Ok(format!(
-            "{}/v1/units/{}/positions",
-            self.http_root()?,
-            self.vehicle_id
-        ))
+        Ok(format!("{}{}", self.http_root()?, self.positions_path()))
     }
 
-    /// Where the command WebSocket is opened: the same host, `wss://` for `https://` and
-    /// `ws://` for `http://`.
+    /// Where the command WebSocket is opened on the first server: the same host, `wss://` for
+    /// `https://` and `ws://` for `http://`.
     pub(crate) fn commands_url(&self) -> Result<String, UnitError> {
-        let root = self.http_root()?;
-        let socket_root = match root.strip_prefix("https://") {
-            Some(host) => format!("wss://{host}"),
-            None => format!("ws://{}", &root["http://".len()..]),
-        };
-        Ok(format!(
-            "{socket_root}/v1/units/{}/commands",
-            self.vehicle_id
-        ))
+        let root = super::servers::socket_root(self.http_root()?);
+        Ok(format!("{root}{}", self.commands_path()))
     }
+}
 
+impl UnitConfig {
     /// Checks the settings that would otherwise fail later, inside a task, where nobody sees it.
     pub(crate) fn validate(&self) -> Result<(), UnitError> {
-        self.http_root()?;
+        self.roots()?;
         if self.device_token.is_empty() {
             return Err(UnitError::Config("the device token is empty".into()));
         }
@@ -136,6 +157,7 @@ impl fmt::Debug for UnitConfig {
         formatter
             .debug_struct("UnitConfig")
             .field("base_url", &self.base_url)
+            .field("other_servers", &self.other_servers)
             .field("ca_certificates", &self.ca_certificates.len())
             .field("backlog_file", &self.backlog_file)
             .field("vehicle_id", &self.vehicle_id)

@@ -43,6 +43,7 @@ mod executed;
 mod journal;
 mod positions;
 mod protocol;
+mod servers;
 mod shared;
 mod tls;
 

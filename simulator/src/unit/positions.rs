@@ -43,7 +43,8 @@ enum Delivery {
 /// The position task, ready to run.
 pub(crate) struct Reporter {
     http: reqwest::Client,
-    url: String,
+    /// The positions path under whichever server is in use.
+    path: String,
     token: String,
 }
 
@@ -51,7 +52,7 @@ pub(crate) struct Reporter {
 impl std::fmt::Debug for Reporter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Reporter")
-            .field("url", &self.url)
+            .field("path", &self.path)
             .field("token", &"<redacted>")
             .finish_non_exhaustive()
     }
@@ -72,7 +73,7 @@ impl Reporter {
             .build()?;
         Ok(Reporter {
             http,
-            url: config.positions_url()?,
+            path: config.positions_path(),
             token: config.device_token.clone(),
         })
     }
@@ -96,8 +97,9 @@ impl Reporter {
                     _ = stopping(&mut stop) => return,
                 }
             }
+            let (server, root) = shared.servers.current();
             let delivery = tokio::select! {
-                delivery = self.send(&batch) => delivery,
+                delivery = self.send(root, &batch) => delivery,
                 _ = stopping(&mut stop) => {
                     shared.backlog().restore(batch);
                     return;
@@ -135,6 +137,8 @@ impl Reporter {
                     delay
                 }
                 Delivery::Retry(error) => {
+                    // No answer, or a 5xx (a follower's 503 among them): try the next node.
+                    shared.servers.failed(server);
                     let held = {
                         let mut backlog = shared.backlog();
                         backlog.restore(batch);
@@ -158,8 +162,9 @@ impl Reporter {
 
     /// One request. A single fix goes as a plain object (the contract's everyday form),
     /// several as an array.
-    async fn send(&self, batch: &[Fix]) -> Delivery {
-        let request = self.http.post(&self.url).bearer_auth(&self.token);
+    async fn send(&self, root: &str, batch: &[Fix]) -> Delivery {
+        let url = format!("{root}{}", self.path);
+        let request = self.http.post(url).bearer_auth(&self.token);
         let request = match batch {
             [single] => request.json(single),
             _ => request.json(batch),

@@ -7,6 +7,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::{Notify, watch};
 
+use super::servers::Servers;
 use super::{Backlog, DoorState, Doors, UnitConfig, UnitError};
 
 /// Why a unit stopped.
@@ -77,6 +78,8 @@ pub(crate) fn bump(counter: &AtomicU64, by: u64) {
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) config: UnitConfig,
+    /// The servers, and the one in use.
+    pub(crate) servers: Servers,
     pub(crate) counters: Counters,
     pub(crate) doors: Mutex<Doors>,
     pub(crate) door_state: watch::Sender<DoorState>,
@@ -104,7 +107,9 @@ impl Shared {
         let (door_state, _) = watch::channel(DoorState::Locked);
         let (connected, _) = watch::channel(false);
         let (stop, _) = watch::channel(None);
+        let servers = Servers::new(config.roots()?);
         Ok(Shared {
+            servers,
             counters: Counters::default(),
             doors: Mutex::new(Doors::new(DoorState::Locked)),
             door_state,
