@@ -34,9 +34,21 @@ struct Node {
 
 impl Node {
     fn start(nats: &NatsCluster, deployment: &str, id: &str, port: u16, data: &Path) -> Node {
+        Node::start_in(Some(nats), deployment, id, port, data)
+    }
+
+    /// A node of a cluster on `nats`, or a single process without one.
+    fn start_in(
+        nats: Option<&NatsCluster>,
+        deployment: &str,
+        id: &str,
+        port: u16,
+        data: &Path,
+    ) -> Node {
         let url = format!("http://127.0.0.1:{port}");
         let urls = nats
-            .urls()
+            .map(NatsCluster::urls)
+            .unwrap_or_default()
             .iter()
             .map(|url| format!("\"{url}\""))
             .collect::<Vec<_>>()
@@ -44,6 +56,7 @@ impl Node {
         let log_path = data.with_extension("log");
         let log = std::fs::File::create(&log_path).unwrap();
         let child = Command::new(BINARY)
+            .env("RUST_LOG", "warn")
             .env("EVR_SERVER__BIND", format!("127.0.0.1:{port}"))
             .env("EVR_STORAGE__DATA_DIR", data)
             .env(
@@ -53,7 +66,7 @@ impl Node {
             .env("EVR_AUTH__DATA_KEY", "ab".repeat(32))
             .env("EVR_AUTH__ADMIN_EMAIL", ADMIN.0)
             .env("EVR_AUTH__ADMIN_PASSWORD", ADMIN.1)
-            .env("EVR_CLUSTER__ENABLED", "true")
+            .env("EVR_CLUSTER__ENABLED", nats.is_some().to_string())
             .env("EVR_CLUSTER__NATS_URLS", format!("[{urls}]"))
             .env("EVR_CLUSTER__NODE_ID", id)
             .env("EVR_CLUSTER__ADVERTISE_URL", &url)
@@ -332,4 +345,68 @@ async fn a_leader_paused_past_its_lease_acknowledges_nothing_and_exits() {
         .map(|car| car["plate"].as_str().unwrap())
         .collect();
     assert_eq!(plates, ["CLU1A01"]);
+}
+
+/// Cars registered per second through `node` by 16 concurrent operators in `span`.
+async fn registration_rate(http: &reqwest::Client, node: &Node, first: u64, span: Duration) -> f64 {
+    let token = admin_token(http, node).await;
+    let started = Instant::now();
+    let counted = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let tasks: Vec<_> = (0..16u64)
+        .map(|worker| {
+            let (http, url, token, counted) = (
+                http.clone(),
+                node.url.clone(),
+                token.clone(),
+                counted.clone(),
+            );
+            tokio::spawn(async move {
+                let mut n = first + worker * 100_000;
+                while started.elapsed() < span {
+                    n += 1;
+                    let answer = http
+                        .post(format!("{url}/v1/vehicles"))
+                        .bearer_auth(&token)
+                        .json(&json!({
+                            "plate": actors::domain::samples::plate(n),
+                            "model": "BYD Dolphin",
+                            "year": 2025,
+                            "hourly_rate_cents": 4_500,
+                        }))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(answer.status(), 201, "{}", answer.text().await.unwrap());
+                    counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    counted.load(std::sync::atomic::Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: cargo test -p gateway --test api -- --ignored --nocapture durable_writes"]
+async fn durable_writes_single_node_beside_cluster_mode() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let nats = NatsCluster::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    let span = Duration::from_secs(10);
+    let single = Node::start_in(None, "rate", "single", free_port(), &dir.path().join("s"));
+    wait_role(&http, &single, "single", None).await;
+    let alone = registration_rate(&http, &single, 1, span).await;
+    drop(single);
+    let leader = Node::start(&nats, "rate", "leader", free_port(), &dir.path().join("l"));
+    wait_role(&http, &leader, "leader", None).await;
+    let replicated = registration_rate(&http, &leader, 1, span).await;
+    println!(
+        "durable writes (car registrations, 16 clients): single node {alone:.0}/s, cluster \
+         leader with 3 JetStream replicas {replicated:.0}/s ({:.2}x)",
+        replicated / alone
+    );
+    assert!(alone > 0.0 && replicated > 0.0);
 }
