@@ -222,7 +222,7 @@ fn http_ingest(criterion: &mut Criterion) {
     group.finish();
     let followed_events = reports.last_sequence() - followed_from;
     // Let the streams catch up with the last events before counting what each received.
-    rt.block_on(tokio::time::sleep(Duration::from_secs(2)));
+    rt.block_on(async { tokio::time::sleep(Duration::from_secs(2)).await });
     let received: Vec<u64> = subscribers
         .iter()
         .map(|(task, count)| {
