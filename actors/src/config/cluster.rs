@@ -96,8 +96,9 @@ impl Default for ClusterConfig {
     }
 }
 
-/// Characters allowed in names that become NATS subjects, streams and buckets.
-fn is_token(text: &str) -> bool {
+/// Whether `text` may be one token of a NATS subject, stream or bucket name: the rule for
+/// `cluster.name`, node ids and the store names the log's subjects end with.
+pub fn is_token(text: &str) -> bool {
     !text.is_empty()
         && text.len() <= 64
         && text

@@ -19,7 +19,7 @@ mod tests;
 
 use std::net::SocketAddr;
 
-pub use cluster::ClusterConfig;
+pub use cluster::{ClusterConfig, is_token};
 pub use console::{ConsoleConfig, Neighbourhood};
 pub use events::EventsConfig;
 pub use load::ConfigError;

@@ -17,6 +17,8 @@ use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::stream::{self, LastRawMessageErrorKind};
 use tokio::sync::Mutex;
 
+use actors::config::is_token;
+
 use super::parts::{Part, part_size};
 use crate::connect::{Nats, REQUEST_TIMEOUT};
 use crate::error::AppendError;
@@ -202,15 +204,6 @@ impl LogWriter {
         state.unresolved = None;
         Ok(())
     }
-}
-
-/// A store's name becomes one subject token.
-fn is_token(text: &str) -> bool {
-    !text.is_empty()
-        && text.len() <= 64
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 #[cfg(test)]
