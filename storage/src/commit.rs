@@ -88,8 +88,13 @@ impl WriteClock {
 }
 
 enum Request {
-    /// Acknowledge once every write up to `upto` is durable.
-    Commit { upto: u64, reply: Reply },
+    /// Acknowledge once every write up to `upto` is durable; a request that `forces` gets a
+    /// flush for it, one that does not rides the next flush that happens anyway.
+    Commit {
+        upto: u64,
+        forces: bool,
+        reply: Reply,
+    },
     /// Flush everything, acknowledge, and stop the thread.
     Close { reply: Reply },
 }
@@ -184,6 +189,16 @@ impl Committer {
     /// Waits until every write completed before this call is on disk (and, for a replicated
     /// store, in the replicated log).
     pub(crate) async fn commit(&self) -> StorageResult<()> {
+        self.wait_durable(true).await
+    }
+
+    /// Waits like [`Committer::commit`] but asks for no flush of its own: it resolves with the
+    /// next flush that runs anyway, the periodic one of lazy data at the latest.
+    pub(crate) async fn settled(&self) -> StorageResult<()> {
+        self.wait_durable(false).await
+    }
+
+    async fn wait_durable(&self, forces: bool) -> StorageResult<()> {
         self.check_fenced()?;
         let upto = self.clock.written();
         if upto <= self.clock.durable() {
@@ -193,6 +208,7 @@ impl Committer {
         self.requests
             .send(Request::Commit {
                 upto,
+                forces,
                 reply: Reply::Async(reply),
             })
             .map_err(|_| self.closed())?;
@@ -210,6 +226,7 @@ impl Committer {
         self.requests
             .send(Request::Commit {
                 upto,
+                forces: true,
                 reply: Reply::Blocking(reply),
             })
             .map_err(|_| self.closed())?;
@@ -251,6 +268,14 @@ pub(crate) struct CommitTiming {
     pub(crate) window: Duration,
 }
 
+/// A caller waiting for its writes to be durable.
+struct Waiter {
+    upto: u64,
+    /// Whether it asked for a flush (a commit) or rides the next one (a settle).
+    forces: bool,
+    reply: Reply,
+}
+
 struct Worker {
     store: String,
     db: sled::Db,
@@ -267,7 +292,7 @@ struct Worker {
 
 impl Worker {
     fn run(mut self) {
-        let mut waiting: Vec<(u64, Reply)> = Vec::new();
+        let mut waiting: Vec<Waiter> = Vec::new();
         let mut next_lazy_flush = Instant::now() + self.lazy_every;
         let mut last_flush_end = Instant::now() - self.window;
         loop {
@@ -284,8 +309,16 @@ impl Worker {
                 }
             };
             let mut close = None;
-            let mut take = |request: Request, waiting: &mut Vec<(u64, Reply)>| match request {
-                Request::Commit { upto, reply } => waiting.push((upto, reply)),
+            let mut take = |request: Request, waiting: &mut Vec<Waiter>| match request {
+                Request::Commit {
+                    upto,
+                    forces,
+                    reply,
+                } => waiting.push(Waiter {
+                    upto,
+                    forces,
+                    reply,
+                }),
                 Request::Close { reply } => close = Some(reply),
             };
             for request in first.into_iter().chain(self.inbox.try_iter()) {
@@ -294,7 +327,7 @@ impl Worker {
             // Under load (the last flush ended moments ago), let more commits join this one
             // until the window has passed: fewer, larger flushes.
             let window_end = last_flush_end + self.window;
-            while !waiting.is_empty() && Instant::now() < window_end {
+            while waiting.iter().any(|waiter| waiter.forces) && Instant::now() < window_end {
                 match self
                     .inbox
                     .recv_timeout(window_end.saturating_duration_since(Instant::now()))
@@ -306,7 +339,9 @@ impl Worker {
             // A fenced store's lazy writes have nowhere to go: only waiters (to be refused) and
             // closing still run a flush.
             let needs_flush = close.is_some()
-                || waiting.iter().any(|(upto, _)| *upto > self.clock.durable())
+                || waiting
+                    .iter()
+                    .any(|waiter| waiter.forces && waiter.upto > self.clock.durable())
                 || (Instant::now() >= next_lazy_flush
                     && self.clock.written() > self.clock.durable()
                     && self.fenced.get().is_none());
@@ -322,15 +357,15 @@ impl Worker {
             }
             let durable = self.clock.durable();
             let mut still_waiting = Vec::new();
-            for (upto, reply) in waiting.drain(..) {
-                if upto <= durable {
-                    reply.send(Ok(()));
+            for waiter in waiting.drain(..) {
+                if waiter.upto <= durable {
+                    waiter.reply.send(Ok(()));
                 } else if let Err(error) = &result {
                     // Those writes may not be on disk, or not in the replicated log: the writer
                     // must not report success.
-                    reply.send(Err(error.to_storage(&self.store)));
+                    waiter.reply.send(Err(error.to_storage(&self.store)));
                 } else {
-                    still_waiting.push((upto, reply));
+                    still_waiting.push(waiter);
                 }
             }
             waiting = still_waiting;

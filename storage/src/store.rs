@@ -141,6 +141,17 @@ impl Store {
         Ok(())
     }
 
+    /// Resolves once every write made before the call is durable, like [`Store::commit`], but
+    /// without asking for a flush: it rides the next flush that runs anyway (another caller's
+    /// commit, or the periodic flush of lazy data within `storage.flush_every_ms`). For
+    /// writers that must know when data is on disk but not make it so sooner, where a flush
+    /// per call would cost more than the wait.
+    pub async fn settled(&self) -> StorageResult<()> {
+        self.inner.committer.settled().await?;
+        self.inner.outbox.wake_if_dirty();
+        Ok(())
+    }
+
     /// The store's outbox of events (see [`Outbox`]).
     pub fn outbox(&self) -> &Outbox {
         &self.inner.outbox
@@ -253,6 +264,34 @@ mod tests {
         let before = store.flush_stats().flushes;
         store.commit().await.unwrap();
         assert_eq!(store.flush_stats().flushes, before);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_settle_asks_for_no_flush_and_rides_the_next_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = StorageConfig {
+            flush_every_ms: 3_600_000,
+            ..config(dir.path())
+        };
+        let store = Store::open(&config, "riding").unwrap();
+        let table: Table<u64, u64> = store.table("numbers").unwrap();
+        table.insert(&1, &1).unwrap();
+        let settling = tokio::spawn({
+            let store = store.clone();
+            async move { store.settled().await }
+        });
+        // No flush is due for an hour and the settle asked for none: it is still waiting.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!settling.is_finished(), "a settle forced a flush");
+        assert_eq!(store.flush_stats().flushes, 0);
+        table.insert(&2, &2).unwrap();
+        store.commit().await.unwrap();
+        settling.await.unwrap().unwrap();
+        assert_eq!(
+            store.flush_stats().flushes,
+            1,
+            "the settle rode the commit's flush"
+        );
     }
 
     #[tokio::test]

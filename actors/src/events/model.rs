@@ -313,6 +313,15 @@ impl EventData {
         }
     }
 
+    /// Whether it belongs to the lazy durability class: a car's position, appended alone right
+    /// after the lazily stored fix it reports. A crash may take back such an event together
+    /// with its fix, which only thins the track; nothing else was changed with it, so it may
+    /// travel before it is on disk. Every other event comes with a change that must be durable
+    /// before anyone hears of it.
+    pub fn is_lazy(&self) -> bool {
+        matches!(self, EventData::VehicleMoved { .. })
+    }
+
     /// Whether operators' webhooks and event streams may see it. A confirmation code is for
     /// the address being confirmed only.
     pub fn is_public(&self) -> bool {

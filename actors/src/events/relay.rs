@@ -2,7 +2,7 @@
 //!
 //! One pass over a store reads a batch from its outbox, waits for a commit (so nothing is
 //! delivered that a crash could still take back: the change and its event are on disk
-//! together), hands the batch to each subscriber in turn and removes it only when every
+//! together; a batch of lazy events only, car positions, skips that wait), hands the batch to each subscriber in turn and removes it only when every
 //! subscriber took it. A subscriber that fails leaves the batch where it is; the next pass
 //! offers it again to all of them, which is why subscribers deduplicate by event id. Passes over
 //! one store never overlap (a lock per store), so a subscriber sees one store's events in the
@@ -216,9 +216,12 @@ impl EventRelay {
             if batch.is_empty() {
                 return Ok(delivered);
             }
-            // Every event read was written before this call: once it resolves they are on disk.
-            store.commit().await.map_err(storage_error)?;
             let (sequences, events): (Vec<u64>, Vec<DomainEvent>) = batch.into_iter().unzip();
+            if needs_commit(&events) {
+                // Every event read was written before this call: once it resolves they are on
+                // disk.
+                store.commit().await.map_err(storage_error)?;
+            }
             let subscribers = self
                 .inner
                 .subscribers
@@ -258,4 +261,11 @@ impl EventRelay {
             }
         })
     }
+}
+
+/// Whether a batch must be on disk before it is delivered: unless every event in it is of the
+/// lazy class. A car reporting every few seconds would otherwise have each relay pass wait for
+/// a flush of the location store, back to back, which the fixes themselves never ask for.
+fn needs_commit(events: &[DomainEvent]) -> bool {
+    events.iter().any(|event| !event.data.is_lazy())
 }

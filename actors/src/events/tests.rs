@@ -175,3 +175,56 @@ async fn the_background_loop_delivers_what_a_commit_woke_it_for() {
         task.abort();
     }
 }
+
+fn moved(vehicle: crate::ids::VehicleId) -> DomainEvent {
+    DomainEvent::new(
+        "location",
+        Utc::now(),
+        Subjects::vehicle(vehicle),
+        EventData::VehicleMoved {
+            lat: -27.59,
+            lon: -48.55,
+            speed_kmh: None,
+            battery_pct: None,
+            recorded_at: Utc::now(),
+        },
+    )
+}
+
+#[tokio::test]
+async fn positions_alone_travel_without_a_flush_and_a_change_s_event_waits_for_one() {
+    let dir = tempfile::tempdir().unwrap();
+    // No periodic flush during the test: every flush counted is one the relay asked for.
+    let config = StorageConfig {
+        data_dir: dir.path().to_owned(),
+        flush_every_ms: 3_600_000,
+        ..StorageConfig::default()
+    };
+    let location = Store::open(&config, "location").unwrap();
+    let relay = EventRelay::new(std::slice::from_ref(&location), RelayOptions::default());
+    let recorder = Arc::new(Recorder::default());
+    relay.subscribe(recorder.clone());
+    let flushes = || location.flush_stats().flushes;
+
+    let before = flushes();
+    for _ in 0..3 {
+        location
+            .outbox()
+            .append_alone(&moved(crate::ids::VehicleId::new()))
+            .unwrap();
+    }
+    assert_eq!(relay.relay_now().await.unwrap(), 3);
+    assert_eq!(flushes(), before, "a batch of positions waited for a flush");
+
+    location
+        .outbox()
+        .append_alone(&moved(crate::ids::VehicleId::new()))
+        .unwrap();
+    write_with_event(&location, &registered(CustomerId::new()));
+    assert_eq!(relay.relay_now().await.unwrap(), 2);
+    assert!(
+        flushes() > before,
+        "a batch holding a change's event was delivered before it was on disk"
+    );
+    assert_eq!(recorder.seen.lock().unwrap().len(), 5);
+}

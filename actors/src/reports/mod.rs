@@ -6,9 +6,11 @@
 //!   customer's balance, and the cars' thinned track from `vehicle.moved`. It never reads
 //!   another service's store: what it knows came as events.
 //! - **Sequence**: each logged event gets the next number of the log (the `id:` of the event
-//!   stream). Numbers are handed out by one writer actor, committed before the relay hears
-//!   `Ok`, and readers never see past the committed end, so a number streamed is never given
-//!   to another event after a crash.
+//!   stream). Numbers are handed out by one writer actor, and readers never see past the end
+//!   known to be on disk, so a number streamed is never given to another event after a crash.
+//!   A batch holding a change's event is committed before the relay hears `Ok`; a batch of car
+//!   positions only is answered at once and shown after the store's next flush (a crash
+//!   before it loses positions nobody saw, as the location store itself may).
 //! - **Live**: every logged event is broadcast after its commit; a stream subscribes first,
 //!   replays the log, then forwards live events with a higher number (see the gateway's
 //!   `routes/events.rs`). A subscriber that falls behind the broadcast reads the log again.
@@ -186,8 +188,9 @@ impl ReportsHandle {
         })?
     }
 
-    /// Logs the public events of `events` not logged yet, durably, and applies them to the
-    /// projections; how many were new. What the relay's delivery calls.
+    /// Logs the public events of `events` not logged yet and applies them to the projections;
+    /// how many were new. Durably, unless they are all positions (see the module's notes).
+    /// What the relay's delivery calls.
     pub async fn append(&self, events: Vec<DomainEvent>) -> Result<usize, ReportsError> {
         self.ask(APPEND_TIMEOUT, |reply| WriterMsg::Append { events, reply })
             .await

@@ -106,6 +106,26 @@ impl ReportsStore {
             .map_err(flatten)
     }
 
+    /// Logs a car's position as `sequence` and records it in the track with plain writes, no
+    /// transaction: sled rolls its write buffer to disk for every transaction, which at one
+    /// position per car every few seconds would be most of this store's work. What a
+    /// transaction would protect is not at stake: sled recovers its writes in order, so a crash
+    /// leaves a prefix of these three, and the id goes first, so a prefix is either nothing, an
+    /// id without its entry (the position is lost, as a lazy fix may be) or the entry. The
+    /// track entry is the same however often it is written.
+    pub(crate) fn append_position(
+        &self,
+        sequence: u64,
+        event: &DomainEvent,
+    ) -> Result<(), StorageError> {
+        self.log_ids.insert(&event.id, &sequence)?;
+        self.log.insert(&sequence, event)?;
+        if let Target::Position(vehicle, at, place) = fold::target(event) {
+            self.positions.insert(&(vehicle, at), &place)?;
+        }
+        Ok(())
+    }
+
     /// Applies a logged event to the projections again (a rebuild).
     pub(crate) fn reproject(&self, event: &DomainEvent) -> Result<(), StorageError> {
         let start_place = self.start_place(event)?;

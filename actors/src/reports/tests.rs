@@ -20,9 +20,14 @@ struct Harness {
 }
 
 async fn harness() -> Harness {
+    harness_with(|_| {}).await
+}
+
+async fn harness_with(adjust: impl FnOnce(&mut Config)) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::default();
     config.storage.data_dir = dir.path().to_owned();
+    adjust(&mut config);
     let store = Store::open(&config.storage, "reports").unwrap();
     let clock = ManualClock::new(crate::testing::t0());
     let reports = start(store, Arc::new(clock.clone()), &config, None)
@@ -121,6 +126,79 @@ async fn events_get_increasing_sequences_once_each_and_private_ones_are_not_logg
         assert_eq!(live.try_recv().unwrap().sequence, expected);
     }
     assert!(live.try_recv().is_err());
+}
+
+fn moved(clock: &ManualClock, vehicle: VehicleId) -> DomainEvent {
+    DomainEvent::new(
+        "location",
+        clock.now(),
+        Subjects::vehicle(vehicle),
+        EventData::VehicleMoved {
+            lat: -27.59,
+            lon: -48.55,
+            speed_kmh: Some(30.0),
+            battery_pct: Some(80),
+            recorded_at: clock.now(),
+        },
+    )
+}
+
+#[tokio::test]
+async fn positions_are_taken_at_once_and_shown_after_the_flush_that_carries_them() {
+    // No periodic flush: the only flush is the one the change's event below asks for.
+    let h = harness_with(|config| config.storage.flush_every_ms = 3_600_000).await;
+    let mut live = h.reports.live();
+    let car = VehicleId::new();
+    let first = moved(&h.clock, car);
+    h.clock.advance(TimeDelta::minutes(1));
+    let positions = vec![first, moved(&h.clock, car)];
+    assert_eq!(h.reports.append(positions).await.unwrap(), 2);
+    // In the track at once, for the statements' distances.
+    let span = (h.clock.now() - TimeDelta::hours(1), h.clock.now());
+    assert_eq!(
+        h.reports
+            .inner
+            .store
+            .track(car, span.0, span.1)
+            .unwrap()
+            .len(),
+        2
+    );
+    // Logged, not yet on disk: no reader sees them, nothing was broadcast.
+    assert_eq!(h.reports.last_sequence(), 0);
+    assert!(h.reports.read_after(0, 10).unwrap().is_empty());
+    assert!(live.try_recv().is_err());
+
+    let retired = DomainEvent::new(
+        "vehicles",
+        h.clock.now(),
+        Subjects::vehicle(car),
+        EventData::VehicleRetired,
+    );
+    assert_eq!(h.reports.append(vec![retired]).await.unwrap(), 1);
+    // The change's commit carried the positions written before it: all three, in order.
+    assert_eq!(h.reports.last_sequence(), 3);
+    for expected in 1..=3 {
+        assert_eq!(live.try_recv().unwrap().sequence, expected);
+    }
+    assert!(live.try_recv().is_err());
+}
+
+#[tokio::test]
+async fn positions_alone_are_shown_after_the_periodic_flush() {
+    let h = harness_with(|config| config.storage.flush_every_ms = 10).await;
+    let mut live = h.reports.live();
+    let car = VehicleId::new();
+    assert_eq!(
+        h.reports.append(vec![moved(&h.clock, car)]).await.unwrap(),
+        1
+    );
+    let shown = tokio::time::timeout(std::time::Duration::from_secs(10), live.recv())
+        .await
+        .expect("shown after a periodic flush")
+        .unwrap();
+    assert_eq!(shown.sequence, 1);
+    assert_eq!(h.reports.last_sequence(), 1);
 }
 
 #[tokio::test]

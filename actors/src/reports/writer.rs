@@ -39,6 +39,9 @@ impl Logged {
     }
 }
 
+/// How long to wait before asking again for a flush that failed.
+const SETTLE_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Events read per step of a rebuild.
 const REBUILD_BATCH: usize = 512;
 
@@ -59,6 +62,11 @@ pub(crate) enum WriterMsg {
         batch: usize,
         reply: RpcReplyPort<Result<usize, ReportsError>>,
     },
+    /// The writer's own: everything logged up to `upto` is on disk (or the wait failed).
+    Settled {
+        upto: u64,
+        outcome: Result<(), storage::StorageError>,
+    },
 }
 
 pub(crate) struct Writer;
@@ -68,6 +76,11 @@ pub(crate) struct WriterState {
     store: ReportsStore,
     next: u64,
     live: broadcast::Sender<Arc<Logged>>,
+    /// Logged lazy events not yet known to be on disk, oldest first: readers see them after
+    /// the flush that carries them.
+    unpublished: Vec<Arc<Logged>>,
+    /// Whether a wait for that flush is under way (it ends with [`WriterMsg::Settled`]).
+    settling: bool,
 }
 
 impl Actor for Writer {
@@ -81,19 +94,26 @@ impl Actor for Writer {
         (store, live): Self::Arguments,
     ) -> Result<WriterState, ActorProcessingErr> {
         let next = store.last_sequence()? + 1;
-        Ok(WriterState { store, next, live })
+        Ok(WriterState {
+            store,
+            next,
+            live,
+            unpublished: Vec::new(),
+            settling: false,
+        })
     }
 
     async fn handle(
         &self,
-        _myself: ActorRef<WriterMsg>,
+        myself: ActorRef<WriterMsg>,
         message: WriterMsg,
         state: &mut WriterState,
     ) -> Result<(), ActorProcessingErr> {
         match message {
             WriterMsg::Append { events, reply } => {
-                let _ = reply.send(state.append(&events).await);
+                let _ = reply.send(state.append(&events, &myself).await);
             }
+            WriterMsg::Settled { upto, outcome } => state.settled(upto, outcome, &myself),
             WriterMsg::Rebuild { reply } => {
                 let _ = reply.send(state.rebuild().await);
             }
@@ -121,28 +141,94 @@ impl Actor for Writer {
 }
 
 impl WriterState {
-    /// Logs what is new and public, commits, then shows it to readers and live subscribers,
-    /// in sequence order.
-    async fn append(&mut self, events: &[DomainEvent]) -> Result<usize, ReportsError> {
+    /// Logs what is new and public, then shows it to readers and live subscribers in sequence
+    /// order once it is on disk. A batch with a change's event commits before it answers, so
+    /// the relay drops nothing a crash could take back. A batch of positions only (the lazy
+    /// class) answers at once and is shown after the next flush, asked of no one: a car
+    /// reporting every few seconds must not cost a flush of this store per relay pass, and a
+    /// crash before that flush loses positions nobody was shown, whose numbers nobody saw.
+    async fn append(
+        &mut self,
+        events: &[DomainEvent],
+        myself: &ActorRef<WriterMsg>,
+    ) -> Result<usize, ReportsError> {
         let mut logged: Vec<Arc<Logged>> = Vec::new();
         for event in events.iter().filter(|event| event.data.is_public()) {
             if self.store.knows(&event.id)? || logged.iter().any(|e| e.event.id == event.id) {
                 continue;
             }
-            self.store.append(self.next, event)?;
+            if event.data.is_lazy() {
+                self.store.append_position(self.next, event)?;
+            } else {
+                self.store.append(self.next, event)?;
+            }
             logged.push(Arc::new(Logged::new(self.next, event.clone())));
             self.next += 1;
         }
-        let Some(last) = logged.last() else {
+        let Some(last) = logged.last().map(|entry| entry.sequence) else {
             return Ok(0);
         };
-        self.store.store.commit().await?;
-        self.store.mark_committed(last.sequence);
-        for entry in &logged {
-            // No live subscriber is not an error: the log has it.
-            let _ = self.live.send(entry.clone());
+        let count = logged.len();
+        let lazy = logged.iter().all(|entry| entry.event.data.is_lazy());
+        self.unpublished.extend(logged);
+        if lazy {
+            self.settle(myself);
+        } else {
+            self.store.store.commit().await?;
+            self.publish(last);
         }
-        Ok(logged.len())
+        Ok(count)
+    }
+
+    /// Waits, off the writer's turn, for the flush that carries what is logged now.
+    fn settle(&mut self, myself: &ActorRef<WriterMsg>) {
+        let Some(upto) = self.unpublished.last().map(|entry| entry.sequence) else {
+            return;
+        };
+        if self.settling {
+            return;
+        }
+        self.settling = true;
+        let (store, myself) = (self.store.store.clone(), myself.clone());
+        tokio::spawn(async move {
+            let outcome = store.settled().await;
+            if outcome.is_err() {
+                // A store that cannot flush fails at once: do not ask again in a tight loop.
+                tokio::time::sleep(SETTLE_RETRY).await;
+            }
+            // The writer gone, nobody is left to show the events to.
+            let _ = myself.cast(WriterMsg::Settled { upto, outcome });
+        });
+    }
+
+    fn settled(
+        &mut self,
+        upto: u64,
+        outcome: Result<(), storage::StorageError>,
+        myself: &ActorRef<WriterMsg>,
+    ) {
+        self.settling = false;
+        match outcome {
+            Ok(()) => self.publish(upto),
+            // Shown with the next flush that works; a crash before it loses only positions.
+            Err(error) => tracing::warn!(%error, "logged positions not yet on disk"),
+        }
+        self.settle(myself);
+    }
+
+    /// Lets readers see the log up to `upto`, which is on disk, and broadcasts what they had
+    /// not seen, in order.
+    fn publish(&mut self, upto: u64) {
+        self.store.mark_committed(upto);
+        let shown = self
+            .unpublished
+            .iter()
+            .take_while(|entry| entry.sequence <= upto)
+            .count();
+        for entry in self.unpublished.drain(..shown) {
+            // No live subscriber is not an error: the log has it.
+            let _ = self.live.send(entry);
+        }
     }
 
     async fn rebuild(&mut self) -> Result<u64, ReportsError> {
