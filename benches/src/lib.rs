@@ -2,12 +2,14 @@
 //! for the load benchmarks the servers, the connection driver and the latency tally.
 
 pub mod bare;
+pub mod bookings;
 pub mod driver;
 pub mod fixes;
 pub mod fleet;
 pub mod identity;
 pub mod inbox;
 pub mod latency;
+pub mod leader;
 pub mod measure;
 pub mod parallel;
 pub mod process;

@@ -22,8 +22,10 @@ use crate::identity::{PASSWORD, customer_body, email, vehicle_body};
 use crate::inbox::Inbox;
 use crate::parallel::map_concurrent;
 
-const ADMIN_EMAIL: &str = "admin@example.com";
-const ADMIN_PASSWORD: &str = "bench-admin-2026";
+/// The admin account of every benchmark server.
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+/// Its password.
+pub const ADMIN_PASSWORD: &str = "bench-admin-2026";
 
 /// Registrations in flight at once during set-up: enough for group commit to batch flushes,
 /// few enough that password hashing does not starve the rest of the process.
@@ -120,22 +122,7 @@ impl BenchServer {
 
     /// Registers cars `first..first + count` through `POST /v1/vehicles` as the admin.
     pub async fn register_cars(&self, first: u32, count: usize) -> Vec<Car> {
-        let (client, address, token) =
-            (self.client.clone(), self.address, self.admin_token.clone());
-        map_concurrent(count, SET_UP_WIDTH, move |index| {
-            let request = client
-                .post(format!("http://{address}/v1/vehicles"))
-                .bearer_auth(&token)
-                .json(&vehicle_body(first + index as u32));
-            async move {
-                let created: Created = expect_json(request, 201).await.expect("car registered");
-                Car {
-                    id: created.id,
-                    device_token: created.device_token.expect("device token"),
-                }
-            }
-        })
-        .await
+        register_cars(&self.client, self.address, &self.admin_token, first, count).await
     }
 
     /// Registers customers `first..first + count` through `POST /v1/customers`, logs each in
@@ -148,20 +135,14 @@ impl BenchServer {
             let (client, system, inbox) = (client.clone(), system.clone(), inbox.clone());
             let n = first + index as u32;
             async move {
-                let request = client
-                    .post(format!("http://{address}/v1/customers"))
-                    .json(&customer_body(n));
-                let created: Created = expect_json(request, 201)
-                    .await
-                    .expect("customer registered");
-                let access_token = login(&client, address, &email(n), PASSWORD).await;
+                let (id, access_token) = sign_up(&client, address, n).await;
                 system
                     .services()
                     .events
                     .relay_now()
                     .await
                     .expect("events relayed");
-                if let Some(code) = inbox.take(&created.id) {
+                if let Some(code) = inbox.take(&id) {
                     let request = client
                         .post(format!(
                             "http://{address}/v1/customers/me/email-confirmation"
@@ -170,10 +151,7 @@ impl BenchServer {
                         .json(&json!({ "code": code }));
                     let _: Created = expect_json(request, 200).await.expect("address confirmed");
                 }
-                Rider {
-                    id: created.id,
-                    access_token,
-                }
+                Rider { id, access_token }
             }
         })
         .await
@@ -216,7 +194,65 @@ pub fn print_flushes(before: &[(String, FlushSnapshot)], after: &[(String, Flush
     }
 }
 
-async fn login(
+/// Registers cars `first..first + count` on the server at `address` through
+/// `POST /v1/vehicles` with the admin's `token`.
+pub async fn register_cars(
+    client: &reqwest::Client,
+    address: SocketAddr,
+    token: &str,
+    first: u32,
+    count: usize,
+) -> Vec<Car> {
+    let (client, token) = (client.clone(), token.to_owned());
+    map_concurrent(count, SET_UP_WIDTH, move |index| {
+        let request = client
+            .post(format!("http://{address}/v1/vehicles"))
+            .bearer_auth(&token)
+            .json(&vehicle_body(first + index as u32));
+        async move {
+            let created: Created = expect_json(request, 201).await.expect("car registered");
+            Car {
+                id: created.id,
+                device_token: created.device_token.expect("device token"),
+            }
+        }
+    })
+    .await
+}
+
+/// Registers customers `first..first + count` on a server that does not ask new customers to
+/// confirm their address, and logs each in.
+pub async fn register_unconfirmed_riders(
+    client: &reqwest::Client,
+    address: SocketAddr,
+    first: u32,
+    count: usize,
+) -> Vec<Rider> {
+    let client = client.clone();
+    map_concurrent(count, SET_UP_WIDTH, move |index| {
+        let client = client.clone();
+        async move {
+            let (id, access_token) = sign_up(&client, address, first + index as u32).await;
+            Rider { id, access_token }
+        }
+    })
+    .await
+}
+
+/// Registers customer `n` through `POST /v1/customers` and logs them in: their id and token.
+async fn sign_up(client: &reqwest::Client, address: SocketAddr, n: u32) -> (String, String) {
+    let request = client
+        .post(format!("http://{address}/v1/customers"))
+        .json(&customer_body(n));
+    let created: Created = expect_json(request, 201)
+        .await
+        .expect("customer registered");
+    let access_token = login(client, address, &email(n), PASSWORD).await;
+    (created.id, access_token)
+}
+
+/// Logs in through `POST /v1/auth/token`; the access token.
+pub async fn login(
     client: &reqwest::Client,
     address: SocketAddr,
     email: &str,
