@@ -49,7 +49,7 @@ fn options(target: String) -> Options {
     }
 }
 
-/// Cars the audit found booked or opened twice.
+/// The audit's findings of a car booked, or opened, for two customers at once.
 fn double_booked(report: &Report) -> usize {
     report
         .audit
