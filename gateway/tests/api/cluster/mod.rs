@@ -1,5 +1,8 @@
 //! Cluster mode with real processes: `ev-rental` nodes on a real three-server NATS cluster
-//! (`sync_interval: always`), a leader killed with SIGKILL, a leader paused past its lease.
+//! (`sync_interval: always`), a leader killed with SIGKILL, a leader paused past its lease,
+//! and (`commands.rs`) a door command pending across a failover.
+
+mod commands;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -34,16 +37,18 @@ struct Node {
 
 impl Node {
     fn start(nats: &NatsCluster, deployment: &str, id: &str, port: u16, data: &Path) -> Node {
-        Node::start_in(Some(nats), deployment, id, port, data)
+        Node::start_in(Some(nats), deployment, id, port, data, &[])
     }
 
-    /// A node of a cluster on `nats`, or a single process without one.
+    /// A node of a cluster on `nats`, or a single process without one, with `settings` (more
+    /// `EVR_*` variables) on top of the common ones.
     fn start_in(
         nats: Option<&NatsCluster>,
         deployment: &str,
         id: &str,
         port: u16,
         data: &Path,
+        settings: &[(&str, &str)],
     ) -> Node {
         let url = format!("http://127.0.0.1:{port}");
         let urls = nats
@@ -72,6 +77,7 @@ impl Node {
             .env("EVR_CLUSTER__ADVERTISE_URL", &url)
             .env("EVR_CLUSTER__LEASE_TTL_MS", LEASE_TTL_MS.to_string())
             .env("EVR_CLUSTER__NAME", deployment)
+            .envs(settings.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -396,7 +402,14 @@ async fn durable_writes_single_node_beside_cluster_mode() {
     let dir = tempfile::tempdir().unwrap();
     let http = reqwest::Client::new();
     let span = Duration::from_secs(10);
-    let single = Node::start_in(None, "rate", "single", free_port(), &dir.path().join("s"));
+    let single = Node::start_in(
+        None,
+        "rate",
+        "single",
+        free_port(),
+        &dir.path().join("s"),
+        &[],
+    );
     wait_role(&http, &single, "single", None).await;
     let alone = registration_rate(&http, &single, 1, span).await;
     drop(single);
