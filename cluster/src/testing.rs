@@ -65,6 +65,13 @@ impl NatsCluster {
     /// Starts the servers and waits until JetStream has a meta leader and can place three
     /// replicas.
     pub async fn start() -> NatsCluster {
+        NatsCluster::start_listening_on("127.0.0.1").await
+    }
+
+    /// Like [`NatsCluster::start`], with the client ports on `host` (`0.0.0.0`: every
+    /// interface, for nodes in other network namespaces that reach this one over a link of
+    /// their own). The servers' routes stay on loopback.
+    pub async fn start_listening_on(host: &str) -> NatsCluster {
         let binary = binary();
         let dir = tempfile::tempdir().expect("a temporary directory");
         let client_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
@@ -79,7 +86,7 @@ impl NatsCluster {
             let store = dir.path().join(format!("n{index}"));
             // sync_interval: always, or an acknowledged write can be lost on power failure.
             let config = format!(
-                "server_name: n{index}\nlisten: 127.0.0.1:{client}\n\
+                "server_name: n{index}\nlisten: {host}:{client}\n\
                  jetstream {{ store_dir: {store:?}, sync_interval: always }}\n\
                  cluster {{ name: evr-test, listen: 127.0.0.1:{route}, routes: [{routes}] }}\n",
                 client = client_ports[index],

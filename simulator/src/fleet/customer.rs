@@ -27,6 +27,9 @@ const SEARCH_RADII_M: [f64; 3] = [1_500.0, 5_000.0, 20_000.0];
 const BOOKING_TRIES: usize = 5;
 /// Attempts at a lock command the car did not confirm in time.
 const COMMAND_TRIES: usize = 3;
+/// How far past its start a booking's answer may come before a refusal of its window is taken
+/// for the delay (the services accept a start up to a minute in the past).
+const LATE_START: TimeDelta = TimeDelta::seconds(50);
 /// How often a renter whose car is not back from the previous renter asks again.
 const NOT_BACK_RETRY: TimeDelta = TimeDelta::minutes(5);
 
@@ -232,19 +235,32 @@ async fn book<B: Backend>(
     let nearest = found.len().min(3);
     found[..nearest].shuffle(rng);
     for car in found.into_iter().take(BOOKING_TRIES) {
-        let start = context.now() + plan.lead;
-        let end = start + TimeDelta::hours(i64::from(plan.hours));
-        let key = format!("sim-{}-{}-{}", context.tag, plan.index, car.id);
-        let mut attempt = 1;
+        let mut start = context.now() + plan.lead;
+        let mut end = start + TimeDelta::hours(i64::from(plan.hours));
+        // A new key only for a new window: the same request keeps its key.
+        let (mut window, mut attempt) = (1, 1);
         let booked = loop {
-            let reserve = context
-                .backend
-                .reserve(session, car.id, start, end, key.clone());
+            let key = format!("sim-{}-{}-{}-{window}", context.tag, plan.index, car.id);
+            let reserve = context.backend.reserve(session, car.id, start, end, key);
             match recorder.measure(Op::Reserve, reserve).await {
                 // Like the app: an answer lost to a timeout is asked again with the same
                 // idempotency key, which returns the booking if it was made.
                 Err(error) if error.is_transient() && attempt < COMMAND_TRIES => {
                     recorder.error(Op::Reserve, &error);
+                    attempt += 1;
+                }
+                // The answer came so late (a failover on an accelerated clock) that the start
+                // has passed: the services check the key before the window, so this booking
+                // was not made, and the app asks again from now under a new key.
+                Err(error)
+                    if error.is(ErrorKind::Invalid)
+                        && context.now() > start + LATE_START
+                        && attempt < COMMAND_TRIES =>
+                {
+                    recorder.refused(Op::Reserve, &error);
+                    start = context.now() + plan.lead;
+                    end = start + TimeDelta::hours(i64::from(plan.hours));
+                    window += 1;
                     attempt += 1;
                 }
                 other => break other,

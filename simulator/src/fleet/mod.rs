@@ -69,7 +69,8 @@ pub async fn run(options: Options, mut config: Config) -> Result<Report, RunErro
     let progress = !options.json;
     match (&options.target, options.speedup) {
         (Some(target), _) => {
-            let remote = Arc::new(Remote::connect(target, &config.auth).await?);
+            let nodes = options::targets(target);
+            let remote = Arc::new(Remote::connect(&nodes, &config.auth).await?);
             info.speedup = remote.clock().speedup();
             let spec = RunSpec {
                 scenario,

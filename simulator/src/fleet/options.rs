@@ -30,7 +30,8 @@ pub struct Cli {
     /// Seed of the scenario: the same seed gives the same city [default: simulator.seed].
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Drive a running server (`http://host:port`) instead of the system in this process.
+    /// Drive a running server (`http://host:port`) instead of the system in this process;
+    /// for a cluster, every node, comma-separated: requests follow the leader.
     #[arg(long)]
     pub target: Option<String>,
     /// Keep the in-process stores here instead of a temporary directory.
@@ -57,7 +58,8 @@ pub struct Options {
     pub speedup: Option<u32>,
     /// Seed.
     pub seed: u64,
-    /// A server to drive, `http://host:port` without a trailing slash.
+    /// The server to drive, `http://host:port` without a trailing slash, or the nodes of a
+    /// cluster, comma-separated ([`targets`] splits them).
     pub target: Option<String>,
     /// Where the in-process stores go.
     pub data_dir: Option<PathBuf>,
@@ -107,17 +109,7 @@ impl Options {
         let target = cli
             .target
             .as_deref()
-            .map(|url| {
-                let url = url.trim_end_matches('/');
-                if url.starts_with("http://") && url.len() > "http://".len() {
-                    Ok(url.to_owned())
-                } else {
-                    Err(invalid(
-                        "target",
-                        format!("expected http://host:port, got {url:?}"),
-                    ))
-                }
-            })
+            .map(|list| parse_targets(list).map(|nodes| nodes.join(",")))
             .transpose()?;
         if target.is_some() && cli.data_dir.is_some() {
             return Err(invalid(
@@ -152,6 +144,31 @@ impl Options {
             json: cli.json,
         })
     }
+}
+
+/// The nodes of a `--target` list (`http://a:1,http://b:2`), each checked and without a
+/// trailing slash; one URL is a list of one.
+pub fn parse_targets(list: &str) -> Result<Vec<String>, OptionsError> {
+    let mut nodes: Vec<String> = Vec::new();
+    for url in list.split(',') {
+        let url = url.trim().trim_end_matches('/');
+        if !(url.starts_with("http://") && url.len() > "http://".len()) {
+            return Err(invalid(
+                "target",
+                format!("expected http://host:port (comma-separated for a cluster), got {url:?}"),
+            ));
+        }
+        if nodes.iter().any(|node| node == url) {
+            return Err(invalid("target", format!("{url} is listed twice")));
+        }
+        nodes.push(url.to_owned());
+    }
+    Ok(nodes)
+}
+
+/// The nodes of an [`Options::target`] already checked: the list [`parse_targets`] made.
+pub fn targets(target: &str) -> Vec<String> {
+    target.split(',').map(str::to_owned).collect()
 }
 
 /// `90m`, `2h`, `1h30m`, `45s` or a bare number of minutes.
@@ -237,5 +254,25 @@ mod tests {
         let remote = Options::resolve(&cli(&["--target", "http://h:1/"]), &defaults).unwrap();
         assert_eq!(remote.target.as_deref(), Some("http://h:1"));
         assert_eq!(remote.speedup, None);
+    }
+
+    #[test]
+    fn a_cluster_is_every_node_comma_separated() {
+        let defaults = SimulatorConfig::default();
+        let list = "http://a:1,http://b:2/, http://c:3";
+        let cluster = Options::resolve(&cli(&["--target", list]), &defaults).unwrap();
+        let target = cluster.target.unwrap();
+        assert_eq!(target, "http://a:1,http://b:2,http://c:3");
+        assert_eq!(targets(&target), ["http://a:1", "http://b:2", "http://c:3"]);
+        assert_eq!(targets("http://h:1"), ["http://h:1"]);
+        for bad in [
+            "http://a:1,",
+            "http://a:1,https://b:2",
+            "http://a:1,,http://b:2",
+            "http://a:1,http://a:1/",
+        ] {
+            let error = Options::resolve(&cli(&["--target", bad]), &defaults).unwrap_err();
+            assert_eq!(error.flag, "target", "{bad}");
+        }
     }
 }

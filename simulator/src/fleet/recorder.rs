@@ -7,6 +7,7 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
@@ -40,6 +41,16 @@ impl Op {
     /// Whether it belongs to the set-up before the run's clock starts.
     pub fn is_setup(self) -> bool {
         matches!(self, Op::AddCar | Op::Register)
+    }
+
+    /// Whether the wall-clock moment of each success is kept: the customers' steps, a few
+    /// per customer, whose gaps show how long an outage stopped them (searches and positions
+    /// are too many to keep).
+    pub fn keeps_times(self) -> bool {
+        matches!(
+            self,
+            Op::Reserve | Op::Unlock | Op::Lock | Op::Finish | Op::Cancel
+        )
     }
 
     /// The name used in reports.
@@ -96,6 +107,9 @@ pub struct OpTally {
     pub refused: u64,
     /// Calls that failed unexpectedly.
     pub errors: u64,
+    /// When each success came back, wall clock, for the operations that
+    /// [keep them](Op::keeps_times).
+    pub succeeded_at: Vec<DateTime<Utc>>,
 }
 
 impl OpTally {
@@ -107,6 +121,7 @@ impl OpTally {
             ok: 0,
             refused: 0,
             errors: 0,
+            succeeded_at: Vec::new(),
         }
     }
 }
@@ -157,6 +172,9 @@ impl Recorder {
         tally.latency_us.saturating_record(micros.max(1));
         if ok {
             tally.ok += 1;
+            if op.keeps_times() {
+                tally.succeeded_at.push(Utc::now());
+            }
         }
     }
 

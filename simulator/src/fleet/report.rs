@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 
 use actors::audit::SystemAudit;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::recorder::{Outcome, Tallies};
@@ -92,6 +93,13 @@ pub struct Report {
     pub audit: SystemAudit,
     /// Broken invariants: the audit's, and the simulator's own cross-checks.
     pub violations: Vec<String>,
+    /// Reservations acknowledged to a customer (201) that the services do not know at the
+    /// end: a server that answers before its write is durable, or a failover that lost it.
+    pub missing_reservations: Vec<uuid::Uuid>,
+    /// When each success of the customers' steps came back (wall clock), by operation: how
+    /// long a failover stopped bookings or unlocks. Left out of the JSON report.
+    #[serde(skip)]
+    pub succeeded_at: BTreeMap<&'static str, Vec<DateTime<Utc>>>,
 }
 
 impl Report {
@@ -125,6 +133,12 @@ impl Report {
             .filter(|(op, _)| !op.is_setup())
             .map(|(_, tally)| tally.latency_us.len())
             .sum();
+        let succeeded_at = tallies
+            .ops
+            .iter()
+            .filter(|(op, _)| op.keeps_times())
+            .map(|(op, tally)| (op.name(), tally.succeeded_at.clone()))
+            .collect();
         let mut violations = audit.violations.clone();
         violations.extend(checks);
         Report {
@@ -137,7 +151,19 @@ impl Report {
             outcomes: tallies.outcomes,
             audit,
             violations,
+            missing_reservations: Vec::new(),
+            succeeded_at,
         }
+    }
+
+    /// The first success of `op` (its report name) after `at`, wall clock.
+    pub fn first_success_after(&self, op: &str, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.succeeded_at
+            .get(op)?
+            .iter()
+            .filter(|when| **when > at)
+            .min()
+            .copied()
     }
 
     /// No violation and no unexpected error.
@@ -295,9 +321,14 @@ mod tests {
         assert!((clean.throughput_per_s - 4.0 / 1.5).abs() < 1e-9);
         assert!((clean.operations[0].per_second - 4.0 / 1.5).abs() < 1e-9);
         assert!(clean.to_string().ends_with("PASS"));
+        let before = Utc::now() - chrono::TimeDelta::minutes(1);
+        assert!(clean.first_success_after("reserve", before).is_some());
+        assert_eq!(clean.first_success_after("reserve", Utc::now()), None);
+        assert_eq!(clean.first_success_after("unlock", before), None);
         assert!(clean.to_string().contains("peak RSS 12 MiB"));
         let json = serde_json::to_value(&clean).unwrap();
         assert_eq!(json["operations"][0]["op"], "reserve");
+        assert!(json.get("succeeded_at").is_none());
 
         let checked = Report::new(
             info(),

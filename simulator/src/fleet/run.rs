@@ -105,6 +105,7 @@ pub async fn simulate<B: Backend>(backend: Arc<B>, spec: RunSpec) -> Report {
     }
     bar.set_message("waiting for the services to settle".to_owned());
     let after = settled_audit(backend.as_ref()).await;
+    let missing = backend.missing_reservations().await;
     bar.finish_and_clear();
     info.simulated_min = (clock.now() - t0).num_seconds() as f64 / 60.0;
 
@@ -114,8 +115,25 @@ pub async fn simulate<B: Backend>(backend: Arc<B>, spec: RunSpec) -> Report {
     info.wall_s = started.elapsed().as_secs_f64();
     info.peak_rss_mib = super::report::peak_rss_mib();
     let tallies = recorder.snapshot();
-    let checks = cross_check(&tallies, &before, &after);
-    Report::new(info, tallies, after, checks)
+    let mut checks = cross_check(&tallies, &before, &after);
+    let missing = match missing {
+        Ok(missing) => missing,
+        Err(error) => {
+            checks.push(format!(
+                "the acknowledged reservations could not be read back: {error}"
+            ));
+            Vec::new()
+        }
+    };
+    if !missing.is_empty() {
+        checks.push(format!(
+            "{} reservations acknowledged to customers are unknown to the services: {missing:?}",
+            missing.len()
+        ));
+    }
+    let mut report = Report::new(info, tallies, after, checks);
+    report.missing_reservations = missing;
+    report
 }
 
 async fn add_fleet<B: Backend>(backend: &Arc<B>, scenario: &Scenario, recorder: &Arc<Recorder>) {

@@ -255,6 +255,13 @@ pub trait Backend: Send + Sync + 'static {
     /// The invariants, read back from the services.
     fn audit(&self) -> impl Future<Output = Result<SystemAudit, OpError>> + Send;
 
+    /// The reservations the services acknowledged to a customer that they no longer know:
+    /// none may be missing, whatever happened to the servers during the run. In process
+    /// nothing is lost between an answer and the stores, so nothing is checked.
+    fn missing_reservations(&self) -> impl Future<Output = Result<Vec<Uuid>, OpError>> + Send {
+        async { Ok(Vec::new()) }
+    }
+
     /// Stops what the backend started (units, the in-process system).
     fn close(&self) -> impl Future<Output = Result<(), OpError>> + Send;
 }

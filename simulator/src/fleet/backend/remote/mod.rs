@@ -1,6 +1,9 @@
 //! A running server, driven as its real clients drive it: customers over the REST API with
 //! their own tokens, an admin registering the fleet, and one reference unit client per car
-//! reporting positions over HTTP and executing commands from its WebSocket.
+//! reporting positions over HTTP and executing commands from its WebSocket. Against a cluster
+//! every request follows the leader ([`nodes`]), and so do the units.
+
+mod nodes;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,6 +15,7 @@ use actors::audit::SystemAudit;
 use actors::clock::{AcceleratedClock, SharedClock};
 use actors::config::AuthConfig;
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -22,6 +26,7 @@ use super::{Backend, FoundCar, OpError, OpErrorKind, Person, plate_of};
 use crate::fleet::city::Position;
 use crate::fleet::scenario::CarPlan;
 use crate::unit::{Fix, UnitClient, UnitConfig, UnitHandle};
+use nodes::{Nodes, leader_health, repeat_of};
 
 /// How many cars a search returns.
 const SEARCH_LIMIT: usize = 10;
@@ -31,6 +36,14 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Prefix of the API's problem types.
 const PROBLEM_PREFIX: &str = "urn:ev-rental:problem:";
+/// A unit of a cluster waits at most this long between two attempts, so that it is back on
+/// the new leader about as soon as the customers are, whose commands would otherwise expire
+/// waiting for it (a single server keeps the units' own, gentler, production timings).
+const CLUSTER_UNIT_BACKOFF: Duration = Duration::from_secs(1);
+/// A unit of a cluster's first wait: the next node is usually the leader or names it.
+const CLUSTER_UNIT_FIRST_BACKOFF: Duration = Duration::from_millis(100);
+/// Reservations read back at once when checking that every acknowledged one exists.
+const CHECK_CONCURRENCY: usize = 16;
 
 /// A logged-in customer.
 pub struct RemoteSession {
@@ -41,7 +54,7 @@ pub struct RemoteSession {
 
 /// The server.
 pub struct Remote {
-    base: String,
+    nodes: Nodes,
     http: reqwest::Client,
     clock: SharedClock,
     admin: RemoteSession,
@@ -49,6 +62,9 @@ pub struct Remote {
     /// Set when a registration came back waiting for its e-mail confirmation: the simulator
     /// cannot read e-mail, so the run stops registering.
     confirmation_required: AtomicBool,
+    /// Every reservation the server acknowledged (201): each must still exist at the end,
+    /// whichever node leads then.
+    booked: Mutex<Vec<Uuid>>,
 }
 
 /// Why a run against a server that wants e-mail confirmation cannot go on.
@@ -59,12 +75,6 @@ pub const CONFIRMATION_REQUIRED: &str = "the server requires new customers to co
 #[derive(Deserialize)]
 struct Registered {
     status: String,
-}
-
-#[derive(Deserialize)]
-struct Health {
-    time: DateTime<Utc>,
-    clock_speedup: u32,
 }
 
 #[derive(Deserialize)]
@@ -96,7 +106,7 @@ struct Nearby {
 }
 
 /// A failure to reach the server, with its causes (reqwest's own message names only the URL).
-fn transport(error: reqwest::Error) -> OpError {
+pub(super) fn transport(error: reqwest::Error) -> OpError {
     OpError::new(
         OpErrorKind::Transport,
         actors::error_kind::with_causes(&error),
@@ -104,31 +114,28 @@ fn transport(error: reqwest::Error) -> OpError {
 }
 
 impl Remote {
-    /// Reads the server's clock and logs the admin in (`auth.admin_email` and
-    /// `auth.admin_password` of the simulator's configuration: the server's admin account).
-    pub async fn connect(base: &str, auth: &AuthConfig) -> Result<Remote, OpError> {
+    /// Finds the node that serves among `roots` (one server, or every node of a cluster),
+    /// reads its clock and logs the admin in (`auth.admin_email` and `auth.admin_password` of
+    /// the simulator's configuration: the server's admin account).
+    pub async fn connect(roots: &[String], auth: &AuthConfig) -> Result<Remote, OpError> {
         if auth.admin_email.is_empty() {
             return Err(OpError::harness(
                 "config",
                 "registering the fleet needs the server's admin account: set EVR_AUTH__ADMIN_EMAIL and EVR_AUTH__ADMIN_PASSWORD",
             ));
         }
+        if roots.is_empty() {
+            return Err(OpError::harness("config", "no server to drive"));
+        }
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
             .map_err(transport)?;
-        let asked = Instant::now();
-        let health: Health = http
-            .get(format!("{base}/healthz"))
-            .send()
-            .await
-            .map_err(transport)?
-            .json()
-            .await
-            .map_err(transport)?;
+        let nodes = Nodes::new(roots.to_vec());
+        let (health, round_trip) = leader_health(&http, &nodes).await?;
         // The answer was written about half a round trip ago.
         let speedup = health.clock_speedup.max(1);
-        let in_flight = asked.elapsed() / 2 * speedup;
+        let in_flight = round_trip / 2 * speedup;
         let now = health.time + chrono::TimeDelta::from_std(in_flight).unwrap_or_default();
         let admin = RemoteSession {
             email: auth.admin_email.clone(),
@@ -136,12 +143,13 @@ impl Remote {
             token: Mutex::new(String::new()),
         };
         let remote = Remote {
-            base: base.to_owned(),
+            nodes,
             http,
             clock: Arc::new(AcceleratedClock::new(now, speedup)),
             admin,
             units: Mutex::new(HashMap::new()),
             confirmation_required: AtomicBool::new(false),
+            booked: Mutex::new(Vec::new()),
         };
         remote.log_in(&remote.admin).await?;
         Ok(remote)
@@ -193,19 +201,23 @@ impl Remote {
         body: Option<&Value>,
         headers: &[(&str, &str)],
     ) -> Result<T, OpError> {
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let response = request.send().await.map_err(transport)?;
-        let status = response.status();
-        let text = response.text().await.map_err(transport)?;
+        let repeat = repeat_of(&method, path, headers);
+        let shape = |mut request: reqwest::RequestBuilder| {
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            request
+        };
+        let (status, text) = self
+            .nodes
+            .send(&self.http, method, path, shape, repeat)
+            .await?;
         if status.is_success() {
             return serde_json::from_str(&text).map_err(|error| {
                 OpError::new(OpErrorKind::UnreadableAnswer, format!("{error}: {text}"))
@@ -264,7 +276,13 @@ impl Backend for Remote {
         let registered: RegisteredVehicle = self
             .call(&self.admin, Method::POST, "/v1/vehicles", Some(&body), &[])
             .await?;
-        let config = UnitConfig::new(&self.base, registered.id, registered.device_token);
+        let leader = self.nodes.leader();
+        let mut config = UnitConfig::new(&leader, registered.id, registered.device_token);
+        config.other_servers = self.nodes.others(&leader);
+        if !config.other_servers.is_empty() {
+            config.initial_backoff = CLUSTER_UNIT_FIRST_BACKOFF;
+            config.max_backoff = CLUSTER_UNIT_BACKOFF;
+        }
         let unit = UnitClient::spawn(config)
             .map_err(|error| OpError::harness("unit", error.to_string()))?;
         unit.wait_connected(CONNECT_TIMEOUT)
@@ -370,6 +388,7 @@ impl Backend for Remote {
         let created: Created = self
             .call(who, Method::POST, "/v1/reservations", Some(&body), &headers)
             .await?;
+        lock(&self.booked).push(created.id);
         Ok(created.id)
     }
 
@@ -408,6 +427,29 @@ impl Backend for Remote {
     async fn audit(&self) -> Result<SystemAudit, OpError> {
         self.call(&self.admin, Method::GET, "/v1/audit", None, &[])
             .await
+    }
+
+    async fn missing_reservations(&self) -> Result<Vec<Uuid>, OpError> {
+        let mut booked: Vec<Uuid> = lock(&self.booked).clone();
+        // A booking asked again under its key is acknowledged again, with the same id.
+        booked.sort_unstable();
+        booked.dedup();
+        let checks = futures_util::stream::iter(booked)
+            .map(|id| async move {
+                let path = format!("/v1/reservations/{id}");
+                match self
+                    .call::<Value>(&self.admin, Method::GET, &path, None, &[])
+                    .await
+                {
+                    Ok(_) => Ok(None),
+                    Err(error) if error.is(ErrorKind::NotFound) => Ok(Some(id)),
+                    Err(error) => Err(error),
+                }
+            })
+            .buffer_unordered(CHECK_CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await;
+        checks.into_iter().filter_map(Result::transpose).collect()
     }
 
     async fn close(&self) -> Result<(), OpError> {

@@ -1,6 +1,6 @@
-//! Whole runs of the simulator: in process on a temporary directory, and against a real
-//! server on a real port with real unit clients. Each must end with a clean audit, the
-//! customers' accounting matching the services' records, and no unexpected error.
+//! One server: in process on a temporary directory, and against a real server on a real
+//! port with real unit clients. Each must end with a clean audit, the customers' accounting
+//! matching the services' records, and no unexpected error.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
