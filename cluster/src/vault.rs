@@ -5,24 +5,32 @@
 //!
 //! How a slot is destroyed, and why not with the key-value API. A KV `delete` only appends a
 //! marker; a KV `purge` appends a marker with `Nats-Rollup: sub`, which makes the server drop
-//! the subject's earlier messages, and a `history: 1` bucket drops a revision when the next one
-//! is stored. All three remove messages through `removeMsg` without overwriting them: the bytes
-//! stay in the stream's block files until the block is compacted. JetStream's message-delete
-//! request (`$JS.API.STREAM.MSG.DELETE.<stream>`) instead erases securely unless the request
-//! says `no_erase`: `jsStreamDeleteMsgRequest` calls `mset.eraseMsg` and the file store's
-//! `msgBlock.eraseMsg` overwrites the record in place with random bytes (nats-server,
-//! `server/jetstream_api.go` and `server/filestore.go`); in a clustered stream the request is
+//! the subject's earlier messages; a bucket's `history` limit drops the oldest revision when a
+//! newer one is stored. All three remove messages through the stream's `removeMsg`, which marks
+//! them deleted without overwriting them: the bytes stay in the stream's block files until the
+//! server compacts the block, at a time of its choosing (`cluster/tests/cluster/vault.rs` found a
+//! revision replaced under `history: 1` still in its block file 15 s later). JetStream's
+//! message-delete request (`$JS.API.STREAM.MSG.DELETE.<stream>`) instead erases securely unless
+//! the request says `no_erase`: `jsStreamDeleteMsgRequest` calls `mset.eraseMsg`, and the file
+//! store's `msgBlock.eraseMsg` overwrites the record in place with random bytes (nats-server,
+//! `server/jetstream_api.go`, `server/filestore.go`); in a clustered stream the request is
 //! proposed to every replica, which applies the same erase. async-nats 0.51's
 //! `Stream::delete_message` sends `{"seq": n}` without `no_erase` (`src/jetstream/stream.rs`),
-//! so it asks for that erase. The server refuses it on a stream with `deny_delete`, which
+//! so it asks for that erase; the test above finds the erased revision gone from every
+//! server's block files at once. The server refuses it on a stream with `deny_delete`, which
 //! `create_key_value` always sets, so the bucket's stream is created here with the key-value
 //! conventions (`KV_<bucket>`, subjects `$KV.<bucket>.>`, rollups allowed, `discard: new`) and
 //! `deny_delete: false`, then opened as a bucket.
 //!
-//! What remains beyond the stream's own blocks: each server's Raft log of the stream keeps the
-//! proposed message until it is compacted behind a snapshot, and a rotation's re-wrap replaces
-//! a slot's revision through the `history: 1` limit rather than by erasure (the replaced copy is
-//! the same key wrapped by the retired data key). Both are wrapped by a data key, never plain.
+//! So no revision is ever left to the limit: the bucket keeps up to [`HISTORY`] revisions per
+//! slot, and a put erases the slot's earlier revisions (a rotation's re-wrap, or a slot a failed
+//! store left behind) once the new one is stored, and an erase erases them all. A crash between
+//! a put and its clean-up leaves an earlier revision that the slot's next put or erase removes.
+//!
+//! What remains: each server's Raft log of the stream keeps every proposed message until it is
+//! compacted behind a snapshot (the test shows the erased slot still there), then only in the
+//! file system's freed blocks. Those copies are wrapped by the data key, never plain: without
+//! it they open nothing, and the data key is not on the NATS servers.
 
 use std::time::Duration;
 
@@ -39,6 +47,11 @@ use tokio::sync::watch;
 use crate::connect::{Nats, REQUEST_TIMEOUT};
 use crate::error::ClusterError;
 use crate::lease::Role;
+
+/// Revisions a slot may have at once: more than a put and its clean-up ever leave, so that the
+/// stream's limit, which removes without erasing, never drops one (64 is JetStream's largest
+/// key-value history).
+pub const HISTORY: i64 = 64;
 
 /// The bucket of one deployment (`cluster.name`).
 #[derive(Clone)]
@@ -70,7 +83,8 @@ async fn timed<T, E: Into<async_nats::Error>>(
 
 impl VaultBucket {
     /// Creates the bucket `<name>-keys` (or finds it) and checks that an existing one can
-    /// erase, keeps one revision per slot, on file, with as many copies as configured.
+    /// erase, never drops a revision by itself, and keeps them on file with as many copies as
+    /// configured.
     pub async fn open(nats: &Nats, config: &ClusterConfig) -> Result<VaultBucket, ClusterError> {
         let bucket = format!("{}-keys", config.name);
         let wanted = stream::Config {
@@ -79,7 +93,7 @@ impl VaultBucket {
             subjects: vec![format!("$KV.{bucket}.>")],
             storage: StorageType::File,
             num_replicas: config.stream_replicas as usize,
-            max_messages_per_subject: 1,
+            max_messages_per_subject: HISTORY,
             max_age: Duration::ZERO,
             discard: DiscardPolicy::New,
             allow_rollup: true,
@@ -105,14 +119,39 @@ impl VaultBucket {
         format!("slot.{slot}")
     }
 
-    /// Stores slot `slot`; durable on a quorum when it returns.
+    /// Stores slot `slot`, durable on a quorum when it returns, then erases its earlier
+    /// revisions. Answers the new revision.
     pub async fn put(&self, slot: u64, bytes: &SlotBytes) -> Result<u64, ClusterError> {
         let payload = bytes::Bytes::copy_from_slice(bytes);
-        timed(
+        let revision = timed(
             "store a slot of the key vault",
             self.store.put(Self::key(slot), payload),
         )
-        .await
+        .await?;
+        let subject = format!("{}{slot}", self.subject_prefix);
+        let action = "erase a slot's earlier revision";
+        loop {
+            let oldest = tokio::time::timeout(
+                REQUEST_TIMEOUT,
+                self.stream
+                    .raw_message_builder()
+                    .sequence(1)
+                    .next_by_subject(subject.clone())
+                    .send(),
+            )
+            .await
+            .map_err(|_| ClusterError::TimedOut { action })?;
+            match oldest {
+                Ok(message) if message.sequence < revision => {
+                    timed(action, self.stream.delete_message(message.sequence)).await?;
+                }
+                Ok(_) => return Ok(revision),
+                Err(error) if error.kind() == LastRawMessageErrorKind::NoMessageFound => {
+                    return Ok(revision);
+                }
+                Err(error) => return Err(ClusterError::nats(action, error)),
+            }
+        }
     }
 
     /// Erases every message of slot `slot` with the stream's secure delete (see the module's
@@ -120,7 +159,7 @@ impl VaultBucket {
     pub async fn erase(&self, slot: u64) -> Result<(), ClusterError> {
         let subject = format!("{}{slot}", self.subject_prefix);
         let action = "erase a slot of the key vault";
-        // One message per slot (`history: 1`); the loop also clears anything written by hand.
+        // Usually one revision; more when a put's clean-up was cut short.
         loop {
             let last = tokio::time::timeout(
                 REQUEST_TIMEOUT,
@@ -201,7 +240,7 @@ impl VaultBucket {
     }
 }
 
-/// The key-value conventions plus what erasure needs; anything else would keep old keys.
+/// The key-value conventions plus what erasure needs; anything else could keep old keys.
 fn check_settings(found: &stream::Config, replicas: usize) -> Result<(), ClusterError> {
     let problem = if found.storage != StorageType::File {
         Some("its storage is not file".to_owned())
@@ -212,8 +251,11 @@ fn check_settings(found: &stream::Config, replicas: usize) -> Result<(), Cluster
         ))
     } else if found.deny_delete {
         Some("it denies message deletes, so a destroyed key could not be erased".to_owned())
-    } else if found.max_messages_per_subject != 1 {
-        Some("it keeps more than one revision per slot".to_owned())
+    } else if found.max_messages_per_subject < HISTORY {
+        Some(format!(
+            "it keeps {} revisions per slot, not {HISTORY}: it would drop one without erasing it",
+            found.max_messages_per_subject
+        ))
     } else {
         None
     };
@@ -292,12 +334,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_bucket_that_cannot_erase_or_keeps_history_is_refused() {
+    fn a_bucket_that_cannot_erase_or_drops_revisions_by_itself_is_refused() {
         let good = stream::Config {
             name: "KV_x-keys".into(),
             storage: StorageType::File,
             num_replicas: 3,
-            max_messages_per_subject: 1,
+            max_messages_per_subject: HISTORY,
             ..stream::Config::default()
         };
         assert!(check_settings(&good, 3).is_ok());
@@ -307,7 +349,7 @@ mod tests {
                 ..good.clone()
             },
             stream::Config {
-                max_messages_per_subject: 5,
+                max_messages_per_subject: 1,
                 ..good.clone()
             },
             stream::Config {
