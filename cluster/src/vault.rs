@@ -51,7 +51,7 @@ use crate::lease::Role;
 /// Revisions a slot may have at once: more than a put and its clean-up ever leave, so that the
 /// stream's limit, which removes without erasing, never drops one (64 is JetStream's largest
 /// key-value history).
-pub const HISTORY: i64 = 64;
+pub(crate) const HISTORY: i64 = 64;
 
 /// The bucket of one deployment (`cluster.name`).
 #[derive(Clone)]
