@@ -20,12 +20,14 @@
 //! - a store is replicated before it returns, so a customer record naming the slot (committed
 //!   afterwards) never reaches a new leader without its key; a failed put leaves the slot free
 //!   and the store failed;
-//! - a destroy erases the replica's copy before zeroing the local slot. Until the replica
-//!   confirms, the slot stays used here, so its index is not handed to another customer while
-//!   the replica still holds the old key (a put over it would replace, not erase, that copy);
-//!   a crash between the two leaves a key no record names in this node's file only, and this
-//!   node, having led, rebuilds its file from the replica before it leads again (the sweep
-//!   destroys it too). When `destroy` returns, neither copy exists.
+//! - a destroy erases the replica's copy before zeroing the local slot. The replica's copy is
+//!   the one that outlives this node; zeroing first and then failing to erase would leave the
+//!   slot free here (handed to the next customer) while the bucket still holds the destroyed
+//!   key, and nothing on this node would remember to erase it. Erasing first, a failure leaves
+//!   the slot used in both places, and the start-up sweep destroys it again; a crash between
+//!   the two leaves the key in this node's file only, which this node, having led, zeroes when
+//!   it starts again and rebuilds from the replica before it leads. When `destroy` returns,
+//!   neither copy exists.
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
