@@ -13,8 +13,8 @@
 //! Slots are written before the customer record naming them is committed, and destroyed after
 //! the erasure is; a crash between the two leaves a slot no record uses, which the start-up
 //! sweep (`sweep.rs`) destroys. Writes are rare (registration, erasure, rotation) and hold a
-//! mutex for one `pwrite` and one `fdatasync` (and, in cluster mode, one replica request);
-//! reads are from the in-memory copy.
+//! mutex for one `pwrite` and one `fdatasync` (never across a request to the replica); reads
+//! are from the in-memory copy.
 //!
 //! In cluster mode each write goes to the [`VaultReplica`] first, then to the file:
 //! - a store is replicated before it returns, so a customer record naming the slot (committed
@@ -132,24 +132,28 @@ impl KeyVault {
         data_key: &DataKey,
     ) -> Result<u64, VaultError> {
         let slot = encode(owner, key, data_key);
-        let mut slots = self.lock();
-        let index = match slots.free.pop() {
-            Some(index) => index,
-            None => slots.bytes.len() as u64,
-        };
-        let written = self
-            .replicate(index, &slot)
-            .and_then(|()| Ok(write_slot(&slots.file, index, &slot, true)?));
-        if let Err(error) = written {
-            if index < slots.bytes.len() as u64 {
-                slots.free.push(index);
+        // The index is reserved (neither free nor used) and the lock released while the replica
+        // is written: readers take the lock on async workers, and a worker blocked behind a
+        // network round trip could stall the very runtime that answers it.
+        let index = {
+            let mut slots = self.lock();
+            match slots.free.pop() {
+                Some(index) => index,
+                None => {
+                    slots.bytes.push([0u8; SLOT_BYTES]);
+                    slots.bytes.len() as u64 - 1
+                }
             }
-            return Err(error);
-        }
-        if index == slots.bytes.len() as u64 {
-            slots.bytes.push(slot);
-        } else {
+        };
+        let written = self.replicate(index, &slot).and_then(|()| {
+            let mut slots = self.lock();
+            write_slot(&slots.file, index, &slot, true)?;
             slots.bytes[index as usize] = slot;
+            Ok(())
+        });
+        if let Err(error) = written {
+            self.lock().free.push(index);
+            return Err(error);
         }
         Ok(index)
     }
@@ -183,21 +187,27 @@ impl KeyVault {
     /// Overwrites slot `index` with zeros if it is `owner`'s, durably; the slot is reused
     /// afterwards. Destroying an empty or foreign slot does nothing.
     pub(crate) fn destroy(&self, index: u64, owner: &[u8; OWNER_BYTES]) -> Result<(), VaultError> {
-        let mut slots = self.lock();
-        let Some(slot) = slots.bytes.get(index as usize) else {
-            return Ok(());
-        };
-        if slot[0] != USED || slot[OWNER_AT..NONCE_AT] != owner[..] {
+        if !self.owns(index, owner) {
             return Ok(());
         }
+        // Without the lock, as in `store`; the slot stays used meanwhile, so it is not reused.
         if let Some(replica) = &self.replica {
             replica.erase(index)?;
+        }
+        let mut slots = self.lock();
+        // Checked again: a concurrent destroy of the same slot may have zeroed it already.
+        if !owned(&slots, index, owner) {
+            return Ok(());
         }
         let empty = [0u8; SLOT_BYTES];
         write_slot(&slots.file, index, &empty, true)?;
         slots.bytes[index as usize] = empty;
         slots.free.push(index);
         Ok(())
+    }
+
+    fn owns(&self, index: u64, owner: &[u8; OWNER_BYTES]) -> bool {
+        owned(&self.lock(), index, owner)
     }
 
     /// Wraps slot `index`'s key again by the current data key, in place.
@@ -209,8 +219,8 @@ impl KeyVault {
     ) -> Result<(), VaultError> {
         let key = self.key(index, owner, keys)?;
         let slot = encode(owner, &key, &keys.current);
-        let mut slots = self.lock();
         self.replicate(index, &slot)?;
+        let mut slots = self.lock();
         write_slot(&slots.file, index, &slot, true)?;
         slots.bytes[index as usize] = slot;
         Ok(())
@@ -237,6 +247,13 @@ impl KeyVault {
             })
             .collect()
     }
+}
+
+fn owned(slots: &Slots, index: u64, owner: &[u8; OWNER_BYTES]) -> bool {
+    slots
+        .bytes
+        .get(index as usize)
+        .is_some_and(|slot| slot[0] == USED && slot[OWNER_AT..NONCE_AT] == owner[..])
 }
 
 fn slot_key_id(slot: &[u8; SLOT_BYTES]) -> KeyId {

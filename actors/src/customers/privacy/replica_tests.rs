@@ -227,3 +227,60 @@ fn a_restored_vault_holds_exactly_the_replicas_slots() {
     let file = std::fs::read(other.path().join(VAULT_FILE)).unwrap();
     assert!(file.iter().all(|byte| *byte == 0));
 }
+
+/// A replica whose put waits until the test lets it go.
+struct Gated {
+    entered: Mutex<Option<std::sync::mpsc::Sender<()>>>,
+    release: Mutex<std::sync::mpsc::Receiver<()>>,
+}
+
+impl VaultReplica for Gated {
+    fn put(&self, _slot: u64, _bytes: &SlotBytes) -> Result<(), VaultReplicaError> {
+        if let Some(entered) = self.entered.lock().unwrap().take() {
+            entered.send(()).unwrap();
+        }
+        self.release
+            .lock()
+            .unwrap()
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .map_err(|_| VaultReplicaError::TimedOut { timeout_ms: 30_000 })
+    }
+
+    fn erase(&self, _slot: u64) -> Result<(), VaultReplicaError> {
+        Ok(())
+    }
+
+    fn all(&self) -> Result<Vec<(u64, SlotBytes)>, VaultReplicaError> {
+        Ok(Vec::new())
+    }
+}
+
+#[test]
+fn keys_are_read_while_a_put_waits_for_the_replica() {
+    let dir = tempfile::tempdir().unwrap();
+    let (entered, has_entered) = std::sync::mpsc::channel();
+    let (release, released) = std::sync::mpsc::channel();
+    let gated = Arc::new(Gated {
+        entered: Mutex::new(None),
+        release: Mutex::new(released),
+    });
+    let vault =
+        Arc::new(KeyVault::open(&dir.path().join(VAULT_FILE), Some(gated.clone())).unwrap());
+    let keys = keys();
+    release.send(()).unwrap();
+    let ana = vault.store(&[1; 16], &[0xAA; 32], &keys.current).unwrap();
+    *gated.entered.lock().unwrap() = Some(entered);
+
+    let storing = {
+        let vault = vault.clone();
+        let current = keys.current.clone();
+        std::thread::spawn(move || vault.store(&[2; 16], &[0xBB; 32], &current))
+    };
+    has_entered.recv().unwrap();
+    // The put is in flight: the vault's lock must be free for readers.
+    assert_eq!(vault.key(ana, &[1; 16], &keys).unwrap(), [0xAA; 32]);
+    release.send(()).unwrap();
+    let bruno = storing.join().unwrap().unwrap();
+    assert_ne!(bruno, ana);
+    assert_eq!(vault.key(bruno, &[2; 16], &keys).unwrap(), [0xBB; 32]);
+}
