@@ -16,7 +16,7 @@ pub struct NatsCluster {
     servers: Vec<Option<Child>>,
     /// The client port of each server.
     pub client_ports: Vec<u16>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 fn binary() -> PathBuf {
@@ -108,10 +108,15 @@ impl NatsCluster {
         let cluster = NatsCluster {
             servers,
             client_ports,
-            _dir: dir,
+            dir,
         };
         cluster.wait_ready().await;
         cluster
+    }
+
+    /// Where server `index` keeps its JetStream files, to look at what is on disk.
+    pub fn store_dir(&self, index: usize) -> std::path::PathBuf {
+        self.dir.path().join(format!("n{index}"))
     }
 
     /// The URLs of every server.

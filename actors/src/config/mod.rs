@@ -156,6 +156,10 @@ pub struct AuthConfig {
     pub access_token_ttl_s: u64,
     /// Lifetime of a refresh token, in seconds.
     pub refresh_token_ttl_s: u64,
+    /// Cluster mode: where the customers' key vault is replicated (set by the node that leads,
+    /// never read from a file). Empty in single-node mode.
+    #[serde(skip)]
+    pub vault_replica: crate::customers::VaultReplicaSlot,
 }
 
 impl std::fmt::Debug for AuthConfig {
@@ -186,6 +190,7 @@ impl Default for AuthConfig {
             require_admin_totp: false,
             access_token_ttl_s: 15 * 60,
             refresh_token_ttl_s: 30 * 24 * 3600,
+            vault_replica: crate::customers::VaultReplicaSlot::default(),
         }
     }
 }

@@ -54,7 +54,10 @@ pub use model::{
     CardInput, CardView, Customer, CustomerPatch, CustomerStatus, NewCustomer, Page, PaymentCard,
 };
 pub use principal::{Principal, Role};
-pub use privacy::VaultError;
+pub use privacy::{
+    Restored, SlotBytes, VaultError, VaultReplica, VaultReplicaError, VaultReplicaSlot,
+    restore_vault,
+};
 pub use sessions::IssuedRefresh;
 
 use accounts::AdminTables;
@@ -107,6 +110,7 @@ pub async fn start(
         &config.auth.data_key,
         &config.auth.previous_data_keys,
         &data_dir,
+        config.auth.vault_replica.get().cloned(),
     )
     .map_err(|error| ractor::SpawnErr::StartupFailed(error.into()))?;
     let opened = Tables::open(&store, privacy).and_then(|tables| {

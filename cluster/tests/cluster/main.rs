@@ -3,6 +3,7 @@
 mod lease;
 mod log;
 mod rate;
+mod vault;
 
 use std::time::Duration;
 

@@ -32,6 +32,9 @@ pub enum FollowError {
     /// The stores failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// The key vault file could not be wiped.
+    #[error("the customers' key vault could not be wiped")]
+    Vault(#[from] actors::customers::VaultError),
     /// The applied sequence or the leader mark could not be read or written.
     #[error("cannot read or write {path}")]
     File {
@@ -103,11 +106,14 @@ impl NodeFiles {
     }
 
     /// Before following: if this node led, its stores are dropped so that the log rebuilds
-    /// them. Answers whether they were.
+    /// them, and its key vault is zeroed in place: a follower's file is not kept current, so a
+    /// key erased by a later leader would otherwise outlive the erasure here. The next takeover
+    /// restores the vault from its bucket. Answers whether they were.
     pub fn forget_if_led(&self) -> Result<bool, FollowError> {
         if !self.led_path().exists() {
             return Ok(false);
         }
+        actors::customers::restore_vault(&self.data_dir, &[])?;
         for service in SERVICES {
             let path = self.data_dir.join(service);
             match std::fs::remove_dir_all(&path) {
@@ -172,9 +178,14 @@ mod tests {
         assert_eq!(NodeFiles::new(dir.path()).applied().unwrap(), 42);
         assert!(!files.forget_if_led().unwrap());
         std::fs::create_dir_all(dir.path().join("reservations")).unwrap();
+        let vault = dir.path().join("customer_keys");
+        std::fs::write(&vault, [7u8; 256]).unwrap();
         files.mark_led().unwrap();
         assert!(files.forget_if_led().unwrap());
         assert!(!dir.path().join("reservations").exists());
+        let wiped = std::fs::read(&vault).unwrap();
+        assert_eq!(wiped.len(), 256, "zeroed in place, not truncated");
+        assert!(wiped.iter().all(|byte| *byte == 0));
         assert_eq!(files.applied().unwrap(), 0);
         assert!(!files.forget_if_led().unwrap());
     }

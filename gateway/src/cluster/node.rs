@@ -14,8 +14,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use actors::Config;
+use actors::customers::{VaultError, VaultReplicaSlot};
 use actors::system::Stores;
-use cluster::{AppendError, ClusterError, Lease, Log, LogReader, LogWriter, Role};
+use cluster::{AppendError, ClusterError, Lease, Log, LogReader, LogWriter, Role, VaultBucket};
 use futures_util::StreamExt;
 use storage::{ReplicatorSlot, StorageError};
 use tokio::net::TcpListener;
@@ -51,6 +52,9 @@ pub enum NodeError {
     /// The stores failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// The key vault file could not be made equal to its replica at takeover.
+    #[error("the customers' key vault could not be restored from its bucket")]
+    Vault(#[from] VaultError),
     /// Serving as leader failed.
     #[error(transparent)]
     Server(#[from] ServerError),
@@ -90,6 +94,7 @@ pub async fn run(
     }
     let nats = cluster::connect(&config.cluster).await?;
     let log = Log::open(&nats, &config.cluster).await?;
+    let vault = VaultBucket::open(&nats, &config.cluster).await?;
     let lease = Lease::open(&nats, &config.cluster, &advertised_url(&config)).await?;
     let (release, released) = oneshot::channel();
     let (role, lease_task) = lease.spawn(released);
@@ -143,10 +148,19 @@ pub async fn run(
         }
     };
     closed?;
+    // Marked before the vault is restored: a node that dies while restoring has written keys
+    // as leader, and wipes them when it starts again.
     files.mark_led()?;
+    if let Err(error) = restore_vault(&config, &vault).await {
+        stop_lease().await;
+        return Err(error);
+    }
     tracing::info!(node = %config.cluster.node_id, "leading: serving the API");
 
     let mut leader = config.clone();
+    leader.auth.vault_replica = VaultReplicaSlot::new(Arc::new(
+        vault.replica(role.clone(), tokio::runtime::Handle::current()),
+    ));
     leader.storage.replicator = ReplicatorSlot::new(Arc::new(LogReplicator::new(
         Arc::from(writer),
         role.clone(),
@@ -171,6 +185,25 @@ pub async fn run(
         return Err(NodeError::Deposed);
     }
     served.map_err(NodeError::from)
+}
+
+/// Makes the local key vault file equal to the bucket, after the log is caught up and fenced
+/// and before the customers service opens the vault (its start-up sweep then destroys, in the
+/// bucket too, only slots that no record of the complete stores names). A follower's file is not
+/// kept current: it holds nothing (see `NodeFiles::forget_if_led`) or what it wrote as leader.
+async fn restore_vault(config: &Config, vault: &VaultBucket) -> Result<(), NodeError> {
+    let slots = vault.all().await?;
+    let data_dir = config.storage.data_dir.clone();
+    let restored =
+        tokio::task::spawn_blocking(move || actors::customers::restore_vault(&data_dir, &slots))
+            .await
+            .map_err(|error| VaultError::Io(std::io::Error::other(error)))??;
+    tracing::info!(
+        written = restored.written,
+        zeroed = restored.zeroed,
+        "the customers' key vault was restored from its bucket"
+    );
+    Ok(())
 }
 
 /// What a follower tells clients: itself, and the leader the lease names.

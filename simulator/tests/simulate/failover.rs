@@ -64,10 +64,6 @@ fn double_booked(report: &Report) -> usize {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fails until cluster mode replicates the customers' key vault (<data_dir>/customer_keys, \
-            outside the stores): after the failover every customer registered on the old leader \
-            gets 409 cannot-book, `the customers' key vault failed`; run with \
-            cargo test -p simulator --test simulate failover -- --ignored --nocapture"]
 async fn a_run_through_a_leader_killed_mid_run_loses_nothing_acknowledged() {
     let _alone = ONE_AT_A_TIME.lock().await;
     let binary = server_binary();

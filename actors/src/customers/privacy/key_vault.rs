@@ -13,14 +13,31 @@
 //! Slots are written before the customer record naming them is committed, and destroyed after
 //! the erasure is; a crash between the two leaves a slot no record uses, which the start-up
 //! sweep (`sweep.rs`) destroys. Writes are rare (registration, erasure, rotation) and hold a
-//! mutex for one `pwrite` and one `fdatasync`; reads are from the in-memory copy.
+//! mutex for one `pwrite` and one `fdatasync` (never across a request to the replica); reads
+//! are from the in-memory copy.
+//!
+//! In cluster mode each write goes to the [`VaultReplica`] first, then to the file:
+//! - a store is replicated before it returns, so a customer record naming the slot (committed
+//!   afterwards) never reaches a new leader without its key; a failed put leaves the slot free
+//!   and the store failed;
+//! - a destroy erases the replica's copy before zeroing the local slot. The replica's copy is
+//!   the one that outlives this node; zeroing first and then failing to erase would leave the
+//!   slot free here (handed to the next customer) while the bucket still holds the destroyed
+//!   key, and nothing on this node would remember to erase it. Erasing first, a failure leaves
+//!   the slot used in both places, and the start-up sweep destroys it again; a crash between
+//!   the two leaves the key in this node's file only, which this node, having led, zeroes when
+//!   it starts again and rebuilds from the replica before it leads. When `destroy` returns,
+//!   neither copy exists.
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Mutex;
 
+use std::sync::Arc;
+
 use super::data_keys::{DataKey, DataKeys, KEY_BYTES, KeyId, NONCE_BYTES, TAG_BYTES};
+use super::replica::{VaultReplica, VaultReplicaError};
 
 /// Bytes per slot: state, data-key id, owner, nonce, wrapped key, padding.
 pub(crate) const SLOT_BYTES: usize = 128;
@@ -45,6 +62,9 @@ pub enum VaultError {
     /// No configured data key opens the slot (a rotation dropped a key too early).
     #[error("no configured data key opens slot {0}")]
     UnknownDataKey(u64),
+    /// The vault's replica (cluster mode) did not confirm a write: the slot is unchanged here.
+    #[error("the key vault's replica failed")]
+    Replica(#[from] VaultReplicaError),
 }
 
 struct Slots {
@@ -57,6 +77,7 @@ struct Slots {
 /// erased, plus free slots for reuse).
 pub(crate) struct KeyVault {
     slots: Mutex<Slots>,
+    replica: Option<Arc<dyn VaultReplica>>,
 }
 
 impl std::fmt::Debug for KeyVault {
@@ -68,7 +89,10 @@ impl std::fmt::Debug for KeyVault {
 impl KeyVault {
     /// Opens (or creates, owner-only) the vault at `path`. A torn last slot (crash during an
     /// append) is ignored: its record was never committed.
-    pub(crate) fn open(path: &Path) -> Result<KeyVault, VaultError> {
+    pub(crate) fn open(
+        path: &Path,
+        replica: Option<Arc<dyn VaultReplica>>,
+    ) -> Result<KeyVault, VaultError> {
         let mut options = OpenOptions::new();
         options.read(true).write(true).create(true);
         #[cfg(unix)]
@@ -88,6 +112,7 @@ impl KeyVault {
         free.reverse();
         Ok(KeyVault {
             slots: Mutex::new(Slots { file, bytes, free }),
+            replica,
         })
     }
 
@@ -107,21 +132,28 @@ impl KeyVault {
         data_key: &DataKey,
     ) -> Result<u64, VaultError> {
         let slot = encode(owner, key, data_key);
-        let mut slots = self.lock();
-        let index = match slots.free.pop() {
-            Some(index) => index,
-            None => slots.bytes.len() as u64,
-        };
-        if let Err(error) = write_slot(&slots.file, index, &slot) {
-            if index < slots.bytes.len() as u64 {
-                slots.free.push(index);
+        // The index is reserved (neither free nor used) and the lock released while the replica
+        // is written: readers take the lock on async workers, and a worker blocked behind a
+        // network round trip could stall the very runtime that answers it.
+        let index = {
+            let mut slots = self.lock();
+            match slots.free.pop() {
+                Some(index) => index,
+                None => {
+                    slots.bytes.push([0u8; SLOT_BYTES]);
+                    slots.bytes.len() as u64 - 1
+                }
             }
-            return Err(error.into());
-        }
-        if index == slots.bytes.len() as u64 {
-            slots.bytes.push(slot);
-        } else {
+        };
+        let written = self.replicate(index, &slot).and_then(|()| {
+            let mut slots = self.lock();
+            write_slot(&slots.file, index, &slot, true)?;
             slots.bytes[index as usize] = slot;
+            Ok(())
+        });
+        if let Err(error) = written {
+            self.lock().free.push(index);
+            return Err(error);
         }
         Ok(index)
     }
@@ -155,18 +187,27 @@ impl KeyVault {
     /// Overwrites slot `index` with zeros if it is `owner`'s, durably; the slot is reused
     /// afterwards. Destroying an empty or foreign slot does nothing.
     pub(crate) fn destroy(&self, index: u64, owner: &[u8; OWNER_BYTES]) -> Result<(), VaultError> {
-        let mut slots = self.lock();
-        let Some(slot) = slots.bytes.get(index as usize) else {
+        if !self.owns(index, owner) {
             return Ok(());
-        };
-        if slot[0] != USED || slot[OWNER_AT..NONCE_AT] != owner[..] {
+        }
+        // Without the lock, as in `store`; the slot stays used meanwhile, so it is not reused.
+        if let Some(replica) = &self.replica {
+            replica.erase(index)?;
+        }
+        let mut slots = self.lock();
+        // Checked again: a concurrent destroy of the same slot may have zeroed it already.
+        if !owned(&slots, index, owner) {
             return Ok(());
         }
         let empty = [0u8; SLOT_BYTES];
-        write_slot(&slots.file, index, &empty)?;
+        write_slot(&slots.file, index, &empty, true)?;
         slots.bytes[index as usize] = empty;
         slots.free.push(index);
         Ok(())
+    }
+
+    fn owns(&self, index: u64, owner: &[u8; OWNER_BYTES]) -> bool {
+        owned(&self.lock(), index, owner)
     }
 
     /// Wraps slot `index`'s key again by the current data key, in place.
@@ -178,10 +219,18 @@ impl KeyVault {
     ) -> Result<(), VaultError> {
         let key = self.key(index, owner, keys)?;
         let slot = encode(owner, &key, &keys.current);
+        self.replicate(index, &slot)?;
         let mut slots = self.lock();
-        write_slot(&slots.file, index, &slot)?;
+        write_slot(&slots.file, index, &slot, true)?;
         slots.bytes[index as usize] = slot;
         Ok(())
+    }
+
+    fn replicate(&self, index: u64, slot: &[u8; SLOT_BYTES]) -> Result<(), VaultError> {
+        match &self.replica {
+            Some(replica) => Ok(replica.put(index, slot)?),
+            None => Ok(()),
+        }
     }
 
     /// Every used slot: its index, owner and the id of the data key that wrapped it.
@@ -198,6 +247,13 @@ impl KeyVault {
             })
             .collect()
     }
+}
+
+fn owned(slots: &Slots, index: u64, owner: &[u8; OWNER_BYTES]) -> bool {
+    slots
+        .bytes
+        .get(index as usize)
+        .is_some_and(|slot| slot[0] == USED && slot[OWNER_AT..NONCE_AT] == owner[..])
 }
 
 fn slot_key_id(slot: &[u8; SLOT_BYTES]) -> KeyId {
@@ -221,9 +277,19 @@ fn encode(
     slot
 }
 
-fn write_slot(file: &File, index: u64, slot: &[u8; SLOT_BYTES]) -> std::io::Result<()> {
+/// Overwrites slot `index` in place; `sync`: with its `fdatasync` (a caller writing many slots
+/// syncs once after them).
+pub(super) fn write_slot(
+    file: &File,
+    index: u64,
+    slot: &[u8; SLOT_BYTES],
+    sync: bool,
+) -> std::io::Result<()> {
     file.write_all_at(slot, index * SLOT_BYTES as u64)?;
-    file.sync_data()
+    if sync {
+        file.sync_data()?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -242,7 +308,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("vault");
         let keys = keys(1);
-        let vault = KeyVault::open(&path).unwrap();
+        let vault = KeyVault::open(&path, None).unwrap();
         let ana = vault.store(&[1; 16], &[0xAA; 32], &keys.current).unwrap();
         let bruno = vault.store(&[2; 16], &[0xBB; 32], &keys.current).unwrap();
         assert_eq!(vault.key(ana, &[1; 16], &keys).unwrap(), [0xAA; 32]);
@@ -268,7 +334,7 @@ mod tests {
 
         // A reopened vault agrees, and reuses the freed slot.
         drop(vault);
-        let vault = KeyVault::open(&path).unwrap();
+        let vault = KeyVault::open(&path, None).unwrap();
         assert_eq!(vault.key(bruno, &[2; 16], &keys).unwrap(), [0xBB; 32]);
         assert_eq!(
             vault.store(&[3; 16], &[0xCC; 32], &keys.current).unwrap(),
@@ -280,7 +346,7 @@ mod tests {
     #[test]
     fn rewrapping_moves_a_slot_to_the_current_data_key() {
         let dir = tempfile::tempdir().unwrap();
-        let vault = KeyVault::open(&dir.path().join("vault")).unwrap();
+        let vault = KeyVault::open(&dir.path().join("vault"), None).unwrap();
         let old = keys(1);
         let slot = vault.store(&[1; 16], &[0xAA; 32], &old.current).unwrap();
         let rotated = DataKeys {

@@ -9,6 +9,9 @@
 
 pub(crate) mod data_keys;
 mod key_vault;
+mod replica;
+#[cfg(test)]
+mod replica_tests;
 pub(crate) mod sweep;
 
 use std::path::Path;
@@ -23,6 +26,9 @@ use crate::ids::CustomerId;
 pub(crate) use data_keys::{DataKey, DataKeys};
 use key_vault::KeyVault;
 pub use key_vault::VaultError;
+pub use replica::{
+    Restored, SlotBytes, VaultReplica, VaultReplicaError, VaultReplicaSlot, restore_vault,
+};
 
 /// The vault file, in the data directory beside the stores.
 pub(crate) const VAULT_FILE: &str = "customer_keys";
@@ -48,14 +54,16 @@ impl std::fmt::Debug for Privacy {
 }
 
 impl Privacy {
-    /// The configured (or generated) data keys and the vault in `data_dir`.
+    /// The configured (or generated) data keys and the vault in `data_dir`, written through
+    /// `replica` too in cluster mode.
     pub(crate) fn open(
         data_key: &str,
         previous: &[String],
         data_dir: &Path,
+        replica: Option<Arc<dyn VaultReplica>>,
     ) -> Result<Privacy, VaultError> {
         let keys = DataKeys::load(data_key, previous, data_dir)?;
-        let vault = KeyVault::open(&data_dir.join(VAULT_FILE))?;
+        let vault = KeyVault::open(&data_dir.join(VAULT_FILE), replica)?;
         Ok(Privacy {
             keys: Arc::new(keys),
             vault: Arc::new(vault),
@@ -171,7 +179,7 @@ mod tests {
     #[test]
     fn sealed_data_opens_only_for_its_customer_and_leaves_no_plain_text() {
         let dir = tempfile::tempdir().unwrap();
-        let privacy = Privacy::open("", &[], dir.path()).unwrap();
+        let privacy = Privacy::open("", &[], dir.path(), None).unwrap();
         let ana = CustomerId::new();
         let (slot, key) = privacy.new_key(ana).unwrap();
         let sealed = key.seal(ana, &"529.982.247-25".to_owned()).unwrap();

@@ -9,6 +9,14 @@
 //!    is a no-op), and the slot after, so a crash between the two is repaired by the next start.
 //!
 //! Walks every customer once: O(customers) at start, a few seconds per million.
+//!
+//! In cluster mode a destroy here erases the slot from the vault's bucket too, so the sweep must
+//! never see a store that lacks a committed record. It runs on the leader only, in the customers
+//! service's start, which comes after the node read the log to its end, fenced it and restored
+//! its vault file from the bucket (`gateway/src/cluster/node.rs`): every record any leader
+//! acknowledged is in the log, hence in these stores, and names its slot; a slot no record names
+//! belonged to a registration whose record never reached the log (never acknowledged) or to an
+//! erasure that was, and destroying it is what a single node would do after a crash.
 
 use storage::{TxAbort, TxError};
 
