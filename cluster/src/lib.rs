@@ -13,6 +13,7 @@ mod connect;
 mod error;
 mod lease;
 mod log;
+mod stream_settings;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod vault;

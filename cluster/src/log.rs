@@ -111,27 +111,15 @@ impl Log {
 
 /// An existing stream made by hand or by an older version must still keep every entry.
 fn check_settings(found: &stream::Config, replicas: usize) -> Result<(), ClusterError> {
-    let problem = if found.storage != StorageType::File {
-        Some("its storage is not file".to_owned())
-    } else if found.num_replicas < replicas {
-        Some(format!(
-            "it keeps {} copies, not {replicas}",
-            found.num_replicas
-        ))
-    } else if found.retention != RetentionPolicy::Limits {
-        Some("its retention drops entries once consumed".to_owned())
-    } else if !found.max_age.is_zero() || found.max_messages > 0 || found.max_bytes > 0 {
-        Some("it has an age, count or size limit".to_owned())
-    } else {
-        None
-    };
-    match problem {
-        Some(reason) => Err(ClusterError::StreamSettings {
-            stream: found.name.clone(),
-            reason,
-        }),
-        None => Ok(()),
-    }
+    crate::stream_settings::check(found, replicas, |found| {
+        if found.retention != RetentionPolicy::Limits {
+            Some("its retention drops entries once consumed".to_owned())
+        } else if !found.max_age.is_zero() || found.max_messages > 0 || found.max_bytes > 0 {
+            Some("it has an age, count or size limit".to_owned())
+        } else {
+            None
+        }
+    })
 }
 
 #[cfg(test)]

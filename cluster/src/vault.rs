@@ -242,30 +242,18 @@ impl VaultBucket {
 
 /// The key-value conventions plus what erasure needs; anything else could keep old keys.
 fn check_settings(found: &stream::Config, replicas: usize) -> Result<(), ClusterError> {
-    let problem = if found.storage != StorageType::File {
-        Some("its storage is not file".to_owned())
-    } else if found.num_replicas < replicas {
-        Some(format!(
-            "it keeps {} copies, not {replicas}",
-            found.num_replicas
-        ))
-    } else if found.deny_delete {
-        Some("it denies message deletes, so a destroyed key could not be erased".to_owned())
-    } else if found.max_messages_per_subject < HISTORY {
-        Some(format!(
-            "it keeps {} revisions per slot, not {HISTORY}: it would drop one without erasing it",
-            found.max_messages_per_subject
-        ))
-    } else {
-        None
-    };
-    match problem {
-        Some(reason) => Err(ClusterError::StreamSettings {
-            stream: found.name.clone(),
-            reason,
-        }),
-        None => Ok(()),
-    }
+    crate::stream_settings::check(found, replicas, |found| {
+        if found.deny_delete {
+            Some("it denies message deletes, so a destroyed key could not be erased".to_owned())
+        } else if found.max_messages_per_subject < HISTORY {
+            Some(format!(
+                "it keeps {} revisions per slot, not {HISTORY}: it would drop one without erasing it",
+                found.max_messages_per_subject
+            ))
+        } else {
+            None
+        }
+    })
 }
 
 /// The bucket as the leader's vault sees it: blocking calls, refused once the lease may have
