@@ -37,7 +37,8 @@
 //!   with `GET /v1/payments/{id}`; reconciliation lists a day's payments with
 //!   `GET /v1/payments/search` (see `records.rs`).
 //! - **Amounts** are integer centavos on our side and decimal reais at Mercado Pago; see
-//!   `money.rs`. **Refusals** are mapped in `status.rs`, HTTP failures in `client.rs`.
+//!   `money.rs`. **Refusals** are mapped in `status.rs`, HTTP failures in `client.rs`, and the
+//!   answers read (and their ids checked) in `answers.rs`.
 //! - **A reserve lapses** if it is not captured within Mercado Pago's capture window (5 days
 //!   from its creation in Brazil, by the capture guide): a booking made further ahead holds a
 //!   reserve that may be gone when the rental ends.
@@ -49,6 +50,7 @@
 //! payment creation results table (`/developers/en/docs/checkout-api/response-handling/
 //! collection-results`).
 
+mod answers;
 mod card;
 mod client;
 #[cfg(feature = "testing")]
@@ -62,7 +64,6 @@ mod tests;
 use std::time::Duration;
 
 use reqwest::Method;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::provider::{
@@ -72,6 +73,9 @@ use super::provider::{
 use crate::config::BillingConfig;
 use crate::ids::CustomerId;
 use crate::ports::BoxFuture;
+use answers::{
+    Identified, Payment, Refund, SavedCardAnswer, Search, checked_id, decode_error, payment_ref,
+};
 use card::{SavedCard, is_identifier};
 use client::{Client, ClientError};
 use status::Expected;
@@ -317,81 +321,6 @@ fn path_id(payment: &ProviderRef) -> Result<&str, PaymentError> {
     } else {
         Err(PaymentError::UnknownToken)
     }
-}
-
-fn payment_ref(id: &Id) -> Result<ProviderRef, PaymentError> {
-    let reference = ProviderRef(id.to_string());
-    path_id(&reference).map_err(|_| decode_error("a payment id that is not a number"))?;
-    Ok(reference)
-}
-
-fn checked_id(id: Id) -> Result<String, PaymentError> {
-    let id = id.to_string();
-    if is_identifier(&id) {
-        Ok(id)
-    } else {
-        Err(decode_error("an id with unexpected characters"))
-    }
-}
-
-fn decode_error(what: &str) -> PaymentError {
-    PaymentError::from(ClientError::Decode(what.to_owned()))
-}
-
-/// An id Mercado Pago answers as a number (payments, refunds) or as text (customers, cards).
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum Id {
-    Number(u64),
-    Text(String),
-}
-
-impl std::fmt::Display for Id {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Id::Number(number) => write!(f, "{number}"),
-            Id::Text(text) => f.write_str(text),
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-struct Identified {
-    id: Id,
-}
-
-#[derive(Debug, Deserialize)]
-struct Search {
-    #[serde(default)]
-    results: Vec<Identified>,
-}
-
-#[derive(Debug, Deserialize)]
-struct PaymentMethod {
-    id: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct SavedCardAnswer {
-    id: Id,
-    last_four_digits: String,
-    expiration_month: u32,
-    expiration_year: i32,
-    payment_method: PaymentMethod,
-}
-
-#[derive(Debug, Deserialize)]
-struct Payment {
-    id: Id,
-    status: String,
-    #[serde(default)]
-    status_detail: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct Refund {
-    #[serde(default)]
-    status: String,
 }
 
 impl PaymentProvider for MercadoPagoProvider {

@@ -20,8 +20,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::super::provider::{PaymentError, PaymentState, ProviderPayment, ProviderRef};
+use super::answers::{Id, decode_error};
 use super::client::ClientError;
-use super::{Id, MercadoPagoProvider, decode_error, money, path_id};
+use super::{MercadoPagoProvider, money, path_id};
 
 /// Payments asked for per page of a search.
 const PAGE: usize = 100;
@@ -68,7 +69,7 @@ fn cents(value: Option<&Value>) -> Result<i64, PaymentError> {
 impl PaymentRecord {
     /// The payment in the port's terms (see the module doc).
     pub(super) fn state(&self) -> Result<PaymentState, PaymentError> {
-        let reference = super::payment_ref(&self.id)?.0;
+        let reference = super::answers::payment_ref(&self.id)?.0;
         let created_at = self
             .date_created
             .as_deref()

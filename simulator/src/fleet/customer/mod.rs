@@ -4,6 +4,8 @@
 //! Every wait is on the services' clock, so the same script runs in real time against a
 //! deployment and hundreds of times faster in process.
 
+mod drive;
+
 use std::sync::{Arc, Mutex};
 
 use actors::ErrorKind;
@@ -14,13 +16,11 @@ use rand::{Rng, SeedableRng};
 use uuid::Uuid;
 
 use super::backend::{Backend, FoundCar, OpError, OpErrorKind, Person};
-use super::city::{City, Position};
+use super::city::City;
 use super::recorder::{Op, Outcome, Recorder};
 use super::scenario::{CardKind, CustomerPlan, Intent};
-use crate::unit::Fix;
+use drive::{drive, from_seconds, seconds};
 
-/// A unit reports every 30 s while the car moves.
-pub const FIX_INTERVAL: TimeDelta = TimeDelta::seconds(30);
 /// Search radii tried in turn until one finds a car.
 const SEARCH_RADII_M: [f64; 3] = [1_500.0, 5_000.0, 20_000.0];
 /// Cars a customer tries to book before giving up (each may be taken by someone faster).
@@ -443,71 +443,4 @@ where
             other => return other,
         }
     }
-}
-
-/// Drives from `from` towards `to` at `speed_kmh` for at most `budget_s` seconds, reporting a
-/// fix every 30 s and a standing fix on arrival; where the car stopped.
-async fn drive<B: Backend>(
-    context: &Context<B>,
-    car: Uuid,
-    from: Position,
-    to: Position,
-    speed_kmh: f64,
-    budget_s: f64,
-    battery: &mut f64,
-) -> Position {
-    let full_s = from.distance_m(to) / (speed_kmh / 3.6);
-    let drive_s = full_s.min(budget_s).max(1.0);
-    let end = from.towards(to, drive_s / full_s.max(1.0));
-    let heading = from.heading_to(to);
-    let started = context.now();
-    let arrival = started + from_seconds(drive_s);
-    let mut tick = started + FIX_INTERVAL;
-    while tick < arrival {
-        context.sleep_until(tick).await;
-        let along = seconds(tick - started) / drive_s;
-        *battery = (*battery - 0.05).max(5.0);
-        let fix = fix_at(from.towards(end, along), tick, speed_kmh, heading, *battery);
-        report(context, car, fix, false).await;
-        tick += FIX_INTERVAL;
-    }
-    context.sleep_until(arrival).await;
-    report(
-        context,
-        car,
-        fix_at(end, arrival, 0.0, heading, *battery),
-        true,
-    )
-    .await;
-    end
-}
-
-async fn report<B: Backend>(context: &Context<B>, car: Uuid, fix: Fix, stopped: bool) {
-    let recorder = &context.recorder;
-    let sent = context.backend.report(car, fix, stopped);
-    if let Err(error) = recorder.measure(Op::Position, sent).await {
-        recorder.error(Op::Position, &error);
-    }
-}
-
-fn fix_at(
-    position: Position,
-    at: DateTime<Utc>,
-    speed_kmh: f64,
-    heading: f64,
-    battery: f64,
-) -> Fix {
-    let mut fix = Fix::new(position.lat, position.lon, at);
-    fix.speed_kmh = Some(speed_kmh);
-    fix.heading_deg = Some(heading);
-    fix.battery_pct = Some((battery * 10.0).round() / 10.0);
-    fix
-}
-
-fn seconds(delta: TimeDelta) -> f64 {
-    delta.num_milliseconds() as f64 / 1_000.0
-}
-
-fn from_seconds(seconds: f64) -> TimeDelta {
-    TimeDelta::milliseconds((seconds.max(0.0) * 1_000.0) as i64)
 }
