@@ -64,6 +64,16 @@ pub enum ClusterError {
         #[source]
         source: serde_json::Error,
     },
+    /// The key vault's bucket did not take a write: another node took it over (fenced), or
+    /// JetStream did not confirm it.
+    #[error("the key vault's bucket did not take the write to {action}")]
+    VaultWrite {
+        /// What was being done.
+        action: &'static str,
+        /// Why.
+        #[source]
+        source: AppendError,
+    },
     /// A log message lacks a header a chunked entry needs, or carries a wrong one.
     #[error("log message {sequence} is malformed: {reason}")]
     Malformed {

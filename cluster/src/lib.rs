@@ -11,6 +11,7 @@
 
 mod connect;
 mod error;
+mod fenced;
 mod lease;
 mod log;
 mod stream_settings;
@@ -22,4 +23,4 @@ pub use connect::{Nats, connect};
 pub use error::{AppendError, ClusterError};
 pub use lease::{Acquisition, Holder, Lease, Role, safety_margin};
 pub use log::{Entry, Log, LogReader, LogWriter};
-pub use vault::{LeaderVault, VaultBucket};
+pub use vault::{LeaderVault, Takeover, VaultBucket, VaultWriter};

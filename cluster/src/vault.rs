@@ -31,21 +31,34 @@
 //! compacted behind a snapshot (the test shows the erased slot still there), then only in the
 //! file system's freed blocks. Those copies are wrapped by the data key, never plain: without
 //! it they open nothing, and the data key is not on the NATS servers.
+//!
+//! Only the leader writes, and a deposed one must not: a node paused past its lease (a stop, a
+//! long pause) that then stored slot 7 would overwrite, and its clean-up erase, the key the new
+//! leader had just given slot 7 for another customer. So every put and erase is published with
+//! the expected last sequence, like the log's appends (`crate::fenced`), and a node that takes
+//! over ([`VaultBucket::take_over`]) reads the bucket, then writes its own `leader` key fenced by
+//! the sequence it read: from then on any write of its predecessor is refused, and had the
+//! predecessor written between the read and the mark, the mark is refused and the bucket read
+//! again. An erase is published too, as a key-value delete marker, before the stream's deletes
+//! remove every message of the slot up to that marker: the deletes cannot be fenced, but they
+//! reach only revisions older than a fenced write, never one a successor made.
 
 use std::time::Duration;
 
 use actors::config::ClusterConfig;
 use actors::customers::{SlotBytes, VaultReplica, VaultReplicaError};
+use async_nats::HeaderMap;
 use async_nats::jetstream::consumer::DeliverPolicy;
 use async_nats::jetstream::consumer::push::OrderedConfig;
-use async_nats::jetstream::kv;
 use async_nats::jetstream::stream::{self, DiscardPolicy, LastRawMessageErrorKind, StorageType};
+use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio::runtime::Handle;
 use tokio::sync::watch;
 
 use crate::connect::{Nats, REQUEST_TIMEOUT};
-use crate::error::ClusterError;
+use crate::error::{AppendError, ClusterError};
+use crate::fenced::Fenced;
 use crate::lease::Role;
 
 /// Revisions a slot may have at once: more than a put and its clean-up ever leave, so that the
@@ -53,12 +66,22 @@ use crate::lease::Role;
 /// key-value history).
 pub(crate) const HISTORY: i64 = 64;
 
-/// The bucket of one deployment (`cluster.name`).
+/// How often a takeover reads the bucket again when a write of the deposed leader came between
+/// its read and its mark. A deposed leader stops writing within one request's timeout.
+const TAKEOVER_TRIES: u32 = 5;
+
+/// The key-value API's header naming a delete marker (`DEL`) or a purge marker (`PURGE`).
+const KV_OPERATION: &str = "KV-Operation";
+/// Drops the subject's earlier messages when this one is stored (JetStream's rollup).
+const ROLLUP: &str = "Nats-Rollup";
+
+/// The bucket of one deployment (`cluster.name`), for reading; [`VaultBucket::take_over`]
+/// gives the leader its writer.
 #[derive(Clone)]
 pub struct VaultBucket {
-    store: kv::Store,
+    name: String,
     stream: stream::Stream,
-    client: async_nats::Client,
+    nats: Nats,
     /// `$KV.<bucket>.slot.`, followed by the slot's index.
     subject_prefix: String,
 }
@@ -66,9 +89,27 @@ pub struct VaultBucket {
 impl std::fmt::Debug for VaultBucket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VaultBucket")
-            .field("bucket", &self.store.name)
+            .field("bucket", &self.name)
             .finish_non_exhaustive()
     }
+}
+
+/// What a node taking over finds in the bucket, and its writer, fenced from then on against
+/// every earlier leader.
+#[derive(Debug)]
+pub struct Takeover {
+    /// Every slot the bucket held when the node marked it as its own.
+    pub slots: Vec<(u64, SlotBytes)>,
+    /// The leader's writer.
+    pub writer: VaultWriter,
+}
+
+/// The leader's writer of the bucket: every put and erase is refused once another node has
+/// taken the bucket over.
+#[derive(Debug)]
+pub struct VaultWriter {
+    bucket: VaultBucket,
+    fenced: Fenced,
 }
 
 async fn timed<T, E: Into<async_nats::Error>>(
@@ -106,29 +147,73 @@ impl VaultBucket {
         let mut stream = timed(action, nats.jetstream.get_or_create_stream(wanted)).await?;
         let info = timed(action, stream.info()).await?.clone();
         check_settings(&info.config, config.stream_replicas as usize)?;
-        let store = timed(action, nats.jetstream.get_key_value(bucket.clone())).await?;
+        // Opened as a bucket too: the key-value API accepts what this stream is.
+        timed(action, nats.jetstream.get_key_value(bucket.clone())).await?;
         Ok(VaultBucket {
-            store,
-            stream,
-            client: nats.client.clone(),
             subject_prefix: format!("$KV.{bucket}.slot."),
+            name: bucket,
+            stream,
+            nats: nats.clone(),
         })
     }
 
-    fn key(slot: u64) -> String {
-        format!("slot.{slot}")
+    fn slot_subject(&self, slot: u64) -> String {
+        format!("{}{slot}", self.subject_prefix)
     }
 
-    /// Stores slot `slot`, durable on a quorum when it returns, then erases its earlier
-    /// revisions. Answers the new revision.
-    pub async fn put(&self, slot: u64, bytes: &SlotBytes) -> Result<u64, ClusterError> {
-        let payload = bytes::Bytes::copy_from_slice(bytes);
-        let revision = timed(
-            "store a slot of the key vault",
-            self.store.put(Self::key(slot), payload),
-        )
-        .await?;
-        let subject = format!("{}{slot}", self.subject_prefix);
+    /// Reads every slot and marks the bucket as this node's, fenced by the sequence read (see
+    /// the module's note): answers the slots a new leader restores its vault file from, and
+    /// the only writer that may change them from now on.
+    pub async fn take_over(&self) -> Result<Takeover, ClusterError> {
+        let action = "mark the key vault's bucket as this leader's";
+        let subject = format!("$KV.{}.leader", self.name);
+        let mut refused = None;
+        for _ in 0..TAKEOVER_TRIES {
+            let info = timed(action, self.stream.get_info()).await?;
+            let slots = self.all().await?;
+            let fenced = Fenced::new(
+                self.nats.clone(),
+                self.stream.clone(),
+                info.state.last_sequence,
+            );
+            let mut headers = HeaderMap::new();
+            headers.insert(ROLLUP, "sub");
+            let marked = match fenced.turn().await {
+                Ok(mut turn) => {
+                    let payload = Bytes::from(self.nats.node_id.clone());
+                    turn.publish(&subject, headers, payload).await.map(|_| ())
+                }
+                Err(error) => Err(error),
+            };
+            match marked {
+                Ok(()) => {
+                    let writer = VaultWriter {
+                        bucket: self.clone(),
+                        fenced,
+                    };
+                    return Ok(Takeover { slots, writer });
+                }
+                Err(error @ AppendError::Fenced { .. }) => {
+                    tracing::warn!(
+                        "the key vault's bucket changed while this node read it: reading it again"
+                    );
+                    refused = Some(error);
+                }
+                Err(source) => return Err(ClusterError::VaultWrite { action, source }),
+            }
+        }
+        Err(ClusterError::VaultWrite {
+            action,
+            source: refused.unwrap_or(AppendError::Fenced {
+                expected: 0,
+                source: None,
+            }),
+        })
+    }
+
+    /// Erases, with the stream's secure delete, every message of `subject` before sequence
+    /// `bound`, oldest first.
+    async fn erase_before(&self, subject: &str, bound: u64) -> Result<(), ClusterError> {
         let action = "erase a slot's earlier revision";
         loop {
             let oldest = tokio::time::timeout(
@@ -136,45 +221,21 @@ impl VaultBucket {
                 self.stream
                     .raw_message_builder()
                     .sequence(1)
-                    .next_by_subject(subject.clone())
+                    .next_by_subject(subject.to_owned())
                     .send(),
             )
             .await
             .map_err(|_| ClusterError::TimedOut { action })?;
             match oldest {
-                Ok(message) if message.sequence < revision => {
+                Ok(message) if message.sequence < bound => {
                     timed(action, self.stream.delete_message(message.sequence)).await?;
                 }
-                Ok(_) => return Ok(revision),
-                Err(error) if error.kind() == LastRawMessageErrorKind::NoMessageFound => {
-                    return Ok(revision);
-                }
-                Err(error) => return Err(ClusterError::nats(action, error)),
-            }
-        }
-    }
-
-    /// Erases every message of slot `slot` with the stream's secure delete (see the module's
-    /// note): afterwards no revision of it can be read back.
-    pub async fn erase(&self, slot: u64) -> Result<(), ClusterError> {
-        let subject = format!("{}{slot}", self.subject_prefix);
-        let action = "erase a slot of the key vault";
-        // Usually one revision; more when a put's clean-up was cut short.
-        loop {
-            let last = tokio::time::timeout(
-                REQUEST_TIMEOUT,
-                self.stream.get_last_raw_message_by_subject(&subject),
-            )
-            .await
-            .map_err(|_| ClusterError::TimedOut { action })?;
-            let sequence = match last {
-                Ok(message) => message.sequence,
+                Ok(_) => return Ok(()),
                 Err(error) if error.kind() == LastRawMessageErrorKind::NoMessageFound => {
                     return Ok(());
                 }
                 Err(error) => return Err(ClusterError::nats(action, error)),
-            };
-            timed(action, self.stream.delete_message(sequence)).await?;
+            }
         }
     }
 
@@ -185,7 +246,7 @@ impl VaultBucket {
         let consumer = timed(
             action,
             self.stream.create_consumer(OrderedConfig {
-                deliver_subject: self.client.new_inbox(),
+                deliver_subject: self.nats.client.new_inbox(),
                 description: Some("the key vault's takeover".into()),
                 filter_subject: format!("{}>", self.subject_prefix),
                 deliver_policy: DeliverPolicy::LastPerSubject,
@@ -214,7 +275,15 @@ impl VaultBucket {
                 .subject
                 .strip_prefix(self.subject_prefix.as_str())
                 .and_then(|index| index.parse::<u64>().ok());
+            // A slot whose latest message is a delete marker is an erase cut short before its
+            // deletes: the slot is empty.
+            let erased = message
+                .headers
+                .as_ref()
+                .and_then(|headers| headers.get(KV_OPERATION))
+                .is_some_and(|operation| matches!(operation.as_str(), "DEL" | "PURGE"));
             match (slot, <SlotBytes>::try_from(&message.payload[..])) {
+                (Some(_), _) if erased => {}
                 (Some(slot), Ok(bytes)) => slots.push((slot, bytes)),
                 _ => {
                     return Err(ClusterError::Malformed {
@@ -228,12 +297,51 @@ impl VaultBucket {
             }
         }
     }
+}
+
+impl VaultWriter {
+    fn refused(action: &'static str) -> impl FnOnce(AppendError) -> ClusterError {
+        move |source| ClusterError::VaultWrite { action, source }
+    }
+
+    /// Stores slot `slot`, durable on a quorum when it returns, then erases its earlier
+    /// revisions. Answers the new revision.
+    pub async fn put(&self, slot: u64, bytes: &SlotBytes) -> Result<u64, ClusterError> {
+        let action = "store a slot of the key vault";
+        let subject = self.bucket.slot_subject(slot);
+        let revision = {
+            let mut turn = self.fenced.turn().await.map_err(Self::refused(action))?;
+            let payload = Bytes::copy_from_slice(bytes);
+            turn.publish(&subject, HeaderMap::new(), payload)
+                .await
+                .map_err(Self::refused(action))?
+        };
+        self.bucket.erase_before(&subject, revision).await?;
+        Ok(revision)
+    }
+
+    /// Erases every message of slot `slot` with the stream's secure delete (see the module's
+    /// note): afterwards no revision of it can be read back. A slot never stored is no error.
+    pub async fn erase(&self, slot: u64) -> Result<(), ClusterError> {
+        let action = "erase a slot of the key vault";
+        let subject = self.bucket.slot_subject(slot);
+        let marker = {
+            let mut turn = self.fenced.turn().await.map_err(Self::refused(action))?;
+            let mut headers = HeaderMap::new();
+            headers.insert(KV_OPERATION, "DEL");
+            turn.publish(&subject, headers, Bytes::new())
+                .await
+                .map_err(Self::refused(action))?
+        };
+        // The marker goes too: it held nothing, and an empty subject is a slot never stored.
+        self.bucket.erase_before(&subject, marker + 1).await
+    }
 
     /// The blocking port the customers' vault writes through, for the node holding the lease
     /// (`role`); `runtime` drives the client from the vault's blocking threads.
     pub fn replica(self, role: watch::Receiver<Role>, runtime: Handle) -> LeaderVault {
         LeaderVault {
-            bucket: self,
+            writer: self,
             role,
             runtime,
         }
@@ -259,7 +367,7 @@ fn check_settings(found: &stream::Config, replicas: usize) -> Result<(), Cluster
 /// The bucket as the leader's vault sees it: blocking calls, refused once the lease may have
 /// lapsed (another node's vault is then the one written).
 pub struct LeaderVault {
-    bucket: VaultBucket,
+    writer: VaultWriter,
     role: watch::Receiver<Role>,
     runtime: Handle,
 }
@@ -290,6 +398,12 @@ impl LeaderVault {
                 ClusterError::TimedOut { .. } => VaultReplicaError::TimedOut {
                     timeout_ms: REQUEST_TIMEOUT.as_millis() as u64,
                 },
+                // Another node took the bucket over: this one no longer leads, whatever its
+                // lease said when the write began.
+                ClusterError::VaultWrite {
+                    source: AppendError::Fenced { .. },
+                    ..
+                } => VaultReplicaError::NotLeader,
                 error => VaultReplicaError::Failed {
                     action,
                     source: Box::new(error),
@@ -301,7 +415,7 @@ impl LeaderVault {
 impl VaultReplica for LeaderVault {
     fn put(&self, slot: u64, bytes: &SlotBytes) -> Result<(), VaultReplicaError> {
         self.leads()?;
-        self.block_on("store a slot", self.bucket.put(slot, bytes))?;
+        self.block_on("store a slot", self.writer.put(slot, bytes))?;
         // Stored, but a record naming the slot must not be acknowledged by a node that may no
         // longer lead: the store fails, and the slot is one no record uses.
         self.leads()
@@ -309,11 +423,11 @@ impl VaultReplica for LeaderVault {
 
     fn erase(&self, slot: u64) -> Result<(), VaultReplicaError> {
         self.leads()?;
-        self.block_on("erase a slot", self.bucket.erase(slot))
+        self.block_on("erase a slot", self.writer.erase(slot))
     }
 
     fn all(&self) -> Result<Vec<(u64, SlotBytes)>, VaultReplicaError> {
-        self.block_on("read every slot", self.bucket.all())
+        self.block_on("read every slot", self.writer.bucket.all())
     }
 }
 

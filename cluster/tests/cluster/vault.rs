@@ -1,10 +1,15 @@
 //! The key vault's bucket: slots stored and read back whole, and an erased slot gone from the
 //! stream, its earlier revisions included.
 
+use std::time::Duration;
+
+use actors::customers::{VaultReplica, VaultReplicaError};
 use async_nats::jetstream::stream::LastRawMessageErrorKind;
+use tokio::sync::watch;
+use tokio::time::Instant;
 
 use cluster::testing::NatsCluster;
-use cluster::{VaultBucket, connect};
+use cluster::{AppendError, ClusterError, Role, Takeover, VaultBucket, connect};
 
 use crate::settled;
 
@@ -44,13 +49,15 @@ async fn an_erased_slot_cannot_be_read_back_in_any_revision() {
     let config = cluster.config("vault", "node-a", 1_000);
     let nats = connect(&config).await.expect("connected");
     let bucket = settled(|| VaultBucket::open(&nats, &config)).await;
-    assert!(settled(|| bucket.all()).await.is_empty(), "a new bucket");
+    let takeover = settled(|| bucket.take_over()).await;
+    assert!(takeover.slots.is_empty(), "a new bucket");
+    let writer = takeover.writer;
 
     let a0 = slot(0xA0);
-    let first = settled(|| bucket.put(0, &a0)).await;
-    bucket.put(1, &slot(0xB0)).await.expect("stored");
-    let replaced = bucket.put(2, &slot(0xC0)).await.expect("stored");
-    let current = bucket.put(2, &slot(0xC1)).await.expect("stored again");
+    let first = settled(|| writer.put(0, &a0)).await;
+    writer.put(1, &slot(0xB0)).await.expect("stored");
+    let replaced = writer.put(2, &slot(0xC0)).await.expect("stored");
+    let current = writer.put(2, &slot(0xC1)).await.expect("stored again");
     assert!(current > replaced && replaced > first);
     let mut all = bucket.all().await.expect("read");
     all.sort_by_key(|(index, _)| *index);
@@ -60,8 +67,8 @@ async fn an_erased_slot_cannot_be_read_back_in_any_revision() {
         "the latest revision of each slot"
     );
 
-    bucket.erase(2).await.expect("erased");
-    bucket
+    writer.erase(2).await.expect("erased");
+    writer
         .erase(7)
         .await
         .expect("a slot never stored is no error");
@@ -115,6 +122,83 @@ async fn an_erased_slot_cannot_be_read_back_in_any_revision() {
     }
 
     // A slot stored again after its erasure is an ordinary slot.
-    bucket.put(2, &slot(0xD0)).await.expect("stored");
+    writer.put(2, &slot(0xD0)).await.expect("stored");
     assert_eq!(bucket.all().await.expect("read").len(), 3);
+}
+
+fn sorted(mut slots: Vec<(u64, [u8; 128])>) -> Vec<(u64, [u8; 128])> {
+    slots.sort_by_key(|(index, _)| *index);
+    slots
+}
+
+fn fenced<T: std::fmt::Debug>(result: Result<T, ClusterError>) -> bool {
+    matches!(
+        result,
+        Err(ClusterError::VaultWrite {
+            source: AppendError::Fenced { .. },
+            ..
+        })
+    )
+}
+
+/// A leader paused past its lease still believes it leads when it wakes up: whatever it then
+/// writes must not reach the bucket its successor took over, or its clean-up would erase the
+/// key the successor gave the same slot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deposed_leader_can_neither_store_nor_erase_a_slot() {
+    let cluster = NatsCluster::start().await;
+    let config_a = cluster.config("fence", "node-a", 1_000);
+    let nats_a = connect(&config_a).await.expect("connected");
+    let bucket_a = settled(|| VaultBucket::open(&nats_a, &config_a)).await;
+    let old = settled(|| bucket_a.take_over()).await.writer;
+    let a0 = slot(0xA0);
+    settled(|| old.put(0, &a0)).await;
+    old.put(1, &slot(0xA1)).await.expect("stored");
+
+    let config_b = cluster.config("fence", "node-b", 1_000);
+    let nats_b = connect(&config_b).await.expect("connected");
+    let bucket_b = settled(|| VaultBucket::open(&nats_b, &config_b)).await;
+    let Takeover { slots, writer: new } = settled(|| bucket_b.take_over()).await;
+    assert_eq!(
+        sorted(slots),
+        vec![(0, slot(0xA0)), (1, slot(0xA1))],
+        "the successor finds what its predecessor stored"
+    );
+    new.put(0, &slot(0xB0))
+        .await
+        .expect("the new leader stores");
+
+    assert!(fenced(old.put(0, &slot(0xAF)).await), "a stale put");
+    assert!(
+        fenced(old.put(2, &slot(0xA2)).await),
+        "a stale put of a new slot"
+    );
+    assert!(fenced(old.erase(0).await), "a stale erase");
+    assert!(fenced(old.erase(1).await), "a stale erase");
+    assert_eq!(
+        sorted(bucket_b.all().await.expect("read")),
+        vec![(0, slot(0xB0)), (1, slot(0xA1))],
+        "nothing the deposed leader tried reached the bucket"
+    );
+
+    // Through the port the customers' vault uses, on a node whose lease had not run out as far
+    // as it knew: the refusal reads as "no longer the leader".
+    let (_role, seen) = watch::channel(Role::Leader {
+        revision: 1,
+        valid_until: Instant::now() + Duration::from_secs(60),
+    });
+    let replica = old.replica(seen, tokio::runtime::Handle::current());
+    let answer = tokio::task::spawn_blocking(move || replica.put(3, &slot(0xA3)))
+        .await
+        .expect("the blocking call ran");
+    assert!(
+        matches!(answer, Err(VaultReplicaError::NotLeader)),
+        "{answer:?}"
+    );
+
+    new.erase(1).await.expect("the leader erases");
+    assert_eq!(
+        sorted(bucket_b.all().await.expect("read")),
+        vec![(0, slot(0xB0))]
+    );
 }

@@ -16,7 +16,10 @@ use std::time::Duration;
 use actors::Config;
 use actors::customers::{VaultError, VaultReplicaSlot};
 use actors::system::Stores;
-use cluster::{AppendError, ClusterError, Lease, Log, LogReader, LogWriter, Role, VaultBucket};
+use cluster::{
+    AppendError, ClusterError, Lease, Log, LogReader, LogWriter, Role, Takeover, VaultBucket,
+    VaultWriter,
+};
 use futures_util::StreamExt;
 use storage::{ReplicatorSlot, StorageError};
 use tokio::net::TcpListener;
@@ -151,10 +154,13 @@ pub async fn run(
     // Marked before the vault is restored: a node that dies while restoring has written keys
     // as leader, and wipes them when it starts again.
     files.mark_led()?;
-    if let Err(error) = restore_vault(&config, &vault).await {
-        stop_lease().await;
-        return Err(error);
-    }
+    let vault = match restore_vault(&config, &vault).await {
+        Ok(writer) => writer,
+        Err(error) => {
+            stop_lease().await;
+            return Err(error);
+        }
+    };
     tracing::info!(node = %config.cluster.node_id, "leading: serving the API");
 
     let mut leader = config.clone();
@@ -187,12 +193,13 @@ pub async fn run(
     served.map_err(NodeError::from)
 }
 
-/// Makes the local key vault file equal to the bucket, after the log is caught up and fenced
-/// and before the customers service opens the vault (its start-up sweep then destroys, in the
-/// bucket too, only slots that no record of the complete stores names). A follower's file is not
-/// kept current: it holds nothing (see `NodeFiles::forget_if_led`) or what it wrote as leader.
-async fn restore_vault(config: &Config, vault: &VaultBucket) -> Result<(), NodeError> {
-    let slots = vault.all().await?;
+/// Takes the key vault's bucket over and makes the local key vault file equal to it, after the
+/// log is caught up and fenced and before the customers service opens the vault (its start-up
+/// sweep then destroys, in the bucket too, only slots that no record of the complete stores
+/// names). A follower's file is not kept current: it holds nothing (see
+/// `NodeFiles::forget_if_led`) or what it wrote as leader.
+async fn restore_vault(config: &Config, vault: &VaultBucket) -> Result<VaultWriter, NodeError> {
+    let Takeover { slots, writer } = vault.take_over().await?;
     let data_dir = config.storage.data_dir.clone();
     let restored =
         tokio::task::spawn_blocking(move || actors::customers::restore_vault(&data_dir, &slots))
@@ -203,7 +210,7 @@ async fn restore_vault(config: &Config, vault: &VaultBucket) -> Result<(), NodeE
         zeroed = restored.zeroed,
         "the customers' key vault was restored from its bucket"
     );
-    Ok(())
+    Ok(writer)
 }
 
 /// What a follower tells clients: itself, and the leader the lease names.
