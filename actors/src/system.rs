@@ -15,7 +15,7 @@ use crate::billing::{self, BillingHandle, MercadoPagoProvider, PaymentProvider, 
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::customers::{self, CustomersHandle};
-use crate::events::{EventRelay, RelayOptions};
+use crate::events::{EventRelay, EventSubscriber, RelayOptions};
 use crate::location::{self, LocationHandle};
 use crate::locks::{self, LocksHandle, UnitLink};
 use crate::notifications::{self, NotificationsHandle};
@@ -203,6 +203,10 @@ pub struct SystemOptions {
     pub clock: SharedClock,
     /// How the locks service's commands reach the car units.
     pub units: UnitLink,
+    /// Subscribers to the domain events besides the system's own, subscribed before the relay
+    /// and the services' recovery start: one added after the start may miss an event the
+    /// recovery wrote (a command in flight reconciled) and the relay already delivered.
+    pub subscribers: Vec<Arc<dyn EventSubscriber>>,
 }
 
 /// A running actor system.
@@ -270,6 +274,7 @@ impl RentalSystem {
         .map_err(spawn_error("notifications"))?;
         let reservation_lookup: LateBound<dyn ReservationLookup> = LateBound::new("reservations");
         let units = options.units;
+        let subscribers = options.subscribers;
 
         let billing_store = store("billing")?;
         let setup_failed = |reason: String| SystemError::Spawn {
@@ -360,6 +365,9 @@ impl RentalSystem {
             notifications.clone(),
             Arc::new(customers.clone()),
         )));
+        for subscriber in subscribers {
+            events.subscribe(subscriber);
+        }
         let mut housekeeping = vec![customers.purge_sessions_periodically()];
         housekeeping.extend(events.start());
 
@@ -472,6 +480,7 @@ mod tests {
         let options = SystemOptions {
             clock: Arc::new(crate::clock::SystemClock),
             units: UnitLink::remote(),
+            subscribers: Vec::new(),
         };
         let system = RentalSystem::start(&config, options).await.unwrap();
         system.ready().await.unwrap();

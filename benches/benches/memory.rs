@@ -77,6 +77,7 @@ fn main() {
         let options = SystemOptions {
             clock: Arc::new(SystemClock),
             units: UnitLink::remote(),
+            subscribers: Vec::new(),
         };
         let system = RentalSystem::start(&config, options)
             .await

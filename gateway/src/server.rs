@@ -230,6 +230,7 @@ impl ServerOptions {
         let options = SystemOptions {
             clock: self.clock,
             units: self.units,
+            subscribers: Vec::new(),
         };
         let system = RentalSystem::start(config, options).await?;
         Ok((Arc::new(system), connections))

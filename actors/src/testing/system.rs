@@ -59,15 +59,16 @@ impl TestSystem {
         config.storage.data_dir = dir.path().to_owned();
         config.storage.cache_capacity_mb = 8;
         let units = InProcessUnits::new();
+        // Subscribed at the start: a restart's recovery may write events at once.
+        let events = EventRecorder::default();
         let options = SystemOptions {
             clock: Arc::new(clock.clone()),
             units: UnitLink::InProcess(units.clone()),
+            subscribers: vec![Arc::new(events.clone())],
         };
         let system = RentalSystem::start(&config, options)
             .await
             .expect("the system starts");
-        let events = EventRecorder::default();
-        system.services().events.subscribe(Arc::new(events.clone()));
         TestSystem {
             system,
             clock,

@@ -76,15 +76,15 @@ impl InProcess {
     /// Starts the system with `config` on a clock running `speedup` times real time.
     pub async fn start(config: &Config, speedup: u32) -> Result<InProcess, OpError> {
         let clock: SharedClock = Arc::new(AcceleratedClock::new(Utc::now(), speedup));
+        let inbox = Arc::new(Inbox::default());
         let options = SystemOptions {
             clock: clock.clone(),
             units: UnitLink::InProcess(InProcessUnits::new()),
+            subscribers: vec![inbox.clone()],
         };
         let system = RentalSystem::start(config, options)
             .await
             .map_err(|error| OpError::harness("start", error.to_string()))?;
-        let inbox = Arc::new(Inbox::default());
-        system.services().events.subscribe(inbox.clone());
         Ok(InProcess {
             system,
             clock,
