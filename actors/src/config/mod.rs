@@ -261,6 +261,12 @@ pub struct FleetConfig {
     /// port 5055), or empty for none. The protocol has no credential beyond the tracker id:
     /// expose it through a TLS proxy with an allow-list, not bare on the internet.
     pub osmand_bind: String,
+    /// Whether an OsmAnd tracker's battery (`batt`, `charge`; `battery` in Traccar Client's
+    /// JSON) is the car's: a tracker on the car's own supply that reports its charge. A phone
+    /// running Traccar Client reports the phone's battery, which must never decide whether a
+    /// car may be booked: set `false` and those fields are dropped (the car's charge then comes
+    /// from its own unit, or stays unknown).
+    pub osmand_battery_is_car: bool,
     /// Cars whose last reported charge is below this percentage are not offered and cannot
     /// be booked (problem `battery-low`). 0 turns the rule off.
     pub min_battery_pct: f64,
@@ -295,6 +301,7 @@ impl Default for FleetConfig {
             service_area: florianopolis_service_area(),
             position_retention_days: 90,
             osmand_bind: String::new(),
+            osmand_battery_is_car: true,
             min_battery_pct: 25.0,
             battery_stale_min: 60,
             consumption_kwh_per_100km: 15.5,

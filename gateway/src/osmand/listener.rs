@@ -130,7 +130,12 @@ async fn read(app: &AppState, request: Request) -> Result<Reported, OsmAndError>
     } else {
         parse::from_query(&body, app.now())
     };
-    parsed.map_err(OsmAndError::Malformed)
+    let reported = parsed.map_err(OsmAndError::Malformed)?;
+    Ok(if app.config.fleet.osmand_battery_is_car {
+        reported
+    } else {
+        reported.without_battery()
+    })
 }
 
 async fn record(app: &AppState, vehicle: VehicleId, reported: Reported) -> Result<(), OsmAndError> {

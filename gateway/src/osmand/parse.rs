@@ -50,6 +50,18 @@ pub struct FieldError {
     pub reason: &'static str,
 }
 
+impl Reported {
+    /// Drops what the tracker said of its battery, when that battery is not the car's
+    /// (`fleet.osmand_battery_is_car = false`).
+    pub fn without_battery(mut self) -> Reported {
+        for fix in &mut self.fixes {
+            fix.battery_pct = None;
+            fix.charging = None;
+        }
+        self
+    }
+}
+
 impl FieldError {
     pub(crate) fn new(field: impl Into<String>, reason: &'static str) -> Self {
         FieldError {

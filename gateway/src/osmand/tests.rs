@@ -1,6 +1,7 @@
 //! The OsmAnd parsers, without a server: every timestamp form, the unit conversions, the
 //! JSON form of Traccar Client, and garbage.
 
+use actors::location::FixInput;
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::json::{KMH_PER_MPS, from_json};
@@ -98,6 +99,26 @@ fn the_query_form_with_every_field_converted() {
     assert_eq!(fix.accuracy_m, Some(8.0), "accuracy wins over hdop");
     assert_eq!(fix.battery_pct, Some(87.0));
     assert_eq!(fix.charging, Some(true));
+}
+
+#[test]
+fn a_trackers_own_battery_is_dropped_and_nothing_else() {
+    let reported = query(&format!(
+        "id={ID}&lat=-27.5954&lon=-48.548&timestamp=1772366370&speed=10&batt=15&charge=false"
+    ))
+    .unwrap();
+    let kept = reported.clone().without_battery();
+    let ([before], [after]) = (reported.fixes.as_slice(), kept.fixes.as_slice()) else {
+        panic!("one fix: {kept:?}");
+    };
+    assert_eq!((after.battery_pct, after.charging), (None, None));
+    let as_reported = FixInput {
+        battery_pct: None,
+        charging: None,
+        ..before.clone()
+    };
+    assert_eq!(after, &as_reported, "every other field as reported");
+    assert_eq!(kept.tracker_id, reported.tracker_id);
 }
 
 #[test]

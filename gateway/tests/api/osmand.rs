@@ -123,6 +123,45 @@ fn client_json(tracker: &str, at: DateTime<Utc>, (lat, lon): (f64, f64)) -> Valu
     })
 }
 
+/// A phone running Traccar Client reports its own battery: with the option off, a fix from it
+/// moves the car and says nothing of its charge (a phone at 15 % must not make the car
+/// `battery-low`).
+#[tokio::test]
+async fn a_phones_battery_is_not_taken_for_the_cars_when_so_configured() {
+    let app = TestApp::spawn_with(|config| {
+        config.fleet.osmand_bind = "127.0.0.1:0".into();
+        config.fleet.osmand_battery_is_car = false;
+    })
+    .await;
+    let vehicle = tracked_car(&app, 1, TRACKER).await;
+    let at = seconds_ago(30);
+    let (status, _) = get(
+        &app,
+        &format!(
+            "id={TRACKER}&lat={}&lon={}&timestamp={}&batt=15&charge=false",
+            CENTRO.0,
+            CENTRO.1,
+            at.timestamp()
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let fix = position(&app, &vehicle).await;
+    assert_eq!(instant(&fix["recorded_at"]), at);
+    assert_eq!((number(&fix["lat"]), number(&fix["lon"])), CENTRO);
+    assert_eq!(fix["battery_pct"], Value::Null, "{fix}");
+    assert_eq!(fix["charging"], Value::Null, "{fix}");
+
+    let json_fix = client_json(TRACKER, seconds_ago(10), (CENTRO.0 + 0.0003, CENTRO.1));
+    assert_eq!(post_json(&app, &json_fix).await.0, StatusCode::OK);
+    let fix = position(&app, &vehicle).await;
+    assert!(
+        (number(&fix["lat"]) - (CENTRO.0 + 0.0003)).abs() < 1e-9,
+        "{fix}"
+    );
+    assert_eq!(fix["battery_pct"], Value::Null, "{fix}");
+}
+
 #[tokio::test]
 async fn query_form_and_json_fixes_reach_the_car_converted() {
     let app = app_with_listener().await;
