@@ -23,4 +23,4 @@ pub use connect::{Nats, connect};
 pub use error::{AppendError, ClusterError};
 pub use lease::{Acquisition, Holder, Lease, Role, safety_margin};
 pub use log::{Entry, Log, LogReader, LogWriter};
-pub use vault::{LeaderVault, Takeover, VaultBucket, VaultWriter};
+pub use vault::{BucketRead, LeaderVault, Takeover, VaultBucket, VaultWriter};

@@ -94,6 +94,15 @@ impl std::fmt::Debug for VaultBucket {
     }
 }
 
+/// The bucket as a node taking over read it.
+#[derive(Debug)]
+pub struct BucketRead {
+    /// The stream's last sequence, read before the slots.
+    pub last_sequence: u64,
+    /// Every slot then.
+    pub slots: Vec<(u64, SlotBytes)>,
+}
+
 /// What a node taking over finds in the bucket, and its writer, fenced from then on against
 /// every earlier leader.
 #[derive(Debug)]
@@ -163,51 +172,63 @@ impl VaultBucket {
 
     /// Reads every slot and marks the bucket as this node's, fenced by the sequence read (see
     /// the module's note): answers the slots a new leader restores its vault file from, and
-    /// the only writer that may change them from now on.
+    /// the only writer that may change them from now on. Reads again when a write of the
+    /// deposed leader came between the read and the mark.
     pub async fn take_over(&self) -> Result<Takeover, ClusterError> {
-        let action = "mark the key vault's bucket as this leader's";
-        let subject = format!("$KV.{}.leader", self.name);
-        let mut refused = None;
-        for _ in 0..TAKEOVER_TRIES {
-            let info = timed(action, self.stream.get_info()).await?;
-            let slots = self.all().await?;
-            let fenced = Fenced::new(
-                self.nats.clone(),
-                self.stream.clone(),
-                info.state.last_sequence,
-            );
-            let mut headers = HeaderMap::new();
-            headers.insert(ROLLUP, "sub");
-            let marked = match fenced.turn().await {
-                Ok(mut turn) => {
-                    let payload = Bytes::from(self.nats.node_id.clone());
-                    turn.publish(&subject, headers, payload).await.map(|_| ())
-                }
-                Err(error) => Err(error),
-            };
-            match marked {
-                Ok(()) => {
-                    let writer = VaultWriter {
-                        bucket: self.clone(),
-                        fenced,
-                    };
-                    return Ok(Takeover { slots, writer });
-                }
-                Err(error @ AppendError::Fenced { .. }) => {
+        let mut tries = 1;
+        loop {
+            let read = self.read().await?;
+            match self.mark(read).await {
+                Err(ClusterError::VaultWrite {
+                    source: AppendError::Fenced { .. },
+                    ..
+                }) if tries < TAKEOVER_TRIES => {
                     tracing::warn!(
                         "the key vault's bucket changed while this node read it: reading it again"
                     );
-                    refused = Some(error);
+                    tries += 1;
                 }
-                Err(source) => return Err(ClusterError::VaultWrite { action, source }),
+                marked => return marked,
             }
         }
-        Err(ClusterError::VaultWrite {
-            action,
-            source: refused.unwrap_or(AppendError::Fenced {
-                expected: 0,
-                source: None,
-            }),
+    }
+
+    /// The first half of [`VaultBucket::take_over`]: every slot, and the stream's last sequence
+    /// read before them.
+    pub async fn read(&self) -> Result<BucketRead, ClusterError> {
+        let info = timed("read the key vault's bucket", self.stream.get_info()).await?;
+        let slots = self.all().await?;
+        Ok(BucketRead {
+            last_sequence: info.state.last_sequence,
+            slots,
+        })
+    }
+
+    /// The second half of [`VaultBucket::take_over`]: writes this node's `leader` key expecting
+    /// nothing after `read`. Refused as fenced ([`ClusterError::VaultWrite`] with
+    /// [`AppendError::Fenced`]) when anything was written since, so `read` may miss it.
+    pub async fn mark(&self, read: BucketRead) -> Result<Takeover, ClusterError> {
+        let action = "mark the key vault's bucket as this leader's";
+        let fenced = Fenced::new(self.nats.clone(), self.stream.clone(), read.last_sequence);
+        let mut headers = HeaderMap::new();
+        headers.insert(ROLLUP, "sub");
+        let payload = Bytes::from(self.nats.node_id.clone());
+        let subject = format!("$KV.{}.leader", self.name);
+        let refused = |source| ClusterError::VaultWrite { action, source };
+        fenced
+            .turn()
+            .await
+            .map_err(refused)?
+            .publish(&subject, headers, payload)
+            .await
+            .map_err(refused)?;
+        let writer = VaultWriter {
+            bucket: self.clone(),
+            fenced,
+        };
+        Ok(Takeover {
+            slots: read.slots,
+            writer,
         })
     }
 

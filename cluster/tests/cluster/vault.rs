@@ -153,11 +153,18 @@ async fn a_deposed_leader_can_neither_store_nor_erase_a_slot() {
     let old = settled(|| bucket_a.take_over()).await.writer;
     let a0 = slot(0xA0);
     settled(|| old.put(0, &a0)).await;
-    old.put(1, &slot(0xA1)).await.expect("stored");
 
     let config_b = cluster.config("fence", "node-b", 1_000);
     let nats_b = connect(&config_b).await.expect("connected");
     let bucket_b = settled(|| VaultBucket::open(&nats_b, &config_b)).await;
+    // The predecessor stores a slot between the successor's read and its mark: the mark is
+    // refused (the read missed that slot), and the next read has it.
+    let read = settled(|| bucket_b.read()).await;
+    old.put(1, &slot(0xA1)).await.expect("stored");
+    assert!(
+        fenced(bucket_b.mark(read).await),
+        "a mark after a stale read"
+    );
     let Takeover { slots, writer: new } = settled(|| bucket_b.take_over()).await;
     assert_eq!(
         sorted(slots),
