@@ -51,47 +51,27 @@ struct Asset {
 
 const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
 
+/// An [`Asset`] from the file `console/<name>`, served under the same name: one place names
+/// both, so the table cannot serve one file under another's name.
+macro_rules! asset {
+    ($name:literal, $media_type:expr) => {
+        Asset {
+            name: $name,
+            media_type: $media_type,
+            body: include_str!(concat!("../../../console/", $name)),
+        }
+    };
+}
+
 const ASSETS: [Asset; 8] = [
-    Asset {
-        name: "console.css",
-        media_type: "text/css; charset=utf-8",
-        body: include_str!("../../../console/console.css"),
-    },
-    Asset {
-        name: "app.js",
-        media_type: JAVASCRIPT,
-        body: include_str!("../../../console/app.js"),
-    },
-    Asset {
-        name: "api.js",
-        media_type: JAVASCRIPT,
-        body: include_str!("../../../console/api.js"),
-    },
-    Asset {
-        name: "map.js",
-        media_type: JAVASCRIPT,
-        body: include_str!("../../../console/map.js"),
-    },
-    Asset {
-        name: "panels.js",
-        media_type: JAVASCRIPT,
-        body: include_str!("../../../console/panels.js"),
-    },
-    Asset {
-        name: "reports.js",
-        media_type: JAVASCRIPT,
-        body: include_str!("../../../console/reports.js"),
-    },
-    Asset {
-        name: "stream.js",
-        media_type: JAVASCRIPT,
-        body: include_str!("../../../console/stream.js"),
-    },
-    Asset {
-        name: "index.html",
-        media_type: "text/html; charset=utf-8",
-        body: include_str!("../../../console/index.html"),
-    },
+    asset!("console.css", "text/css; charset=utf-8"),
+    asset!("app.js", JAVASCRIPT),
+    asset!("api.js", JAVASCRIPT),
+    asset!("map.js", JAVASCRIPT),
+    asset!("panels.js", JAVASCRIPT),
+    asset!("reports.js", JAVASCRIPT),
+    asset!("stream.js", JAVASCRIPT),
+    asset!("index.html", "text/html; charset=utf-8"),
 ];
 
 const ROOT_PAGE: &str = include_str!("../../../console/root.html");
