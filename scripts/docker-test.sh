@@ -383,8 +383,10 @@ unexpected = {k: n for k, n in report["errors"].items() if k not in failover}
 if unexpected:
     problems.append("unexpected errors: %s (%s)" % (unexpected, report["error_examples"][:3]))
 ops = {op["op"]: op for op in report["operations"]}
-summary = "reserve %d ok, unlock %d ok, errors %s" % (
-    ops.get("reserve", {}).get("ok", 0), ops.get("unlock", {}).get("ok", 0), report["errors"] or "none")
+pauses = report.get("longest_pause_s") or {}
+summary = "reserve %d ok, unlock %d ok, errors %s; longest pause between two bookings %s s, between two unlocks %s s" % (
+    ops.get("reserve", {}).get("ok", 0), ops.get("unlock", {}).get("ok", 0), report["errors"] or "none",
+    pauses.get("reserve", "-"), pauses.get("unlock", "-"))
 print("FAIL " + "; ".join(problems) if problems else "OK " + summary)
 PY
     )

@@ -100,6 +100,10 @@ pub struct Report {
     /// long a failover stopped bookings or unlocks. Left out of the JSON report.
     #[serde(skip)]
     pub succeeded_at: BTreeMap<&'static str, Vec<DateTime<Utc>>>,
+    /// The longest wall-clock gap between two successes of each of the customers' steps, in
+    /// seconds: in a run through a failover, about how long it stopped them (ordinary gaps
+    /// between customers are in it too, so a quiet run has gaps of its own).
+    pub longest_pause_s: BTreeMap<&'static str, f64>,
 }
 
 impl Report {
@@ -139,6 +143,7 @@ impl Report {
             .filter(|(op, _)| op.keeps_times())
             .map(|(op, tally)| (op.name(), tally.succeeded_at.clone()))
             .collect();
+        let longest_pause_s = longest_pauses(&succeeded_at);
         let mut violations = audit.violations.clone();
         violations.extend(checks);
         Report {
@@ -153,6 +158,7 @@ impl Report {
             violations,
             missing_reservations: Vec::new(),
             succeeded_at,
+            longest_pause_s,
         }
     }
 
@@ -170,6 +176,25 @@ impl Report {
     pub fn passed(&self) -> bool {
         self.violations.is_empty() && self.errors.is_empty()
     }
+}
+
+/// The longest gap between two consecutive moments of each list, in seconds (lists of fewer
+/// than two moments have none).
+fn longest_pauses(
+    succeeded_at: &BTreeMap<&'static str, Vec<DateTime<Utc>>>,
+) -> BTreeMap<&'static str, f64> {
+    succeeded_at
+        .iter()
+        .filter_map(|(op, moments)| {
+            let mut sorted = moments.clone();
+            sorted.sort_unstable();
+            let longest = sorted
+                .windows(2)
+                .map(|pair| (pair[1] - pair[0]).num_milliseconds())
+                .max()?;
+            Some((*op, longest as f64 / 1_000.0))
+        })
+        .collect()
 }
 
 impl fmt::Display for Report {
@@ -221,8 +246,22 @@ impl fmt::Display for Report {
         }
         writeln!(
             f,
-            "throughput {:.0} operations/s after set-up (per s: of each operation's phase)\n",
+            "throughput {:.0} operations/s after set-up (per s: of each operation's phase)",
             self.throughput_per_s
+        )?;
+        let pauses: Vec<String> = self
+            .longest_pause_s
+            .iter()
+            .map(|(op, seconds)| format!("{op} {seconds:.1} s"))
+            .collect();
+        writeln!(
+            f,
+            "longest pause between two successes: {}\n",
+            if pauses.is_empty() {
+                "none".to_owned()
+            } else {
+                pauses.join(", ")
+            }
         )?;
         writeln!(
             f,
@@ -306,6 +345,22 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_longest_pause_is_the_widest_gap_between_two_successes_in_time_order() {
+        let at = |s: i64| DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap();
+        let times = BTreeMap::from([
+            ("reserve", vec![at(10), at(0), at(2), at(3)]),
+            ("unlock", vec![at(5)]),
+        ]);
+        let pauses = longest_pauses(&times);
+        assert_eq!(
+            pauses.get("reserve"),
+            Some(&7.0),
+            "3 s to 10 s, once sorted"
+        );
+        assert_eq!(pauses.get("unlock"), None, "one success has no gap");
+    }
+
     #[tokio::test]
     async fn a_clean_run_passes_and_an_error_or_a_violation_fails_it() {
         let recorder = Recorder::default();
@@ -326,9 +381,15 @@ mod tests {
         assert_eq!(clean.first_success_after("reserve", Utc::now()), None);
         assert_eq!(clean.first_success_after("unlock", before), None);
         assert!(clean.to_string().contains("peak RSS 12 MiB"));
+        assert!(
+            clean
+                .to_string()
+                .contains("longest pause between two successes: reserve ")
+        );
         let json = serde_json::to_value(&clean).unwrap();
         assert_eq!(json["operations"][0]["op"], "reserve");
         assert!(json.get("succeeded_at").is_none());
+        assert!(json["longest_pause_s"]["reserve"].is_number());
 
         let checked = Report::new(
             info(),
