@@ -28,6 +28,23 @@ impl Fake {
             .is_none_or(|bytes| bytes.iter().all(|byte| *byte == 0))
     }
 
+    /// Records a call with the vault file's slot as it is now; fails it when told to.
+    fn called(&self, operation: &str, slot: u64) -> Result<(), VaultReplicaError> {
+        let local = if self.local_slot_is_zero(slot) {
+            "empty"
+        } else {
+            "used"
+        };
+        self.calls
+            .lock()
+            .unwrap()
+            .push(format!("{operation} {slot} (local {local})"));
+        if *self.fail.lock().unwrap() {
+            return Err(VaultReplicaError::TimedOut { timeout_ms: 5 });
+        }
+        Ok(())
+    }
+
     fn calls(&self) -> Vec<String> {
         self.calls.lock().unwrap().clone()
     }
@@ -35,35 +52,13 @@ impl Fake {
 
 impl VaultReplica for Fake {
     fn put(&self, slot: u64, bytes: &SlotBytes) -> Result<(), VaultReplicaError> {
-        let local = if self.local_slot_is_zero(slot) {
-            "empty"
-        } else {
-            "used"
-        };
-        self.calls
-            .lock()
-            .unwrap()
-            .push(format!("put {slot} (local {local})"));
-        if *self.fail.lock().unwrap() {
-            return Err(VaultReplicaError::TimedOut { timeout_ms: 5 });
-        }
+        self.called("put", slot)?;
         self.slots.lock().unwrap().insert(slot, *bytes);
         Ok(())
     }
 
     fn erase(&self, slot: u64) -> Result<(), VaultReplicaError> {
-        let local = if self.local_slot_is_zero(slot) {
-            "empty"
-        } else {
-            "used"
-        };
-        self.calls
-            .lock()
-            .unwrap()
-            .push(format!("erase {slot} (local {local})"));
-        if *self.fail.lock().unwrap() {
-            return Err(VaultReplicaError::TimedOut { timeout_ms: 5 });
-        }
+        self.called("erase", slot)?;
         self.slots.lock().unwrap().remove(&slot);
         Ok(())
     }
